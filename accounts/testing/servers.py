@@ -1,0 +1,116 @@
+"""Start real CalDAV/CardDAV servers (Radicale, Xandikos) on free loopback ports.
+
+Both are pure-Python servers from PyPI; each runs as a subprocess with its data in a temp dir, so
+a test talks to them over real HTTP exactly as calsync talks to Nextcloud or SOGo.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class DavServer:
+    """A running server: ``url`` is its root; ``home`` is where a user's collections live."""
+
+    name: str
+    url: str
+    username: str
+    password: str
+    home: str
+    process: subprocess.Popen = field(repr=False)
+    directory: Path = field(repr=False)
+    log: Path = field(repr=False)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+    def collection_url(self, name: str) -> str:
+        return f"{self.url.rstrip('/')}{self.home}{name}/"
+
+
+def _wait_until_serving(url: str, process: subprocess.Popen, log: Path, auth=None) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            httpx.request("OPTIONS", url, auth=auth, timeout=1)
+            return
+        except httpx.TransportError:
+            time.sleep(0.05)
+    raise RuntimeError(f"server at {url} did not answer within 30 s:\n{log.read_text()[-3000:]}")
+
+
+def start_radicale(username: str = "alice", password: str = "s3cret-pass") -> DavServer:
+    directory = Path(tempfile.mkdtemp(prefix="calsync-radicale-"))
+    users = directory / "users"
+    users.write_text(f"{username}:{password}\n")
+    port = free_port()
+    log = directory / "server.log"
+    process = subprocess.Popen(
+        [
+            sys.executable, "-m", "radicale",
+            "--server-hosts", f"127.0.0.1:{port}",
+            "--storage-filesystem-folder", str(directory / "collections"),
+            "--auth-type", "htpasswd",
+            "--auth-htpasswd-filename", str(users),
+            "--auth-htpasswd-encryption", "plain",
+            "--rights-type", "owner_only",
+            "--logging-level", "warning",
+        ],
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}/"
+    _wait_until_serving(url, process, log, auth=(username, password))
+    return DavServer("radicale", url, username, password, f"/{username}/", process, directory, log)
+
+
+def start_xandikos(username: str = "user") -> DavServer:
+    """Xandikos serves one user without authentication on plain HTTP (it refuses Basic auth
+    without TLS); calsync still sends the configured credentials, which it ignores."""
+    directory = Path(tempfile.mkdtemp(prefix="calsync-xandikos-"))
+    port = free_port()
+    log = directory / "server.log"
+    process = subprocess.Popen(
+        [
+            str(BIN / "xandikos"), "serve",
+            "-d", str(directory / "data"),
+            "--state-dir", str(directory / "state"),
+            "-l", "127.0.0.1", "-p", str(port),
+            "--autocreate",
+            "--current-user-principal", f"/{username}/",
+            "--no-detect-systemd",
+        ],
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "XDG_DATA_HOME": str(directory / "xdg")},
+    )
+    url = f"http://127.0.0.1:{port}/"
+    _wait_until_serving(url, process, log)
+    return DavServer("xandikos", url, username, "unused", f"/{username}/", process, directory, log)
