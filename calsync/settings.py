@@ -25,7 +25,7 @@ DATA_DIR = Path(env_str("CALSYNC_DATA_DIR", str(BASE_DIR / "data"))).resolve()
 try:
     DATA_DIR.mkdir(parents=True, exist_ok=True)
 except OSError as exc:
-    raise ImproperlyConfigured(f"CALSYNC_DATA_DIR={str(DATA_DIR)!r} cannot be created: {exc.strerror}")
+    raise ImproperlyConfigured(f"CALSYNC_DATA_DIR={str(DATA_DIR)!r} cannot be created: {exc.strerror}") from None
 
 # Keys that are not given are generated once into the data dir; check calsync.W001/W002 tells a
 # production deployment to set them explicitly.
@@ -156,12 +156,14 @@ BROKER_IS_FILESYSTEM = CELERY_BROKER_URL.startswith("filesystem://")
 if BROKER_IS_FILESYSTEM:
     _queue_dir = DATA_DIR / "broker" / "queue"
     _processed_dir = DATA_DIR / "broker" / "processed"
-    for _folder in (_queue_dir, _processed_dir):
+    _control_dir = DATA_DIR / "broker" / "control"  # broadcasts (ping, revoke); kombu's default is ./control
+    for _folder in (_queue_dir, _processed_dir, _control_dir):
         _folder.mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_queue_dir),
         "data_folder_out": str(_queue_dir),
         "processed_folder": str(_processed_dir),
+        "control_folder": str(_control_dir),
         "store_processed": False,
     }
 else:

@@ -201,13 +201,15 @@ def pair_unlinked(
     unlinked_dest: dict[str, Fingerprint],
     *,
     mode: Mode,
+    dest_only: bool = True,
 ) -> list[Action]:
     """Decide what happens to items that no link covers, by UID and content.
 
     An item with the same UID on both sides is the same item (a crashed run's last write, or a
     migration repeated onto a filled server): equal content is linked, different content is an
     update in one-way modes and a conflict in two-way mode. Duplicate UIDs on the destination are
-    paired once, in href order; the rest stay unlinked.
+    paired once, in href order; the rest stay unlinked. With ``dest_only=False`` the caller pairs
+    in batches and asks for the destination-only items once at the end (``dest_only_actions``).
     """
     by_uid: dict[str, tuple[str, Fingerprint]] = {}
     for href in sorted(unlinked_dest):
@@ -232,10 +234,14 @@ def pair_unlinked(
         else:
             actions.append(Action(Op.UPDATE_DEST, **pair, reason="differs in destination"))
 
-    if mode == Mode.TWO_WAY:
-        for dest_href in sorted(set(unlinked_dest) - paired):
-            fp = unlinked_dest[dest_href]
-            actions.append(
-                Action(Op.CREATE_SOURCE, dest_href=dest_href, dest_etag=fp.etag, reason="new in destination")
-            )
+    if mode == Mode.TWO_WAY and dest_only:
+        actions.extend(dest_only_actions({h: fp for h, fp in unlinked_dest.items() if h not in paired}))
     return actions
+
+
+def dest_only_actions(unlinked_dest: dict[str, Fingerprint]) -> list[Action]:
+    """Two-way: destination items nobody linked travel to the source."""
+    return [
+        Action(Op.CREATE_SOURCE, dest_href=href, dest_etag=unlinked_dest[href].etag, reason="new in destination")
+        for href in sorted(unlinked_dest)
+    ]
