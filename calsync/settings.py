@@ -208,6 +208,11 @@ CALSYNC_HTTP_RETRIES = env_int("CALSYNC_HTTP_RETRIES", 2, minimum=0)
 CALSYNC_HTTP_MAX_RESPONSE_BYTES = env_int("CALSYNC_HTTP_MAX_RESPONSE_BYTES", 50 * 1024 * 1024, minimum=1024)
 CALSYNC_BLOCK_PRIVATE_ADDRESSES = env_bool("CALSYNC_BLOCK_PRIVATE_ADDRESSES", False)
 CALSYNC_HEARTBEAT_SECONDS = env_int("CALSYNC_HEARTBEAT_SECONDS", 15, minimum=1)
+# A running sync whose heartbeat is older than this is taken for dead and resumed.
+CALSYNC_RUN_STALE_SECONDS = env_int("CALSYNC_RUN_STALE_SECONDS", 120, minimum=5)
+CALSYNC_RUN_MAX_ATTEMPTS = env_int("CALSYNC_RUN_MAX_ATTEMPTS", 5, minimum=1)
+# Concurrent sync runs writing to one destination server (host:port), across all workers.
+CALSYNC_WRITES_PER_SERVER = env_int("CALSYNC_WRITES_PER_SERVER", 2, minimum=1)
 
 LOG_LEVEL = env_str("CALSYNC_LOG_LEVEL", "INFO").upper()
 LOGGING = {

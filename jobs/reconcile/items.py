@@ -18,6 +18,8 @@ ITEM_COMPONENTS = ("VEVENT", "VTODO", "VJOURNAL", "VFREEBUSY", "VCARD")
 
 _FOLD = re.compile(r"\r?\n[ \t]")
 _NAME_END = re.compile(r"[;:]")
+_HEAD_PART = re.compile(r'(?:[^;"]|"[^"]*")+')
+_RULES = frozenset({"RRULE", "EXRULE"})
 
 
 def text_of(data: bytes) -> str:
@@ -90,6 +92,36 @@ def content_hash(data: bytes) -> str:
             continue
         if name in VOLATILE_PROPERTIES:
             continue
-        canonical.append(f"{'/'.join(path)}|{name}{line[len(name) :].rstrip()}")
+        canonical.append(f"{'/'.join(path)}|{_canonical(name, line)}")
     canonical.sort()
     return hashlib.blake2b("\n".join(canonical).encode(), digest_size=16).hexdigest()
+
+
+def _canonical(name: str, line: str) -> str:
+    """``name;params:value`` with parameters sorted and RRULE parts sorted.
+
+    Servers that re-serialise (Xandikos through icalendar, SOGo, Google) reorder both; RFC 5545
+    gives neither order a meaning.
+    """
+    if '"' in line:
+        head, value = _split_quoted(line)
+        params = _HEAD_PART.findall(head)[1:]
+    else:
+        head, _, value = line.partition(":")
+        params = head.split(";")[1:]
+    if name in _RULES:
+        value = ";".join(sorted(value.upper().split(";")))
+    if len(params) > 1:
+        params.sort()
+    return f"{name};{';'.join(params)}:{value.rstrip()}" if params else f"{name}:{value.rstrip()}"
+
+
+def _split_quoted(line: str) -> tuple[str, str]:
+    # RFC 5545 §3.2: a quoted parameter value may contain ":" and ";".
+    in_quotes = False
+    for position, char in enumerate(line):
+        if char == '"':
+            in_quotes = not in_quotes
+        elif char == ":" and not in_quotes:
+            return line[:position], line[position + 1 :]
+    return line, ""

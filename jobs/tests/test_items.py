@@ -65,3 +65,19 @@ def test_method_is_stripped_and_nothing_else():
     assert b"METHOD" not in stripped
     assert unfolded_lines(stripped) == unfolded_lines(EVENT.encode())
     assert strip_method(EVENT.encode()) == EVENT.encode()
+
+
+def test_reordered_rrule_parts_and_parameters_do_not_change_the_hash():
+    a = EVENT.replace(
+        "SUMMARY:Planning",
+        'SUMMARY:Planning\r\nRRULE:FREQ=WEEKLY;BYDAY=MO;COUNT=20\r\nATTENDEE;CN="Doe; John";ROLE=CHAIR:mailto:j@x.org',
+    )
+    b = EVENT.replace(
+        "SUMMARY:Planning",
+        'SUMMARY:Planning\r\nRRULE:FREQ=WEEKLY;COUNT=20;BYDAY=MO\r\nATTENDEE;ROLE=CHAIR;CN="Doe; John":mailto:j@x.org',
+    )
+    c = b.replace("COUNT=20", "COUNT=21")
+    d = b.replace('CN="Doe; John"', 'CN="Doe; Jane"')
+    assert content_hash(a.encode()) == content_hash(b.encode())
+    assert content_hash(c.encode()) != content_hash(b.encode())
+    assert content_hash(d.encode()) != content_hash(b.encode())

@@ -1,0 +1,123 @@
+"""Run lifecycle: start, pause, resume, cancel, recover. Every transition is a conditional UPDATE.
+
+Two requests racing (an API pause and the runner finishing, two "start" clicks, a worker's
+redelivered message) cannot both win: the one whose WHERE clause still matches does.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from jobs.models import SyncJob, SyncLog, SyncRun
+
+logger = logging.getLogger(__name__)
+Status = SyncRun.Status
+
+
+class RunStateError(Exception):
+    """The requested transition does not apply to the run's current state."""
+
+
+def _enqueue(run: SyncRun) -> None:
+    from jobs.tasks import sync_run_task
+
+    def send() -> None:
+        result = sync_run_task.apply_async(args=[run.pk])
+        SyncRun.objects.filter(pk=run.pk).update(task_id=result.id or "")
+
+    transaction.on_commit(send)
+
+
+def active_run(job: SyncJob) -> SyncRun | None:
+    return job.runs.filter(status__in=SyncRun.ACTIVE).first()
+
+
+def sync_job_start(
+    *,
+    job: SyncJob,
+    trigger: str = SyncRun.Trigger.MANUAL,
+    user: AbstractBaseUser | None = None,
+    confirm_empty: bool = False,
+) -> SyncRun:
+    """Queue a run. A job with an active run refuses a second one (database constraint)."""
+    if not job.enabled and trigger == SyncRun.Trigger.SCHEDULE:
+        raise RunStateError(f"job {job.name!r} is disabled")
+    try:
+        with transaction.atomic():
+            run = SyncRun.objects.create(
+                job=job,
+                status=Status.QUEUED,
+                trigger=trigger,
+                requested_by=user if user and user.is_authenticated else None,
+                confirm_empty=confirm_empty,
+            )
+            _enqueue(run)
+    except IntegrityError:
+        running = active_run(job)
+        raise RunStateError(
+            f"job {job.name!r} already has an active run" + (f" (#{running.pk}, {running.status})" if running else "")
+        ) from None
+    return run
+
+
+def _transition(run: SyncRun, allowed: tuple[str, ...], **changes) -> bool:
+    return SyncRun.objects.filter(pk=run.pk, status__in=allowed).update(**changes) == 1
+
+
+def sync_run_pause(*, run: SyncRun) -> SyncRun:
+    # Queued runs pause at once; running ones at the runner's next checkpoint.
+    if not _transition(run, (Status.QUEUED,), status=Status.PAUSED) and not _transition(
+        run, (Status.RUNNING,), pause_requested=True
+    ):
+        raise RunStateError(f"run #{run.pk} is {run.status}; only queued or running runs can be paused")
+    run.refresh_from_db()
+    return run
+
+
+def sync_run_resume(*, run: SyncRun) -> SyncRun:
+    with transaction.atomic():
+        if not _transition(run, (Status.PAUSED,), status=Status.QUEUED, pause_requested=False):
+            raise RunStateError(f"run #{run.pk} is {run.status}; only paused runs can be resumed")
+        _enqueue(run)
+    run.refresh_from_db()
+    return run
+
+
+def sync_run_cancel(*, run: SyncRun) -> SyncRun:
+    finished = {"status": Status.CANCELLED, "finished_at": timezone.now()}
+    if not _transition(run, (Status.QUEUED, Status.PAUSED, Status.PENDING), **finished) and not _transition(
+        run, (Status.RUNNING,), cancel_requested=True
+    ):
+        raise RunStateError(f"run #{run.pk} is {run.status}; it cannot be cancelled")
+    run.refresh_from_db()
+    return run
+
+
+def sync_runs_recover() -> list[int]:
+    """Resume runs whose worker died: no heartbeat for CALSYNC_RUN_STALE_SECONDS.
+
+    The links the dead run recorded make the resumed run pick up where it stopped. A run that
+    keeps dying is failed after CALSYNC_RUN_MAX_ATTEMPTS, so a poison job cannot loop forever.
+    """
+    stale = timezone.now() - timezone.timedelta(seconds=settings.CALSYNC_RUN_STALE_SECONDS)
+    resumed = []
+    for run in SyncRun.objects.filter(status=Status.RUNNING, heartbeat_at__lt=stale):
+        still_stale = SyncRun.objects.filter(pk=run.pk, status=Status.RUNNING, heartbeat_at__lt=stale)
+        with transaction.atomic():
+            if run.attempts >= settings.CALSYNC_RUN_MAX_ATTEMPTS:
+                error = f"the worker running it died {run.attempts} times; giving up"
+                if still_stale.update(status=Status.FAILED, finished_at=timezone.now(), error=error):
+                    SyncLog.objects.create(run=run, level="error", message=error)
+                continue
+            if still_stale.update(status=Status.QUEUED):
+                SyncLog.objects.create(run=run, level="warning", message="the worker running this stopped; resuming")
+                _enqueue(run)
+                resumed.append(run.pk)
+    if resumed:
+        logger.warning("resumed runs with dead workers: %s", resumed)
+    return resumed
