@@ -322,14 +322,14 @@ def sync_run_claim(run_id: int) -> SyncRun | None:
     return SyncRun.objects.select_related("job__source", "job__destination").get(pk=run_id)
 
 
-def sync_run_execute(run_id: int) -> SyncRun | None:
+def sync_run_execute(run_id: int, *, progress_class: type[RunProgress] = RunProgress) -> SyncRun | None:
     """Run a queued run to its end (or to a pause/cancel point). Returns the run, or None if it
     was not ours to run."""
     run = sync_run_claim(run_id)
     if run is None:
         return None
     job = run.job
-    progress = RunProgress(run)
+    progress = progress_class(run)
     started = time.monotonic()
     status, error = SyncRun.Status.COMPLETED, ""
     try:

@@ -43,8 +43,12 @@ def sync_job_start(
     trigger: str = SyncRun.Trigger.MANUAL,
     user: AbstractBaseUser | None = None,
     confirm_empty: bool = False,
+    enqueue: bool = True,
 ) -> SyncRun:
-    """Queue a run. A job with an active run refuses a second one (database constraint)."""
+    """Queue a run. A job with an active run refuses a second one (database constraint).
+
+    ``enqueue=False`` leaves the run for the caller to execute in-process (the CLI).
+    """
     if not job.enabled and trigger == SyncRun.Trigger.SCHEDULE:
         raise RunStateError(f"job {job.name!r} is disabled")
     try:
@@ -56,7 +60,8 @@ def sync_job_start(
                 requested_by=user if user and user.is_authenticated else None,
                 confirm_empty=confirm_empty,
             )
-            _enqueue(run)
+            if enqueue:
+                _enqueue(run)
     except IntegrityError:
         running = active_run(job)
         raise RunStateError(

@@ -1,0 +1,111 @@
+"""python manage.py sync_accounts --source NAME --destination NAME [--dry-run] …
+
+Runs a migration/sync in this process (no worker needed), with a progress bar and a summary;
+the exit status is non-zero when the run failed or any item failed.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from accounts.models import Account
+from jobs.models import SyncJob, SyncRun
+from jobs.runner import PairReport, RunProgress, sync_job_pairs, sync_run_execute
+from jobs.runs import RunStateError, sync_job_start
+
+
+class BarProgress(RunProgress):
+    """RunProgress that also draws a progress bar on every checkpoint."""
+
+    def checkpoint(self) -> bool:
+        done, total = self.counters.get("done", 0), max(self.total, 1)
+        width = 30
+        filled = int(width * min(done / total, 1))
+        sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{self.total} items")
+        sys.stderr.flush()
+        return super().checkpoint()
+
+
+class Command(BaseCommand):
+    help = "Copy or sync every calendar, task list and address book from one account to another."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--source", required=True, help="name of the source account")
+        parser.add_argument("--destination", required=True, help="name of the destination account")
+        parser.add_argument("--dry-run", action="store_true", help="print the plan, write nothing")
+        parser.add_argument("--no-calendars", action="store_true", help="skip calendars and task lists")
+        parser.add_argument("--no-contacts", action="store_true", help="skip address books")
+        parser.add_argument("--create-collections", action="store_true", help="create missing collections")
+        parser.add_argument("--mode", choices=[m.value for m in SyncJob.Mode], default=SyncJob.Mode.COPY)
+        parser.add_argument("--confirm-empty", action="store_true", help="allow wiping when a side lists nothing")
+
+    def handle(self, *args, **options) -> None:
+        source = self._account(options["source"])
+        destination = self._account(options["destination"])
+        job, _ = SyncJob.objects.update_or_create(
+            owner=source.owner,
+            name=f"{source.name} → {destination.name}",
+            defaults={
+                "source": source,
+                "destination": destination,
+                "mode": options["mode"],
+                "sync_calendars": not options["no_calendars"],
+                "sync_contacts": not options["no_contacts"],
+                "create_collections": options["create_collections"],
+            },
+        )
+        if options["dry_run"]:
+            self._print_plan(sync_job_pairs(job, BarProgress(SyncRun(job=job)), dry_run=True))
+            return
+        try:
+            run = sync_job_start(
+                job=job, trigger=SyncRun.Trigger.CLI, confirm_empty=options["confirm_empty"], enqueue=False
+            )
+        except RunStateError as exc:
+            raise CommandError(str(exc)) from None
+        run = sync_run_execute(run.pk, progress_class=BarProgress)
+        self.stderr.write("")
+        self._print_summary(run)
+        if run.status != SyncRun.Status.COMPLETED or run.errors:
+            sys.exit(1)
+
+    def _account(self, name: str) -> Account:
+        accounts = list(Account.objects.filter(name=name))
+        if not accounts:
+            known = ", ".join(Account.objects.values_list("name", flat=True)[:20]) or "none"
+            raise CommandError(f"no account named {name!r} (known: {known})")
+        if len(accounts) > 1:
+            raise CommandError(f"{len(accounts)} accounts are named {name!r}; rename one of them")
+        return accounts[0]
+
+    def _print_plan(self, reports: list[PairReport]) -> None:
+        self.stderr.write("")
+        rows = [("source", "destination", "create", "update", "delete", "other")]
+        for report in reports:
+            ops = Counter(action.op.value.split("-")[0] for action in report.actions)
+            other = sum(ops.values()) - ops["create"] - ops["update"] - ops["delete"]
+            rows.append((report.source, report.destination, ops["create"], ops["update"], ops["delete"], other))
+        self._table(rows)
+        self.stdout.write("Dry run: nothing was written.")
+
+    def _print_summary(self, run: SyncRun) -> None:
+        self._table(
+            [
+                ("status", "created", "updated", "deleted", "unchanged", "conflicts", "errors"),
+                (run.status, run.created, run.updated, run.deleted, run.unchanged, run.conflicts, run.errors),
+            ]
+        )
+        if run.error:
+            self.stdout.write(self.style.ERROR(run.error))
+        for line in run.logs.filter(level="error")[:20]:
+            self.stdout.write(self.style.WARNING(f"{line.item}: {line.message}"))
+
+    def _table(self, rows: list[tuple]) -> None:
+        widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
+        for number, row in enumerate(rows):
+            self.stdout.write("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)))
+            if number == 0:
+                self.stdout.write("  ".join("-" * width for width in widths))
