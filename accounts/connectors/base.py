@@ -50,6 +50,13 @@ class ProtocolError(ConnectorError):
 class TransientError(ConnectorError):
     """Timeouts, connection failures, 429 and 5xx: retried with backoff and jitter."""
 
+    def __init__(
+        self, message: str, *, status: int | None = None, url: str | None = None, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message, status=status, url=url)
+        # Seconds the server asked for (Retry-After) when it was more than the HTTP seam waits.
+        self.retry_after = retry_after
+
 
 class NotFound(ConnectorError):
     """The collection or item is gone (404/410)."""

@@ -1,0 +1,396 @@
+"""The one outbound HTTP seam: every connector talks to the outside world through ``HttpClient``.
+
+It owns what every remote call needs and no connector should re-implement: mandatory timeouts,
+bounded retries of transient failures (only where a replay cannot do harm), a response size cap,
+the private-address guard, redirects, and error messages a person can act on. Messages and log
+lines name the host and path only: never credentials, URL userinfo, query strings or headers.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import errno
+import ipaddress
+import logging
+import random
+import socket
+import ssl
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
+
+import httpx
+from django.conf import settings
+
+from accounts.connectors.base import AuthError, ConfigError, ProtocolError, TransientError
+
+logger = logging.getLogger("calsync.http")
+
+USER_AGENT = "calsync/1.0"
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PROPFIND", "REPORT"})
+MAX_REDIRECTS = 5
+BACKOFF_BASE_SECONDS = 0.5
+BACKOFF_MAX_SECONDS = 8.0
+# A worker must not sleep for minutes inside one request: a longer Retry-After is handed to the
+# caller as TransientError.retry_after so the task can be rescheduled instead.
+RETRY_AFTER_CAP_SECONDS = 30.0
+CHUNK_BYTES = 64 * 1024
+
+AuthScheme = Literal["basic", "digest"]
+
+
+@dataclass(frozen=True, slots=True)
+class HttpResponse:
+    status: int
+    headers: httpx.Headers
+    content: bytes
+    url: str  # the final URL, after redirects
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "")
+
+
+# --- URLs --------------------------------------------------------------------------------------
+
+
+def normalize_url(url: str) -> str:
+    """``webcal://`` becomes ``https://`` (how calendar apps link feeds); userinfo is dropped."""
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    if scheme in ("webcal", "webcals"):
+        scheme = "https"
+    if scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{display_url(url)!r} is not an http(s) URL", url=display_url(url))
+    return urlunsplit((scheme, _netloc(parts), parts.path or "/", parts.query, ""))
+
+
+def credentials_from_url(url: str) -> tuple[str, str]:
+    """The ``user:password@`` part of a pasted URL, percent-decoded; empty strings when absent."""
+    parts = urlsplit(url.strip())
+    return (unquote(parts.username or ""), unquote(parts.password or ""))
+
+
+def display_url(url: str) -> str:
+    """A URL safe for messages and logs: no userinfo, no query string (feed tokens live there)."""
+    parts = urlsplit(url)
+    if not parts.hostname:
+        return "<invalid URL>"
+    return urlunsplit((parts.scheme, _netloc(parts), parts.path, "", ""))
+
+
+def host_port(url: str) -> str:
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    host = f"[{parts.hostname}]" if parts.hostname and ":" in parts.hostname else parts.hostname
+    return f"{host}:{port}"
+
+
+def _netloc(parts) -> str:
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{host}:{parts.port}" if parts.port else host
+
+
+# --- the private-address guard ------------------------------------------------------------------
+
+
+def _is_blocked(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    return (
+        ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_multicast or ip.is_unspecified
+    )
+
+
+def refuse_private_address(url: str) -> None:
+    """Raise ConfigError when ``url``'s host resolves to a private, loopback or link-local address.
+
+    Every address the name resolves to is checked, so a name with one public and one private
+    record is refused too.
+    """
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        message = f"Could not resolve the host name {host!r}: {exc.strerror}"
+        raise TransientError(message, url=display_url(url)) from None
+    for *_rest, sockaddr in infos:
+        if _is_blocked(str(sockaddr[0])):
+            raise ConfigError(
+                f"Refusing to connect to {host} ({sockaddr[0]}): private, loopback and link-local addresses "
+                "are blocked on this server (CALSYNC_BLOCK_PRIVATE_ADDRESSES)",
+                url=display_url(url),
+            )
+
+
+# --- the client ---------------------------------------------------------------------------------
+
+
+class HttpClient:
+    """One connection pool per connector, so a sync of thousands of items reuses its connections.
+
+    Settings are read when the client is built; tests override them with pytest-django's
+    ``settings`` fixture before building a connector.
+    """
+
+    def __init__(
+        self,
+        *,
+        username: str = "",
+        password: str = "",
+        auth_scheme: AuthScheme = "basic",
+        verify_tls: bool = True,
+        timeout: float | None = None,
+        retries: int | None = None,
+        max_response_bytes: int | None = None,
+        block_private_addresses: bool | None = None,
+    ) -> None:
+        self.timeout = float(settings.CALSYNC_HTTP_TIMEOUT if timeout is None else timeout)
+        self.retries = int(settings.CALSYNC_HTTP_RETRIES if retries is None else retries)
+        self.max_response_bytes = int(
+            settings.CALSYNC_HTTP_MAX_RESPONSE_BYTES if max_response_bytes is None else max_response_bytes
+        )
+        self.block_private_addresses = bool(
+            settings.CALSYNC_BLOCK_PRIVATE_ADDRESSES if block_private_addresses is None else block_private_addresses
+        )
+        auth: httpx.Auth | None = None
+        self._has_credentials = bool(username or password)
+        if self._has_credentials:
+            # Digest for servers (and some ICS hosts) that refuse Basic; it costs one extra round trip.
+            auth_class = httpx.DigestAuth if auth_scheme == "digest" else httpx.BasicAuth
+            auth = auth_class(username, password)
+        self._client = httpx.Client(
+            auth=auth,
+            verify=verify_tls,
+            timeout=httpx.Timeout(self.timeout),
+            follow_redirects=False,  # followed by hand, so each hop passes the address guard
+            headers={"User-Agent": USER_AGENT},
+        )
+        self._checked_hosts: set[tuple[str, int | None]] = set()
+
+    def __enter__(self) -> HttpClient:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._client.close()
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        content: bytes | None = None,
+        max_bytes: int | None = None,
+        follow_redirects: bool = True,
+    ) -> HttpResponse:
+        """Send one request and return the whole response.
+
+        Raises AuthError on 401, TransientError for network failures and for 429/502/503/504 once
+        retries are spent, ProtocolError for a body over the size limit, ConfigError for a blocked
+        address or a bad URL. Every other status is returned for the caller to interpret.
+        """
+        method = method.upper()
+        url = normalize_url(url)
+        limit = self.max_response_bytes if max_bytes is None else max_bytes
+        for _hop in range(MAX_REDIRECTS + 1):
+            response = self._send_with_retries(method, url, headers, content, limit)
+            location = response.headers.get("location")
+            if not follow_redirects or response.status not in REDIRECT_STATUSES or not location:
+                return response
+            target = normalize_url(urljoin(url, location))
+            if urlsplit(url).scheme == "https" and urlsplit(target).scheme == "http":
+                raise ConfigError(
+                    f"{display_url(url)} redirects to plain http ({display_url(target)}); refusing to send "
+                    "credentials without TLS",
+                    url=display_url(url),
+                )
+            if response.status == 303:
+                method, content = "GET", None
+            # Credentials follow a redirect to another host: .well-known commonly points at a
+            # separate DAV host (RFC 6764 section 5), and the user named this service.
+            url = target
+        raise ProtocolError(f"More than {MAX_REDIRECTS} redirects starting at {display_url(url)}", url=display_url(url))
+
+    # --- internals ------------------------------------------------------------------------------
+
+    def _send_with_retries(
+        self, method: str, url: str, headers: Mapping[str, str] | None, content: bytes | None, limit: int
+    ) -> HttpResponse:
+        replayable = _replay_is_safe(method, headers)
+        attempt = 0
+        while True:
+            try:
+                response = self._send_once(method, url, headers, content, limit)
+            except httpx.TransportError as exc:
+                # A failed connect never reached the server, so any method may be sent again.
+                nothing_sent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
+                if attempt < self.retries and (nothing_sent or replayable):
+                    self._pause(attempt, method, url, type(exc).__name__, None)
+                    attempt += 1
+                    continue
+                raise _transport_error(exc, url, self.timeout) from exc
+            except httpx.DecodingError:
+                raise ProtocolError(
+                    f"{display_url(url)} sent a body that cannot be decoded as its Content-Encoding says",
+                    url=display_url(url),
+                ) from None
+            except httpx.InvalidURL:
+                raise ConfigError(f"{display_url(url)} is not a valid URL", url=display_url(url)) from None
+            if response.status == 401:
+                problem = "it rejected the username or password" if self._has_credentials else "it needs a login"
+                raise AuthError(
+                    f"The server answered 401: {problem} ({host_port(url)})", status=401, url=display_url(url)
+                )
+            if response.status not in RETRY_STATUSES:
+                return response
+            retry_after = _retry_after_seconds(response.headers.get("retry-after"))
+            if replayable and attempt < self.retries and (retry_after or 0) <= RETRY_AFTER_CAP_SECONDS:
+                self._pause(attempt, method, url, f"status {response.status}", retry_after)
+                attempt += 1
+                continue
+            raise _status_transient(response, method, url, retry_after)
+
+    def _send_once(
+        self, method: str, url: str, headers: Mapping[str, str] | None, content: bytes | None, limit: int
+    ) -> HttpResponse:
+        if self.block_private_addresses:
+            key = (urlsplit(url).hostname or "", urlsplit(url).port)
+            if key not in self._checked_hosts:
+                refuse_private_address(url)
+                self._checked_hosts.add(key)
+        started = time.monotonic()
+        with self._client.stream(method, url, headers=headers, content=content) as response:
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > limit:
+                raise _too_large(url, limit)
+            chunks: list[bytes] = []
+            received = 0
+            # iter_bytes() decodes gzip/deflate, so the cap also stops a compression bomb.
+            for chunk in response.iter_bytes(CHUNK_BYTES):
+                received += len(chunk)
+                if received > limit:
+                    raise _too_large(url, limit)
+                chunks.append(chunk)
+        logger.debug(
+            "%s %s -> %s (%d bytes, %.0f ms)",
+            method,
+            display_url(url),
+            response.status_code,
+            received,
+            (time.monotonic() - started) * 1000,
+        )
+        return HttpResponse(response.status_code, response.headers, b"".join(chunks), url)
+
+    def _pause(self, attempt: int, method: str, url: str, reason: str, retry_after: float | None) -> None:
+        if retry_after is not None:
+            delay = retry_after + random.uniform(0, 0.25)  # noqa: S311 - jitter, not crypto
+        else:
+            ceiling = min(BACKOFF_MAX_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt)
+            # Jitter keeps parallel workers that failed together from retrying in lockstep.
+            delay = random.uniform(ceiling / 2, ceiling)  # noqa: S311
+        logger.warning(
+            "%s %s failed (%s); retry %d of %d in %.1f s",
+            method,
+            display_url(url),
+            reason,
+            attempt + 1,
+            self.retries,
+            delay,
+        )
+        time.sleep(delay)
+
+
+def _replay_is_safe(method: str, headers: Mapping[str, str] | None) -> bool:
+    if method in SAFE_METHODS:
+        return True
+    if method in ("PUT", "DELETE") and headers:
+        names = {name.lower() for name in headers}
+        # Why: a conditional write that already landed fails its replay with 412 (or 404 for a
+        # DELETE) instead of overwriting a change made in between, and 412 means re-read anyway.
+        return "if-match" in names or "if-none-match" in names
+    return False
+
+
+def _retry_after_seconds(value: str | None) -> float | None:
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _status_transient(response: HttpResponse, method: str, url: str, retry_after: float | None) -> TransientError:
+    what = "is rate limiting calsync (429)" if response.status == 429 else f"answered {response.status}"
+    return TransientError(
+        f"{host_port(url)} {what} to {method} {urlsplit(url).path}; try again later",
+        status=response.status,
+        url=display_url(url),
+        retry_after=retry_after,
+    )
+
+
+def _too_large(url: str, limit: int) -> ProtocolError:
+    return ProtocolError(
+        f"The response from {display_url(url)} is larger than the limit of {limit} bytes "
+        "(CALSYNC_HTTP_MAX_RESPONSE_BYTES)",
+        url=display_url(url),
+    )
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain
+
+
+def _transport_error(exc: httpx.TransportError, url: str, timeout: float) -> TransientError | ConfigError:
+    where = host_port(url)
+    safe_url = display_url(url)
+    if isinstance(exc, httpx.TimeoutException):
+        return TransientError(f"Timed out after {timeout:g} s: no answer from {where}", url=safe_url)
+    for cause in _causes(exc):
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return ConfigError(
+                f"The TLS certificate of {where} could not be verified ({cause.verify_message}); "
+                "fix the certificate or turn off TLS verification for this account",
+                url=safe_url,
+            )
+        if isinstance(cause, socket.gaierror):
+            host = urlsplit(url).hostname
+            return TransientError(f"Could not resolve the host name {host!r}: {cause.strerror}", url=safe_url)
+        if isinstance(cause, OSError) and cause.errno == errno.ECONNREFUSED:
+            return TransientError(f"Could not connect to {where}: connection refused", url=safe_url)
+        if isinstance(cause, OSError) and cause.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH):
+            return TransientError(f"Could not connect to {where}: no route to the host", url=safe_url)
+    text = str(exc)
+    if "Name or service not known" in text or "nodename nor servname" in text:
+        return TransientError(f"Could not resolve the host name {urlsplit(url).hostname!r}", url=safe_url)
+    if isinstance(exc, httpx.ConnectError):
+        reason = "connection refused" if "refused" in text.lower() else (text or type(exc).__name__)
+        return TransientError(f"Could not connect to {where}: {reason}", url=safe_url)
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return TransientError(f"{where} closed the connection without a valid answer", url=safe_url)
+    if isinstance(exc, httpx.UnsupportedProtocol):
+        return ConfigError(f"{safe_url} does not use http or https", url=safe_url)
+    return TransientError(f"The connection to {where} failed: {type(exc).__name__}", url=safe_url)
