@@ -185,9 +185,11 @@ CELERY_BEAT_SCHEDULER = "jobs.beat:HeartbeatScheduler"
 
 # --- REST API --------------------------------------------------------------------------------
 REST_FRAMEWORK = {
+    # Token first: an anonymous API request then gets 401 with "WWW-Authenticate: Token", which
+    # tells a client what to send (session-first would answer 403).
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.BasicAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
