@@ -182,6 +182,11 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CALSYNC_TASKS_EAGER", False)
 CELERY_TIMEZONE = "UTC"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULER = "jobs.beat:HeartbeatScheduler"
+# Fixed entries; per-job schedules are PeriodicTask rows edited in the admin. `expires` keeps a
+# backlog of ticks from piling up while no worker runs.
+CELERY_BEAT_SCHEDULE = {
+    "recover-dead-runs": {"task": "jobs.recover_runs", "schedule": 60.0, "options": {"expires": 55}},
+}
 
 # --- REST API --------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -202,6 +207,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Sync CalDAV/CardDAV servers, ICS feeds, bookings and time sheets.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "ENUM_NAME_OVERRIDES": {
+        "HealthStatusEnum": ["ok", "error"],
+        "RunStatusEnum": "jobs.models.SyncRun.Status",
+    },
 }
 
 # --- calsync ---------------------------------------------------------------------------------

@@ -97,10 +97,12 @@ class OrmLinkStore:
         ItemLink.objects.filter(job=self.job, source_href__in=list(source_hrefs)).delete()
 
     def conflict(self, *, action: Action, source: RemoteItem | None, dest: RemoteItem | None, reason: str) -> None:
+        link = ItemLink.objects.filter(job=self.job, source_href=action.source_href).first()
         values = {
             "run": self.run,
-            "link": ItemLink.objects.filter(job=self.job, source_href=action.source_href).first(),
+            "link": link,
             "source_collection": self.source_collection,
+            "dest_collection": link.dest_collection if link else "",
             "source_etag": source.etag if source else "",
             "source_data": source.data.decode("utf-8", "replace") if source else "",
             "dest_etag": dest.etag if dest else "",

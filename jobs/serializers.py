@@ -1,8 +1,13 @@
-"""Response shapes of the health endpoints, so the OpenAPI schema describes them."""
+"""API shapes of the jobs app: health probes, sync jobs, runs, logs, conflicts."""
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+
+from accounts.models import Account
+from jobs.models import CALENDAR_COMPONENTS, Conflict, SyncJob, SyncLog, SyncRun
+from jobs.schedules import schedule_description
 
 
 class HealthSerializer(serializers.Serializer):
@@ -39,3 +44,139 @@ class DetailedHealthSerializer(serializers.Serializer):
     broker = BrokerProbeSerializer()
     worker = HeartbeatProbeSerializer()
     beat = HeartbeatProbeSerializer()
+
+
+# --- sync jobs ---------------------------------------------------------------------------------
+
+
+class ScheduleSerializer(serializers.Serializer):
+    interval_minutes = serializers.IntegerField(min_value=1, allow_null=True, required=False)
+    crontab = serializers.CharField(allow_blank=True, required=False, help_text='e.g. "*/30 6-22 * * *"')
+    enabled = serializers.BooleanField(read_only=True)
+
+
+class RunSerializer(serializers.ModelSerializer):
+    progress_percent = serializers.SerializerMethodField()
+
+    class Meta:
+        model = SyncRun
+        fields = [
+            "id", "status", "trigger", "created_at", "started_at", "finished_at", "heartbeat_at",
+            "created", "updated", "deleted", "unchanged", "conflicts", "errors",
+            "progress_done", "progress_total", "progress_percent", "error", "attempts",
+            "pause_requested", "cancel_requested",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    def get_progress_percent(self, run: SyncRun) -> float:
+        return round(100 * run.progress_done / run.progress_total, 1) if run.progress_total else 0.0
+
+
+class SyncJobSerializer(serializers.ModelSerializer):
+    source = serializers.PrimaryKeyRelatedField(queryset=Account.objects.all())
+    destination = serializers.PrimaryKeyRelatedField(queryset=Account.objects.all())
+    components = serializers.ListField(
+        child=serializers.ChoiceField(choices=CALENDAR_COMPONENTS), required=False, allow_empty=False
+    )
+    collection_map = serializers.DictField(
+        child=serializers.CharField(allow_blank=True),
+        required=False,
+        help_text='{"source collection URL": "destination collection URL, or \\"\\" to match by name"}; '
+        "when set, only these collections are synced.",
+    )
+    schedule = ScheduleSerializer(required=False, help_text="Run every N minutes or on a crontab; null fields: none.")
+    status = serializers.SerializerMethodField(help_text="The latest run's status, or pending.")
+    last_run = serializers.SerializerMethodField()
+
+    class Meta:
+        model = SyncJob
+        fields = [
+            "id", "name", "source", "destination", "mode", "conflict_policy", "sync_calendars", "sync_contacts",
+            "components", "create_collections", "collection_map", "sync_all", "keep_local", "enabled",
+            "schedule", "status", "last_run", "created_at", "updated_at",
+        ]  # fmt: skip
+        read_only_fields = ["created_at", "updated_at"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None and not request.user.is_staff:
+            # Only one's own accounts can be a job's source or destination.
+            for name in ("source", "destination"):
+                self.fields[name].queryset = Account.objects.filter(owner_id=request.user.pk)
+
+    def validate(self, attrs: dict) -> dict:
+        source = attrs.get("source", getattr(self.instance, "source", None))
+        destination = attrs.get("destination", getattr(self.instance, "destination", None))
+        if source is not None and source == destination:
+            raise serializers.ValidationError({"destination": "The destination must be another account."})
+        return attrs
+
+    def _latest(self, job: SyncJob) -> SyncRun | None:
+        cache = self.context.setdefault("latest_runs", {})
+        if job.pk not in cache:
+            cache[job.pk] = job.runs.order_by("-created_at", "-id").first()
+        return cache[job.pk]
+
+    def get_status(self, job: SyncJob) -> str:
+        latest = self._latest(job)
+        return latest.status if latest else SyncRun.Status.PENDING
+
+    @extend_schema_field(RunSerializer(allow_null=True))
+    def get_last_run(self, job: SyncJob) -> dict | None:
+        latest = self._latest(job)
+        return RunSerializer(latest).data if latest else None
+
+    def to_representation(self, job: SyncJob) -> dict:
+        data = super().to_representation(job)
+        data["schedule"] = schedule_description(job)
+        return data
+
+
+class StartSerializer(serializers.Serializer):
+    confirm_empty = serializers.BooleanField(
+        default=False, help_text="Allow deleting everything when a side that had items suddenly lists none."
+    )
+
+
+class LogSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SyncLog
+        fields = ["id", "run", "created_at", "level", "message", "item"]
+        read_only_fields = fields
+
+
+class PlannedActionSerializer(serializers.Serializer):
+    op = serializers.CharField()
+    source_href = serializers.CharField()
+    dest_href = serializers.CharField()
+    reason = serializers.CharField()
+
+
+class PairPlanSerializer(serializers.Serializer):
+    source = serializers.CharField()
+    destination = serializers.CharField()
+    kind = serializers.CharField()
+    counts = serializers.DictField(child=serializers.IntegerField())
+    would_create = serializers.ListField(child=serializers.CharField())
+    actions = PlannedActionSerializer(many=True, help_text="At most 500 per collection.")
+
+
+class ConflictSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Conflict
+        fields = [
+            "id", "job", "run", "uid", "reason", "source_href", "source_data", "dest_href", "dest_data",
+            "created_at", "resolution", "resolved_by", "resolved_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class ResolveSerializer(serializers.Serializer):
+    resolution = serializers.ChoiceField(choices=Conflict.Resolution.choices)
+
+
+class WorkerStatusSerializer(serializers.Serializer):
+    workers = serializers.ListField(child=serializers.DictField())
+    beat = serializers.DictField(allow_null=True)
+    runs = serializers.DictField(child=serializers.IntegerField(), help_text="Runs per active status.")

@@ -1,9 +1,17 @@
 from django.urls import re_path
+from rest_framework.routers import SimpleRouter
 
-from jobs.views import DetailedHealthView, HealthView
+from jobs.views import ConflictViewSet, DetailedHealthView, HealthView, SyncJobViewSet, WorkerStatusView
 
-# Same slash rule as the router in accounts.urls: with or without, both answer.
+router = SimpleRouter()
+# Same slash rule as accounts.urls: with or without, both answer.
+router.trailing_slash = "/?"
+router.register("sync-jobs", SyncJobViewSet, basename="sync-job")
+router.register("conflicts", ConflictViewSet, basename="conflict")
+
 urlpatterns = [
     re_path(r"^health/?$", HealthView.as_view(), name="health"),
     re_path(r"^health/detailed/?$", DetailedHealthView.as_view(), name="health-detailed"),
+    re_path(r"^worker/status/?$", WorkerStatusView.as_view(), name="worker-status"),
+    *router.urls,
 ]

@@ -1,0 +1,60 @@
+"""Celery tasks: thin wrappers that load ids and call a service."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+
+from jobs.models import SyncJob, SyncRun
+from jobs.runner import NoWriteSlot, sync_run_execute
+from jobs.runs import RunStateError, sync_job_start, sync_runs_recover
+from jobs.services import heartbeat_record
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(name="jobs.ping")
+def ping(token: str) -> str:
+    """Prove that a worker consumes the queue and reaches the database.
+
+    Leaves a ``Heartbeat(kind="ping", name="ping@<token>")`` row, which the caller can look for;
+    used by the integration tests and handy when diagnosing a deployment by hand.
+    """
+    heartbeat_record(name=f"ping@{token}", kind="ping")
+    return "pong"
+
+
+@shared_task(
+    name="jobs.sync_run",
+    autoretry_for=(NoWriteSlot,),
+    retry_backoff=5,
+    retry_backoff_max=60,
+    retry_jitter=True,
+    max_retries=None,
+)
+def sync_run_task(run_id: int) -> None:
+    """Execute a queued run; a redelivered or duplicate message finds it claimed and does nothing.
+
+    While every write slot of the destination server is held by other runs, the run goes back to
+    queued and the task retries with backoff.
+    """
+    sync_run_execute(run_id)
+
+
+@shared_task(name="jobs.recover_runs")
+def sync_runs_recover_task() -> list[int]:
+    return sync_runs_recover()
+
+
+@shared_task(name="jobs.sync_job_scheduled")
+def sync_job_scheduled_task(job_id: int) -> int | None:
+    """A beat tick for one job: start a run unless the job is gone, disabled or still running."""
+    job = SyncJob.objects.filter(pk=job_id, enabled=True).first()
+    if job is None:
+        return None
+    try:
+        return sync_job_start(job=job, trigger=SyncRun.Trigger.SCHEDULE).pk
+    except RunStateError as exc:
+        logger.info("scheduled run of job %s skipped: %s", job_id, exc)
+        return None
