@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import replace
 
 import pytest
 from django.contrib.auth.models import User
@@ -82,14 +81,15 @@ def test_a_migration_copies_calendars_tasks_and_contacts_losing_nothing(owner, r
     book = f"People {uuid.uuid4().hex[:6]}"
     objects = [*samples.calendar_objects(24), samples.journal(1)]
     cards = samples.contacts(60)
-    fill(radicale, "caldav", name, objects)
-    fill(radicale, "carddav", book, cards)
+    calendar = fill(radicale, "caldav", name, objects)
+    addressbook = fill(radicale, "carddav", book, cards)
     job = SyncJob.objects.create(
         owner=owner,
         name="migrate",
         source=account(owner, radicale, "r"),
         destination=account(owner, xandikos, "x"),
         mode="mirror",
+        collection_map={calendar.url: "", addressbook.url: ""},
     )
 
     run = run_job(job)
@@ -225,7 +225,7 @@ def test_two_way_carries_edits_both_ways(owner, radicale, xandikos):
 
 def test_tasks_go_to_a_separate_calendar_when_the_destination_calendar_only_takes_events(owner, radicale, xandikos):
     name = f"Mixed {uuid.uuid4().hex[:6]}"
-    fill(radicale, "caldav", name, [samples.timed_event(1), samples.task(2)])
+    source = fill(radicale, "caldav", name, [samples.timed_event(1), samples.task(2)])
     fill(xandikos, "caldav", name, [], components=("VEVENT",))
     job = SyncJob.objects.create(
         owner=owner,
@@ -233,6 +233,7 @@ def test_tasks_go_to_a_separate_calendar_when_the_destination_calendar_only_take
         source=account(owner, radicale, "r"),
         destination=account(owner, xandikos, "x"),
         sync_contacts=False,
+        collection_map={source.url: ""},
     )
 
     run = run_job(job)
@@ -244,14 +245,19 @@ def test_tasks_go_to_a_separate_calendar_when_the_destination_calendar_only_take
 
 def test_contacts_only_job_reaches_address_books_through_a_caldav_account(owner, radicale, xandikos):
     book = f"Only {uuid.uuid4().hex[:6]}"
-    fill(radicale, "carddav", book, samples.contacts(3))
+    addressbook = fill(radicale, "carddav", book, samples.contacts(3))
     source = account(owner, radicale, "r")
     job = SyncJob.objects.create(
-        owner=owner, name="cards", source=source, destination=account(owner, xandikos, "x"), sync_calendars=False
+        owner=owner,
+        name="cards",
+        source=source,
+        destination=account(owner, xandikos, "x"),
+        sync_calendars=False,
+        collection_map={addressbook.url: ""},
     )
 
     run = run_job(job)
 
+    assert source.kind == "caldav"
     assert run.status == "completed", run.error
     assert len(contents(xandikos, "carddav", book)) == 3
-    assert replace(source.connector_config(), kind="carddav").kind == "carddav"
