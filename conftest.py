@@ -5,9 +5,16 @@ With CI=true a missing PostgreSQL, Redis or browser is a failure, never a skip.
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
 import pytest
 
 from accounts.testing.servers import DavServer, start_radicale, start_xandikos
+from jobs.testing.workers import CeleryWorkerProcess, database_url, launch_celery_worker
 
 
 @pytest.fixture(scope="session")
@@ -28,3 +35,80 @@ def xandikos() -> DavServer:
 def dav_server(request) -> DavServer:
     """Each test that uses this runs once against every real server."""
     return request.getfixturevalue(request.param)
+
+
+# --- Real Celery workers sharing the test database ----------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: None) -> Iterator[None]:
+    """One test database per pytest session, which worker subprocesses can open too.
+
+    Concurrent sessions on one machine (two checkouts, two engineers) must not share it: on
+    PostgreSQL each would drop the other's ``test_<name>``. On SQLite the database is a file
+    rather than memory, so another process can open it, in a directory of its own that takes
+    SQLite's -wal/-shm files with it.
+    """
+    from django.conf import settings
+
+    default = settings.DATABASES["default"]
+    if default["ENGINE"] != "django.db.backends.sqlite3":
+        test = default.setdefault("TEST", {})
+        if not test.get("NAME"):
+            test["NAME"] = f"test_{default['NAME']}_{os.getpid()}"
+        yield
+        return
+    directory = Path(tempfile.mkdtemp(prefix="calsync-testdb-"))
+    default.setdefault("TEST", {})["NAME"] = str(directory / "test_calsync.sqlite3")
+    yield
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture
+def start_celery_worker(transactional_db: None, tmp_path: Path) -> Iterator[Callable[..., CeleryWorkerProcess]]:
+    """Start real ``celery worker`` processes on this test's database and broker.
+
+    ``start_celery_worker(concurrency=1, extra_args=(), env={})`` returns a running worker with
+    ``stop()`` (warm shutdown) and ``kill()`` (SIGKILL of the whole process group, as when a
+    machine dies); every worker still running is stopped when the test ends. The database is
+    transactional because a worker is another process: it sees committed rows only. The queue is
+    purged first, so messages an interrupted earlier run left on the broker cannot leak in.
+    """
+    from django.db import connection
+
+    from calsync.celery import app
+
+    app.control.purge()
+    started: list[CeleryWorkerProcess] = []
+
+    def start(**options: object) -> CeleryWorkerProcess:
+        worker = launch_celery_worker(database=database_url(connection.settings_dict), log_dir=tmp_path, **options)
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()
+
+
+@pytest.fixture
+def celery_worker_process(start_celery_worker: Callable[..., CeleryWorkerProcess]) -> CeleryWorkerProcess:
+    """One real worker, ready to consume, on this test's database and broker."""
+    return start_celery_worker()
+
+
+# --- Test selection ------------------------------------------------------------------------------
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Give the ``django_db`` marker to tests that reach the database only through fixtures.
+
+    pytest-django marks only tests decorated with it, but ``make test`` selects the PostgreSQL
+    pass with ``-m "django_db or broker or postgres"``: a test using ``db``, ``client`` or
+    ``admin_client`` must not silently skip PostgreSQL. A bare marker changes nothing else: the
+    fixtures still decide whether the test is transactional.
+    """
+    for item in items:
+        if "_django_db_helper" in getattr(item, "fixturenames", ()) and item.get_closest_marker("django_db") is None:
+            item.add_marker(pytest.mark.django_db)

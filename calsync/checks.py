@@ -107,7 +107,10 @@ def check_generated_keys(app_configs, **kwargs):
         warnings.append(
             Warning(
                 f"Encryption keys were generated into {settings.DATA_DIR}.",
-                hint="Production must set CALSYNC_ENCRYPTION_KEYS (or _FILE); losing the key loses every stored password.",
+                hint=(
+                    "Production must set CALSYNC_ENCRYPTION_KEYS (or _FILE); "
+                    "losing the key loses every stored password."
+                ),
                 id="calsync.W002",
             )
         )

@@ -25,7 +25,7 @@ def env_raw(name: str) -> str | None:
         try:
             return Path(file_name).read_text().strip()
         except OSError as exc:
-            raise ImproperlyConfigured(f"{name}_FILE={file_name!r} cannot be read: {exc.strerror}")
+            raise ImproperlyConfigured(f"{name}_FILE={file_name!r} cannot be read: {exc.strerror}") from None
     return os.environ.get(name)
 
 
@@ -93,7 +93,7 @@ def generated_secret(path: Path, *, nbytes: int = 48) -> str:
             if value:
                 return value
             time.sleep(0.05)
-        raise ImproperlyConfigured(f"{path} exists but is empty; delete it to generate a new key")
+        raise ImproperlyConfigured(f"{path} exists but is empty; delete it to generate a new key") from None
     value = secrets.token_urlsafe(nbytes)
     with os.fdopen(fd, "w") as handle:
         handle.write(value + "\n")
