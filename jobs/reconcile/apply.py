@@ -295,6 +295,11 @@ class PairSync:
         self.progress.count(created=1)
 
     def _adopt_existing(self, action: Action, source: RemoteItem, href: str, collection: RemoteCollection) -> None:
+        owner = self.by_dest.get(href)
+        if owner is not None and owner.source_href != source.href:
+            # Two source objects share a UID (it happens: broken exporters, copied events). Only
+            # one can own the destination object, or every run would overwrite the other.
+            raise ItemRejected(f"duplicate UID {extract_uid(source.data)!r}: {owner.source_href} already holds it")
         existing = self._fetch_dest([href]).get(href) if href else None
         if existing is None:
             raise ItemRejected("the server refused to create it (412) and no object is at its URL")

@@ -257,3 +257,17 @@ def test_random_histories_converge_and_a_second_sync_writes_nothing(mode, rounds
         assert source_uids <= dest_uids
         if mode == Mode.TWO_WAY:
             assert source_uids == dest_uids
+
+
+def test_two_source_objects_with_one_uid_are_copied_once_and_the_duplicate_is_reported():
+    world = World()
+    world.source_server.store(world.source_cal.url, f"{world.source_cal.url}a.ics", event("same", "first"))
+    world.source_server.store(world.source_cal.url, f"{world.source_cal.url}b.ics", event("same", "second"))
+
+    progress = world.sync()
+
+    assert progress.counters["created"] == 1 and progress.counters["errors"] == 1
+    assert "duplicate UID 'same'" in progress.logs[0][1]
+    writes = world.dest_server.writes
+    assert world.sync().counters.get("updated", 0) == 0
+    assert world.dest_server.writes == writes

@@ -261,3 +261,32 @@ def test_contacts_only_job_reaches_address_books_through_a_caldav_account(owner,
     assert source.kind == "caldav"
     assert run.status == "completed", run.error
     assert len(contents(xandikos, "carddav", book)) == 3
+
+
+def test_a_malformed_object_is_logged_with_its_href_and_the_rest_is_copied(owner, radicale, xandikos):
+    name = f"Messy {uuid.uuid4().hex[:6]}"
+    zero_instances = (
+        b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//x//EN\r\nBEGIN:VEVENT\r\nUID:zero-1\r\nDTSTAMP:20260101T000000Z\r\n"
+        b"DTSTART:20260105T100000Z\r\nDTEND:20260105T110000Z\r\nRRULE:FREQ=DAILY;COUNT=1\r\n"
+        b"EXDATE:20260105T100000Z\r\nSUMMARY:Zero\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    malformed = b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:bad-1\r\nDTSTART:notadate\r\n"
+    malformed += b"END:VEVENT\r\nEND:VCALENDAR\r\n"
+    # Xandikos stores what Radicale refuses, so it is the source here.
+    source = fill(xandikos, "caldav", name, [samples.timed_event(1), malformed, zero_instances, samples.task(2)])
+    job = SyncJob.objects.create(
+        owner=owner,
+        name="messy",
+        source=account(owner, xandikos, "x"),
+        destination=account(owner, radicale, "r"),
+        sync_contacts=False,
+        collection_map={source.url: ""},
+    )
+
+    run = run_job(job)
+
+    assert run.status == "completed"
+    assert (run.created, run.errors) == (3, 1)
+    [error] = run.logs.filter(level="error")
+    assert error.item.endswith("bad-1.ics") and "400" in error.message
+    assert sorted(contents(radicale, "caldav", name)) == ["task-2@calsync.test", "timed-1@calsync.test", "zero-1"]
