@@ -24,6 +24,7 @@ from django.utils import timezone
 from accounts.connectors import connector_for
 from accounts.connectors.base import Connector, ConnectorError, RemoteItem, TransientError
 from accounts.models import Account
+from jobs.engines import UnsupportedJob, engine_for
 from jobs.mapping import CollectionMapper, MappedCollection, selected
 from jobs.models import CollectionCursor, Conflict, ItemLink, SyncJob, SyncLog, SyncRun, WriteSlot
 from jobs.reconcile.apply import Action, LinkRecord, Pair, PairSync, Stopped
@@ -213,7 +214,14 @@ class PairReport:
 def sync_job_pairs(
     job: SyncJob, progress, *, run: SyncRun | None = None, dry_run: bool = False, confirm_empty: bool = False
 ) -> list[PairReport]:
-    """Sync (or, with ``dry_run``, only plan) every collection pair of ``job``."""
+    """Sync (or, with ``dry_run``, only plan) ``job`` with the engine for its pair of account kinds."""
+    return engine_for(job)(job, progress, run=run, dry_run=dry_run, confirm_empty=confirm_empty)
+
+
+def sync_dav_job(
+    job: SyncJob, progress, *, run: SyncRun | None = None, dry_run: bool = False, confirm_empty: bool = False
+) -> list[PairReport]:
+    """CalDAV/CardDAV → CalDAV/CardDAV: every mapped calendar and address book."""
     reports: list[PairReport] = []
     kinds = []
     if job.sync_calendars:
@@ -347,7 +355,7 @@ def sync_run_execute(run_id: int, *, progress_class: type[RunProgress] = RunProg
         progress.flush()
         SyncRun.objects.filter(pk=run.pk).update(status=SyncRun.Status.QUEUED)
         raise
-    except EmptySideGuard as exc:
+    except (EmptySideGuard, UnsupportedJob) as exc:
         status, error = SyncRun.Status.FAILED, str(exc)
     except TransientError as exc:
         status, error = SyncRun.Status.FAILED, f"the server did not answer reliably: {exc}"

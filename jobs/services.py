@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
+from jobs.engines import UnsupportedJob, engine_for
 from jobs.models import Heartbeat, SyncJob
 from jobs.schedules import sync_job_set_schedule
 
@@ -32,6 +33,10 @@ JOB_FIELDS = (
 
 def _save_job(job: SyncJob) -> None:
     job.full_clean()
+    try:
+        engine_for(job)
+    except UnsupportedJob as exc:
+        raise ValidationError({"destination": str(exc)}) from None
     try:
         with transaction.atomic():
             job.save()
