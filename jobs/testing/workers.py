@@ -12,12 +12,14 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 READY_TIMEOUT_SECONDS = 60
+T = TypeVar("T")
 
 
 def database_url(settings_dict: dict[str, Any]) -> str:
@@ -127,3 +129,14 @@ def launch_celery_worker(
     worker = CeleryWorkerProcess(nodename=nodename, process=process, log=log, _log_handle=handle)
     worker.wait_until_ready()
     return worker
+
+
+def eventually(probe: Callable[[], T], *, timeout: float = 30, what: str = "") -> T:
+    """Poll ``probe`` until it returns something truthy (and return that), or fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = probe()
+        if result:
+            return result
+        time.sleep(0.1)
+    raise AssertionError(f"not true within {timeout} s: {what or probe}")

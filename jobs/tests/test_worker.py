@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
-from typing import TypeVar
 
 import pytest
 from django.utils import timezone
@@ -15,18 +13,7 @@ from jobs.beat import HeartbeatScheduler
 from jobs.models import Heartbeat
 from jobs.services import heartbeat_record
 from jobs.tasks import ping
-
-T = TypeVar("T")
-
-
-def eventually(probe: Callable[[], T], *, timeout: float = 30) -> T:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = probe()
-        if result:
-            return result
-        time.sleep(0.1)
-    raise AssertionError(f"not true within {timeout} s: {probe}")
+from jobs.testing.workers import eventually
 
 
 @pytest.mark.django_db

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 
 import pytest
@@ -15,20 +14,11 @@ from jobs.models import SyncJob, SyncRun
 from jobs.reconcile.items import extract_uid
 from jobs.runs import sync_job_start, sync_runs_recover
 from jobs.testing import samples
+from jobs.testing.workers import eventually
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.broker]
 
 ITEMS = 400
-
-
-def wait_for(condition, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 def test_a_run_whose_worker_is_killed_resumes_on_another_worker_without_loss_or_duplicates(
@@ -56,16 +46,18 @@ def test_a_run_whose_worker_is_killed_resumes_on_another_worker_without_loss_or_
     first = start_celery_worker()
 
     run = sync_job_start(job=job)
-    wait_for(lambda: SyncRun.objects.get(pk=run.pk).progress_done >= 100, 120, "the first batches to land")
+    eventually(lambda: SyncRun.objects.get(pk=run.pk).progress_done >= 100, timeout=120, what="the first batches")
     first.kill()
     killed_at = SyncRun.objects.get(pk=run.pk)
     assert killed_at.status == "running" and killed_at.progress_done < ITEMS
 
     start_celery_worker()
     settings.CALSYNC_RUN_STALE_SECONDS = 2
-    wait_for(lambda: sync_runs_recover(), 30, "the dead run to be noticed")
-    finished = wait_for(
-        lambda: (r := SyncRun.objects.get(pk=run.pk)).status in ("completed", "failed") and r, 180, "the run to finish"
+    eventually(sync_runs_recover, timeout=30, what="the dead run to be noticed")
+    finished = eventually(
+        lambda: (r := SyncRun.objects.get(pk=run.pk)).status in ("completed", "failed") and r,
+        timeout=180,
+        what="the run to finish",
     )
 
     assert finished.status == "completed", finished.error
