@@ -1,0 +1,134 @@
+"""Reads for booking: artists, busy time near an interval, availability and slots.
+
+An availability check is two indexed queries (appointments, busy blocks), each an
+``(artist, start)`` range scan bounded below by ``MAX_INTERVAL``; the arithmetic is pure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from django.db import connection
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from booking import availability
+from booking.models import MAX_INTERVAL, Appointment, Artist, ArtistCalendar, BusyBlock
+
+ACTIVE_STATUSES = (Appointment.Status.PENDING, Appointment.Status.CONFIRMED)
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    verdict: availability.Verdict
+    degraded: bool = False
+    data_age_seconds: float | None = None  # age of the busy data, when known
+
+
+def artist_by_ref(*, ref: str | int, active_only: bool = True) -> Artist | None:
+    """An artist by numeric id or slug."""
+    artists = Artist.objects.filter(active=True) if active_only else Artist.objects.all()
+    text = str(ref)
+    if text.isdigit():
+        return artists.filter(pk=int(text)).first()
+    return artists.filter(slug=text).first()
+
+
+def artist_list_public() -> QuerySet[Artist]:
+    return Artist.objects.filter(active=True).only("id", "name", "slug", "time_zone")
+
+
+def artist_rules(*, artist: Artist) -> availability.Rules:
+    return availability.Rules(
+        time_zone=artist.time_zone,
+        working_hours=availability.parse_working_hours(artist.working_hours or {}),
+        buffer=timedelta(minutes=artist.buffer_minutes),
+        min_notice=timedelta(minutes=artist.min_notice_minutes),
+        step=timedelta(minutes=max(artist.slot_step_minutes, 5)),
+    )
+
+
+def busy_near(
+    *, artist_id: int, start: datetime, end: datetime, exclude_appointment_id: int | None = None
+) -> list[availability.Busy]:
+    """Appointments and busy blocks overlapping ``[start, end)``: one query, two index range scans.
+
+    Written as SQL because this is the hot path of every availability answer, and building two
+    ORM querysets costs more than running them.
+    """
+    ops = connection.ops
+    q = ops.quote_name
+    low, high, after = (ops.adapt_datetimefield_value(value) for value in (start - MAX_INTERVAL, end, start))
+    exclude = "AND id <> %s" if exclude_appointment_id is not None else ""
+    # Only quoted identifiers and fixed text are interpolated; every value is a parameter.
+    sql = (
+        f"SELECT 'a', id, '', '', {q('start')}, {q('end')} FROM {q(Appointment._meta.db_table)} "  # noqa: S608
+        f"WHERE artist_id = %s AND status IN (%s, %s) AND {q('start')} >= %s AND {q('start')} < %s "
+        f"AND {q('end')} > %s {exclude} "
+        f"UNION ALL SELECT 'e', 0, href, summary, {q('start')}, {q('end')} FROM {q(BusyBlock._meta.db_table)} "
+        f"WHERE artist_id = %s AND {q('start')} >= %s AND {q('start')} < %s AND {q('end')} > %s"
+    )
+    params: list[object] = [artist_id, *ACTIVE_STATUSES, low, high, after]
+    if exclude_appointment_id is not None:
+        params.append(exclude_appointment_id)
+    params += [artist_id, low, high, after]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    return [
+        availability.Busy(_aware(s), _aware(e), "appointment", str(pk))
+        if kind == "a"
+        else availability.Busy(_aware(s), _aware(e), "event", href, summary)
+        for kind, pk, href, summary, s, e in rows
+    ]
+
+
+def _aware(value: datetime | str) -> datetime:
+    # SQLite hands back the stored UTC text; PostgreSQL an aware datetime.
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def availability_from_db(
+    *, artist: Artist, start: datetime, end: datetime, now: datetime | None = None,
+    exclude_appointment_id: int | None = None,
+) -> availability.Verdict:
+    rules = artist_rules(artist=artist)
+    busy = busy_near(
+        artist_id=artist.pk, start=start - rules.buffer, end=end + rules.buffer,
+        exclude_appointment_id=exclude_appointment_id,
+    )
+    return availability.check(rules, start, end, now=now or timezone.now(), busy=busy)
+
+
+def slots_from_db(*, artist: Artist, day: date, duration: timedelta, now: datetime | None = None) -> list[datetime]:
+    rules = artist_rules(artist=artist)
+    windows = availability.working_windows(rules, day)
+    if not windows:
+        return []
+    low = min(w[0] for w in windows) - rules.buffer
+    high = max(w[1] for w in windows) + rules.buffer
+    busy = busy_near(artist_id=artist.pk, start=low, end=high)
+    return availability.slots(rules, day, duration, now=now or timezone.now(), busy=busy)
+
+
+def blocking_calendars(*, artist_id: int) -> QuerySet[ArtistCalendar]:
+    return ArtistCalendar.objects.filter(artist_id=artist_id, blocks_time=True).select_related("account")
+
+
+def busy_data_age(*, artist_id: int, now: datetime | None = None) -> float | None:
+    """Seconds since the stalest blocking calendar was pulled; ``None`` if one never was, 0 if none exist."""
+    pulled = list(
+        ArtistCalendar.objects.filter(artist_id=artist_id, blocks_time=True).values_list("last_pulled_at", flat=True)
+    )
+    if not pulled:
+        return 0.0
+    if any(moment is None for moment in pulled):
+        return None
+    return ((now or timezone.now()) - min(pulled)).total_seconds()
+
+
+def appointment_list() -> QuerySet[Appointment]:
+    return Appointment.objects.select_related("artist").order_by("-start", "-id")

@@ -1,0 +1,109 @@
+"""Booking API shapes. Naive times are read as the artist's wall clock, which is what a client sees."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from django.utils.dateparse import parse_datetime
+from rest_framework import serializers
+
+from booking.models import Appointment, Artist, ArtistCalendar
+
+
+def aware(value: str | datetime, zone: ZoneInfo) -> datetime:
+    moment = value if isinstance(value, datetime) else parse_datetime(value)
+    if moment is None:
+        raise serializers.ValidationError(f"{value!r} is not an ISO 8601 date-time")
+    return moment if moment.tzinfo else moment.replace(tzinfo=zone)
+
+
+class ArtistPublicSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Artist
+        fields = ["id", "name", "slug", "time_zone"]
+
+
+class AvailabilityQuerySerializer(serializers.Serializer):
+    artist = serializers.CharField(help_text="Artist id or slug.")
+    start = serializers.CharField(help_text="ISO 8601; without an offset it is the artist's local time.")
+    end = serializers.CharField()
+
+
+class AvailabilityConflictSerializer(serializers.Serializer):
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    kind = serializers.CharField()
+
+
+class AvailabilitySerializer(serializers.Serializer):
+    available = serializers.BooleanField()
+    reason = serializers.CharField()
+    conflicts = AvailabilityConflictSerializer(many=True)
+    degraded = serializers.BooleanField()
+    data_age_seconds = serializers.FloatField(allow_null=True)
+
+
+class SlotsQuerySerializer(serializers.Serializer):
+    date = serializers.DateField()
+    duration = serializers.IntegerField(min_value=5, max_value=24 * 60, help_text="Minutes.")
+
+
+class SlotsSerializer(serializers.Serializer):
+    artist = serializers.IntegerField()
+    date = serializers.DateField()
+    duration = serializers.IntegerField()
+    slots = serializers.ListField(child=serializers.DictField())
+    degraded = serializers.BooleanField()
+    data_age_seconds = serializers.FloatField(allow_null=True)
+
+
+class BookingRequestSerializer(serializers.Serializer):
+    artist = serializers.CharField(help_text="Artist id or slug.")
+    client_name = serializers.CharField(max_length=200)
+    client_email = serializers.EmailField()
+    client_phone = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
+    start = serializers.CharField(help_text="ISO 8601; without an offset it is the artist's local time.")
+    end = serializers.CharField(required=False, help_text="Give either end or duration (minutes).")
+    duration = serializers.IntegerField(required=False, min_value=5, max_value=24 * 60)
+    description = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
+
+
+class AppointmentSerializer(serializers.ModelSerializer):
+    artist_name = serializers.CharField(source="artist.name", read_only=True)
+
+    class Meta:
+        model = Appointment
+        fields = [
+            "id", "artist", "artist_name", "client_name", "client_email", "client_phone", "start", "end",
+            "description", "status", "needs_review", "push_state", "push_error", "caldav_uid", "caldav_href",
+            "caldav_etag", "created_at", "updated_at",
+        ]
+        read_only_fields = [
+            "artist", "status", "needs_review", "push_state", "push_error", "caldav_uid", "caldav_href",
+            "caldav_etag", "created_at", "updated_at",
+        ]
+
+
+class BookingConfirmationSerializer(serializers.ModelSerializer):
+    """What the client who booked sees: no CalDAV internals."""
+
+    degraded = serializers.BooleanField(read_only=True, source="needs_review")
+
+    class Meta:
+        model = Appointment
+        fields = ["id", "artist", "start", "end", "status", "degraded"]
+
+
+class SyncRequestSerializer(serializers.Serializer):
+    artist = serializers.CharField(required=False, help_text="Artist id or slug; all artists when omitted.")
+
+
+class ArtistCalendarSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ArtistCalendar
+        fields = [
+            "id", "artist", "account", "calendar_url", "blocks_time", "receives_appointments", "last_pulled_at",
+            "last_pull_ok", "last_error",
+        ]
+        read_only_fields = ["last_pulled_at", "last_pull_ok", "last_error"]

@@ -1,0 +1,35 @@
+"""Celery tasks: thin wrappers that load ids and call a service."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from accounts.connectors.base import TransientError
+from booking.models import Artist
+from booking.pushes import appointment_push
+from booking.services import busy_pull_artist
+
+
+@shared_task(
+    name="booking.push_appointment",
+    autoretry_for=(TransientError,),
+    retry_backoff=10,
+    retry_backoff_max=600,
+    retry_jitter=True,
+    max_retries=50,  # about eight hours at the cap: long enough to outlast a server's maintenance
+)
+def appointment_push_task(appointment_id: int) -> str:
+    """Write the appointment's current state to the artist's calendar; a missing row is a skip."""
+    return appointment_push(appointment_id=appointment_id)
+
+
+@shared_task(name="booking.pull_all")
+def busy_pull_all_task() -> int:
+    """The periodic pull (beat, every few minutes): every calendar of every active artist."""
+    return sum(result.ok for result in busy_pull_artist())
+
+
+@shared_task(name="booking.pull_artist")
+def busy_pull_artist_task(artist_id: int) -> int:
+    artist = Artist.objects.filter(pk=artist_id).first()
+    return 0 if artist is None else sum(result.ok for result in busy_pull_artist(artist=artist))
