@@ -1,0 +1,428 @@
+"""A read-only ICS feed URL as a connector: one collection, one item per UID.
+
+A feed is one big VCALENDAR; the sync engine wants items with hrefs and etags, like a CalDAV
+collection. Each UID's components (the master and its RECURRENCE-ID overrides, in whatever order
+the feed lists them) become one standalone VCALENDAR carrying the VTIMEZONEs it references, under
+the synthetic href ``<feed-url>#<uid>``. Its etag is the content hash that ignores DTSTAMP,
+SEQUENCE and the like, so a feed that rewrites them on every download causes no writes.
+
+The split works on content lines, keeping the feed's bytes: it runs over thousands of events per
+download and must not lose X- properties. Only three things are rewritten, because CalDAV servers
+and clients choke on them: a Google ``X-WR-TIMEZONE`` (UTC times meant in that zone; fixed with
+the x-wr-timezone package), Outlook's Windows time zone names (mapped to IANA), and ``METHOD``
+(RFC 4791 §4.1 forbids it in stored objects).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import ClassVar
+from urllib.parse import quote, urlsplit, urlunsplit
+
+from django.conf import settings
+
+from accounts.connectors.base import (
+    AccountConfig,
+    AuthError,
+    CheckResult,
+    ConfigError,
+    ConnectorError,
+    Listing,
+    ProtocolError,
+    PutResult,
+    RemoteCollection,
+    RemoteItem,
+)
+from accounts.connectors.http import HttpClient, HttpResponse, display_url, normalize_url
+from jobs.reconcile.items import content_hash
+
+ITEM_KINDS = frozenset({"VEVENT", "VTODO", "VJOURNAL"})
+CALENDAR_HEAD = ("VERSION", "PRODID", "CALSCALE")
+_TZID_PARAM = re.compile(r';TZID=("[^"]*"|[^;:]*)', re.IGNORECASE)
+
+
+def _windows_zones() -> dict[str, str]:
+    from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
+
+    return WINDOWS_TO_OLSON
+
+
+# --- the pure part: split a feed into items -------------------------------------------------------
+
+
+@dataclass
+class _Line:
+    """One logical content line: its physical lines as sent, and the unfolded text to inspect."""
+
+    raw: list[str]
+
+    @property
+    def text(self) -> str:
+        return self.raw[0] + "".join(part[1:] for part in self.raw[1:])
+
+    @property
+    def name(self) -> str:
+        text = self.raw[0]
+        end = min((i for i in (text.find(";"), text.find(":")) if i >= 0), default=len(text))
+        return text[:end].upper()
+
+    @property
+    def value(self) -> str:
+        return _split_value(self.text)
+
+
+def _split_value(text: str) -> str:
+    in_quotes = False
+    for position, char in enumerate(text):
+        if char == '"':
+            in_quotes = not in_quotes
+        elif char == ":" and not in_quotes:
+            return text[position + 1 :]
+    return ""
+
+
+@dataclass
+class _Component:
+    kind: str
+    lines: list[_Line] = field(default_factory=list)  # BEGIN … END, nested components included
+
+    def first(self, name: str) -> str:
+        depth = 0
+        for line in self.lines[1:]:
+            if line.name == "BEGIN":
+                depth += 1
+            elif line.name == "END":
+                depth -= 1
+            elif depth == 0 and line.name == name:
+                return line.value.strip()
+        return ""
+
+
+@dataclass
+class ParsedFeed:
+    head: list[_Line]
+    timezones: dict[str, _Component]
+    components: list[_Component]
+    name: str = ""
+
+
+def _logical_lines(text: str) -> list[_Line]:
+    lines: list[_Line] = []
+    for physical in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        if physical[:1] in (" ", "\t") and lines:
+            lines[-1].raw.append(physical)
+        elif physical.strip():
+            lines.append(_Line([physical]))
+    return lines
+
+
+def looks_like_calendar(data: bytes) -> bool:
+    return data.lstrip(b"\xef\xbb\xbf \t\r\n")[:15].upper() == b"BEGIN:VCALENDAR"
+
+
+def parse_feed(data: bytes, *, where: str = "the feed") -> ParsedFeed:
+    """Split a feed into its calendar properties, time zones and item components."""
+    if not looks_like_calendar(data):
+        start = data.lstrip()[:200].decode("utf-8", "replace")
+        what = "an HTML page" if start.startswith("<") else f"{start[:60]!r}"
+        raise ProtocolError(f"{where} is not an iCalendar file: it starts with {what}")
+    text = data.decode("utf-8", "replace").lstrip("\ufeff")
+    if re.search(r"^X-WR-TIMEZONE[;:]", text, re.IGNORECASE | re.MULTILINE):
+        text = _standard_time_zones(text, where)
+    feed = ParsedFeed(head=[], timezones={}, components=[])
+    stack: list[_Component] = []
+    for line in _logical_lines(text):
+        name = line.name
+        if name == "BEGIN":
+            kind = line.value.strip().upper()
+            if kind == "VCALENDAR" and not stack:
+                continue
+            stack.append(_Component(kind))
+        elif name == "END" and line.value.strip().upper() == "VCALENDAR" and not stack:
+            continue
+        if not stack:
+            if name == "X-WR-CALNAME":
+                feed.name = line.value.strip()
+            if name in CALENDAR_HEAD:
+                feed.head.append(line)
+            continue  # METHOD and the calendar's X-WR-* properties do not belong in an object
+        stack[-1].lines.append(line)
+        if name == "END":
+            done = stack.pop()
+            if stack:
+                stack[-1].lines.extend(done.lines)
+            elif done.kind == "VTIMEZONE":
+                feed.timezones.setdefault(_map_zone(done.first("TZID")), done)
+            elif done.kind in ITEM_KINDS:
+                feed.components.append(done)
+    return feed
+
+
+def _standard_time_zones(text: str, where: str) -> str:
+    """Google feeds give UTC times meant in X-WR-TIMEZONE; rewrite them in that zone."""
+    import x_wr_timezone
+    from icalendar import Calendar
+
+    try:
+        calendar = Calendar.from_ical(text)
+        return x_wr_timezone.to_standard(calendar, add_timezone_component=True).to_ical().decode()
+    except Exception as exc:  # a broken feed is the feed's problem: say so, do not crash the run
+        raise ProtocolError(f"{where} could not be parsed: {exc}") from None
+
+
+def _map_zone(tzid: str) -> str:
+    tzid = tzid.strip('"')
+    return _windows_zones().get(tzid, tzid)
+
+
+def _fold(text: str) -> list[str]:
+    """RFC 5545 §3.1: lines longer than 75 octets are folded (at character boundaries)."""
+    if len(text.encode()) <= 75:
+        return [text]
+    parts, current, size = [], "", 0
+    for char in text:
+        width = len(char.encode())
+        if size + width > (75 if not parts else 74):
+            parts.append(current if not parts else " " + current)
+            current, size = "", 0
+        current += char
+        size += width
+    parts.append(current if not parts else " " + current)
+    return parts
+
+
+def _with_iana_zones(line: _Line) -> list[str]:
+    if "TZID" not in line.raw[0].upper() and len(line.raw) == 1:
+        return line.raw
+    text = line.text
+    if line.name == "TZID":
+        mapped = f"TZID:{_map_zone(line.value.strip())}"
+    else:
+        mapped = _TZID_PARAM.sub(lambda m: f";TZID={_quoted(_map_zone(m.group(1)))}", text)
+    return line.raw if mapped == text else _fold(mapped)
+
+
+def _quoted(tzid: str) -> str:
+    return f'"{tzid}"' if any(c in tzid for c in ";:,") else tzid
+
+
+def _referenced_zones(component: _Component) -> set[str]:
+    return {_map_zone(m.group(1)) for line in component.lines for m in _TZID_PARAM.finditer(line.text)}
+
+
+@dataclass(frozen=True, slots=True)
+class FeedItem:
+    uid: str
+    data: bytes
+
+
+def split_feed(feed: ParsedFeed) -> list[FeedItem]:
+    """One standalone VCALENDAR per UID: master first, then its overrides in RECURRENCE-ID order."""
+    by_uid: dict[str, list[tuple[str, list[str]]]] = {}
+    zones: dict[str, set[str]] = {}
+    for component in feed.components:
+        body = [part for line in component.lines for part in _with_iana_zones(line)]
+        uid = component.first("UID")
+        if not uid:
+            # Stable across downloads (volatile properties are not hashed), so the item keeps its
+            # href and the destination its event.
+            uid = "calsync-" + content_hash("\r\n".join(body).encode())
+            body.insert(1, f"UID:{uid}")
+        order = component.first("RECURRENCE-ID")
+        by_uid.setdefault(uid, []).append((order, body))
+        zones.setdefault(uid, set()).update(_referenced_zones(component))
+    head = [part for line in feed.head for part in line.raw]
+    if not any(line.name == "VERSION" for line in feed.head):
+        head.insert(0, "VERSION:2.0")
+    if not any(line.name == "PRODID" for line in feed.head):
+        head.append("PRODID:-//calsync//ICS feed import//EN")
+    items = []
+    for uid, parts in by_uid.items():
+        lines = ["BEGIN:VCALENDAR", *head]
+        for tzid in sorted(zones[uid]):
+            lines += _zone_lines(feed, tzid)
+        for _order, body in sorted(parts, key=lambda part: (part[0] != "", part[0])):
+            lines += body
+        lines.append("END:VCALENDAR")
+        items.append(FeedItem(uid, ("\r\n".join(lines) + "\r\n").encode()))
+    return items
+
+
+def _zone_lines(feed: ParsedFeed, tzid: str) -> list[str]:
+    zone = feed.timezones.get(tzid)
+    if zone is not None:
+        return [part for line in zone.lines for part in _with_iana_zones(line)]
+    generated = _generated_zone(tzid)
+    if generated:
+        feed.timezones[tzid] = _Component("VTIMEZONE", _logical_lines(generated))
+        return _zone_lines(feed, tzid)
+    return []
+
+
+def _generated_zone(tzid: str) -> str:
+    """A VTIMEZONE for an IANA zone the feed names without defining it (RFC 5545 requires one)."""
+    from icalendar import Timezone
+
+    try:
+        return Timezone.from_tzid(tzid).to_ical().decode()
+    except Exception:  # not an IANA name either: leave the reference as the feed wrote it
+        return ""
+
+
+# --- the connector ---------------------------------------------------------------------------------
+
+
+def feed_url(url: str) -> tuple[str, bool]:
+    """The URL to fetch, and whether it came as ``webcal://`` (then plain http is a fallback)."""
+    scheme = urlsplit(url.strip()).scheme.lower()
+    return normalize_url(url), scheme in ("webcal", "webcals")
+
+
+class ICSConnector:
+    kind: ClassVar[str] = "ics"
+
+    def __init__(self, config: AccountConfig) -> None:
+        self.config = config
+        self.url, self._webcal = feed_url(config.url)
+        self._items: dict[str, RemoteItem] | None = None
+        self._clients: list[HttpClient] = []
+
+    def __repr__(self) -> str:
+        return f"<ICSConnector {display_url(self.url)}>"
+
+    # --- reading ---------------------------------------------------------------------------------
+
+    def check(self) -> CheckResult:
+        try:
+            items = self._download()
+        except ConnectorError as exc:
+            return CheckResult(ok=False, message=str(exc))
+        return CheckResult(ok=True, message=f"Feed OK: {len(items)} events and tasks", collections=1)
+
+    def list_collections(self) -> list[RemoteCollection]:
+        name = (
+            urlsplit(self.url).path.rstrip("/").rsplit("/", 1)[-1].removesuffix(".ics") or urlsplit(self.url).hostname
+        )
+        return [RemoteCollection(url=self.url, name=name or "feed", kind="feed", components=("VEVENT", "VTODO"))]
+
+    def list_items(self, collection: RemoteCollection, *, sync_token: str = "") -> Listing:
+        response = self._get(if_none_match=sync_token)
+        if response.status == 304:
+            # Unchanged since the last run: a delta listing that names nothing.
+            return Listing(items={}, sync_token=sync_token, complete=False)
+        items = self._items_of(response.content)
+        return Listing(items={href: item.etag for href, item in items.items()}, sync_token=_etag_of(response))
+
+    def fetch(self, collection: RemoteCollection, hrefs: Iterable[str]) -> Iterator[RemoteItem]:
+        items = self._items if self._items is not None else self._download()
+        for href in hrefs:
+            if href in items:
+                yield items[href]
+
+    def feed_items(self) -> dict[str, RemoteItem]:
+        """Every item of the feed (downloaded now unless this connector already has them)."""
+        return self._items if self._items is not None else self._download()
+
+    # --- a feed is read-only ---------------------------------------------------------------------
+
+    def put(
+        self, collection: RemoteCollection, data: bytes, *, href: str = "", etag: str = "", uid: str = ""
+    ) -> PutResult:
+        raise ConfigError("read-only: an ICS feed cannot be written to")
+
+    def delete(self, href: str, *, etag: str = "") -> None:
+        raise ConfigError("read-only: an ICS feed cannot be written to")
+
+    def create_collection(
+        self, *, name: str, kind: str, color: str = "", description: str = "", components: tuple[str, ...] = ()
+    ) -> RemoteCollection:
+        raise ConfigError("read-only: an ICS feed has no collections to create")
+
+    def close(self) -> None:
+        for client in self._clients:
+            client.close()
+        self._clients = []
+
+    # --- internals -------------------------------------------------------------------------------
+
+    def _download(self) -> dict[str, RemoteItem]:
+        return self._items_of(self._get().content)
+
+    def _items_of(self, data: bytes) -> dict[str, RemoteItem]:
+        feed = parse_feed(data, where=f"The feed at {display_url(self.url)}")
+        self._items = {}
+        for item in split_feed(feed):
+            href = f"{self.url}#{quote(item.uid, safe='@._-')}"
+            self._items[href] = RemoteItem(href, content_hash(item.data), item.data, "text/calendar; charset=utf-8")
+        return self._items
+
+    def _get(self, *, if_none_match: str = "") -> HttpResponse:
+        headers = {"Accept": "text/calendar, */*;q=0.5"}
+        if if_none_match:
+            headers["If-None-Match"] = if_none_match
+        try:
+            response = self._authenticated_get(self.url, headers)
+        except ConnectorError as exc:
+            if not (self._webcal and not self.config.username and _connection_failure(exc)):
+                raise
+            # webcal:// names no scheme; hosts that do not speak TLS still exist.
+            parts = urlsplit(self.url)
+            self.url = urlunsplit(("http", *parts[1:]))
+            response = self._authenticated_get(self.url, headers)
+        if response.status in (200, 304):
+            return response
+        if response.status in (403,):
+            raise AuthError(
+                f"The feed at {display_url(self.url)} answered 403: access denied", status=403, url=self.url
+            )
+        if response.status in (404, 410):
+            raise ConfigError(
+                f"The feed at {display_url(self.url)} answered {response.status}: no such feed",
+                status=response.status,
+                url=self.url,
+            )
+        raise ProtocolError(
+            f"The feed at {display_url(self.url)} answered {response.status}", status=response.status, url=self.url
+        )
+
+    def _authenticated_get(self, url: str, headers: dict[str, str]) -> HttpResponse:
+        if not (self.config.username or self.config.password):
+            return self._request(self._client("basic"), url, headers)
+        # Digest first: it sends no password until the server asks for Digest; a server that wants
+        # Basic answers the bare request with 401, and then Basic goes out.
+        try:
+            return self._request(self._client("digest"), url, headers)
+        except AuthError:
+            return self._request(self._client("basic"), url, headers)
+
+    def _client(self, scheme: str) -> HttpClient:
+        client = HttpClient(
+            username=self.config.username,
+            password=self.config.password,
+            auth_scheme=scheme,  # type: ignore[arg-type]
+            verify_tls=self.config.verify_tls,
+        )
+        self._clients.append(client)
+        return client
+
+    def _request(self, client: HttpClient, url: str, headers: dict[str, str]) -> HttpResponse:
+        limit = settings.CALSYNC_FEED_MAX_BYTES
+        try:
+            return client.request("GET", url, headers=headers, max_bytes=limit)
+        except ProtocolError as exc:
+            if "larger than" not in str(exc):
+                raise
+            raise ProtocolError(
+                f"The feed at {display_url(url)} is larger than {limit} bytes (CALSYNC_FEED_MAX_BYTES); refused",
+                url=display_url(url),
+            ) from None
+
+
+def _etag_of(response: HttpResponse) -> str:
+    return response.headers.get("etag", "") or ""
+
+
+def _connection_failure(exc: ConnectorError) -> bool:
+    return exc.status is None and not isinstance(exc, (AuthError, ProtocolError))

@@ -1,0 +1,154 @@
+"""ICS import: a SyncJob whose source is an ``ics`` account and whose destination is CalDAV.
+
+The run is a normal run (SyncRun, logs, counters, retries, schedules, "sync now"); this engine
+only maps the feed to one destination calendar and narrows what the feed lists:
+
+- ``keep_local`` → copy mode (never deletes); otherwise mirror (events gone from the feed are
+  deleted). One-way modes touch only destination objects that have an ItemLink of this job, so
+  two feeds into one calendar, or events made by hand there, are never deleted.
+- ``sync_all=False`` → only events with a current or future occurrence are imported. Events
+  already imported that have since passed are left alone (they are not "gone from the feed").
+- A feed that suddenly lists nothing fails the run instead of emptying the calendar.
+- The feed's HTTP ETag is kept as the job's cursor only after a run without item errors: with
+  it, an unchanged feed answers 304 and lists nothing, so an item the destination refused would
+  never be tried again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator
+from dataclasses import replace
+
+from accounts.connectors import connector_for
+from accounts.connectors.base import ConfigError, Listing, RemoteCollection, RemoteItem
+from accounts.connectors.ics import ICSConnector
+from feeds.render import is_current
+from jobs.mapping import CollectionMapper
+from jobs.models import CollectionCursor, SyncJob, SyncRun
+from jobs.reconcile.apply import Pair, PairSync
+from jobs.reconcile.plan import EmptySideGuard, Mode
+from jobs.runner import OrmLinkStore, PairReport, dav_connector
+
+
+class ErrorCounter:
+    """The run's progress, counting item errors on the way (they decide whether the cursor moves)."""
+
+    def __init__(self, progress) -> None:
+        self.progress = progress
+        self.errors = 0
+
+    def count(self, **counters: int) -> None:
+        self.errors += counters.get("errors", 0)
+        self.progress.count(**counters)
+
+    def __getattr__(self, name: str):  # log, planned, checkpoint … are the run's own
+        return getattr(self.progress, name)
+
+
+class FeedSource:
+    """The feed as the sync engine's source, narrowed by the job's options."""
+
+    kind = "ics"
+
+    def __init__(
+        self, feed: ICSConnector, *, imported: set[str], sync_all: bool, confirm_empty: bool, now: dt.datetime
+    ) -> None:
+        self.feed = feed
+        self.imported = imported  # source hrefs this job has links for
+        self.sync_all = sync_all
+        self.confirm_empty = confirm_empty
+        self.now = now
+
+    def list_items(self, collection: RemoteCollection, *, sync_token: str = "") -> Listing:
+        listing = self.feed.list_items(collection, sync_token=sync_token)
+        if not listing.complete:
+            return listing  # 304: nothing changed
+        if not listing.items and self.imported and not self.confirm_empty:
+            raise EmptySideGuard(
+                f"The feed now lists no events, but {len(self.imported)} were imported from it before. "
+                "Refusing to delete them; if the feed really is empty now, start the run with confirm_empty."
+            )
+        if self.sync_all:
+            return listing
+        items = self.feed.feed_items()
+        current = {href: etag for href, etag in listing.items.items() if is_current(items[href].data, self.now)}
+        # A delta, so that imported events that have merely passed are "unchanged", not deleted;
+        # only what left the feed is deleted.
+        return Listing(current, listing.sync_token, complete=False, deleted=self.imported - set(listing.items))
+
+    def fetch(self, collection: RemoteCollection, hrefs: Iterable[str]) -> Iterator[RemoteItem]:
+        return self.feed.fetch(collection, hrefs)
+
+    def __getattr__(self, name: str):  # check, put, delete, close … are the feed's own
+        return getattr(self.feed, name)
+
+
+def sync_ics_job(
+    job: SyncJob, progress, *, run: SyncRun | None = None, dry_run: bool = False, confirm_empty: bool = False
+) -> list[PairReport]:
+    feed = connector_for(job.source.connector_config())
+    dest = dav_connector(job.destination, "caldav")
+    try:
+        return [_sync_feed(job, feed, dest, progress, run=run, dry_run=dry_run, confirm_empty=confirm_empty)]
+    finally:
+        feed.close()
+        dest.close()
+
+
+def _sync_feed(job: SyncJob, feed, dest, progress, *, run, dry_run: bool, confirm_empty: bool) -> PairReport:
+    [collection] = feed.list_collections()
+    # The destination calendar is named like the feed account unless the job maps it.
+    collection = replace(collection, name=job.source.name)
+    mapper = CollectionMapper(
+        dest,
+        [c for c in dest.list_collections() if c.kind == "calendar"],
+        explicit={url.rstrip("/"): target for url, target in (job.collection_map or {}).items()},
+        create=job.create_collections,
+        dry_run=dry_run,
+        log=progress.log,
+    )
+    try:
+        mapped = mapper.map_calendar(replace(collection, kind="calendar"), set(job.components))
+    except LookupError:
+        raise ConfigError("the destination calendar named in the job's collection map does not exist") from None
+    if not mapped.dest:
+        if mapped.would_create:
+            return PairReport(
+                collection.url, "(new) " + ", ".join(mapped.would_create), "feed", [], mapped.would_create
+            )
+        raise ConfigError(f"no destination calendar named {job.source.name!r}; enable create_collections or map one")
+    store = OrmLinkStore(job, collection.url, run)
+    source = FeedSource(
+        feed,
+        imported={record.source_href for record in store.load()},
+        sync_all=job.sync_all,
+        confirm_empty=confirm_empty,
+        now=dt.datetime.now(dt.UTC),
+    )
+    pair = Pair(
+        source,  # type: ignore[arg-type]
+        dest,
+        collection,
+        mapped.dest,
+        Mode.COPY if job.keep_local else Mode.MIRROR,
+        components=frozenset(job.components),
+    )
+    cursors = {c.url: c.sync_token for c in CollectionCursor.objects.filter(job=job)}
+    counted = ErrorCounter(progress)
+    result = PairSync(pair, store, counted, dry_run=dry_run).run(
+        source_token=cursors.get(collection.url, ""),
+        dest_tokens={url: cursors.get(url, "") for url in pair.dest_urls},
+        confirm_empty=confirm_empty,
+    )
+    if not dry_run:
+        # After item errors the feed's ETag is forgotten: the next run downloads the feed in full
+        # and retries what failed (what succeeded is unchanged by then and costs nothing).
+        source_token = result.source_token if not counted.errors else ""
+        if counted.errors:
+            CollectionCursor.objects.filter(job=job, url=collection.url).delete()
+        for url, token in {collection.url: source_token, **result.dest_tokens}.items():
+            if token:
+                CollectionCursor.objects.update_or_create(job=job, url=url, defaults={"sync_token": token})
+        progress.log("info", f"{job.source.name}: done")
+    return PairReport(collection.url, ", ".join(pair.dest_urls), "feed", result.actions, mapped.would_create)

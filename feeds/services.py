@@ -1,0 +1,112 @@
+"""Writes on feeds: create, change, render (the only place feed bytes are made), queue a refresh."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import hashlib
+import logging
+import secrets
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from feeds.models import IcsFeed
+from feeds.render import render_feed
+from feeds.selectors import ics_feed_path_normalize, ics_feeds_due
+from feeds.sources import source_for
+
+logger = logging.getLogger(__name__)
+
+EDITABLE_FIELDS = (
+    "name", "path", "source_type", "account", "calendars", "source_ref",
+    "include_todos", "sync_all", "token", "interval_minutes",
+)  # fmt: skip
+
+
+def ics_feed_create(*, owner: AbstractBaseUser, **fields: Any) -> IcsFeed:
+    feed = IcsFeed(owner=owner, **{k: v for k, v in fields.items() if k in EDITABLE_FIELDS})
+    return ics_feed_save(feed=feed)
+
+
+def ics_feed_update(*, feed: IcsFeed, **fields: Any) -> IcsFeed:
+    for name, value in fields.items():
+        if name in EDITABLE_FIELDS:
+            setattr(feed, name, value)
+    return ics_feed_save(feed=feed)
+
+
+def ics_feed_save(*, feed: IcsFeed) -> IcsFeed:
+    """Validate and store a new or changed feed (API and admin alike), then queue its render.
+
+    An appointments feed is always private: it carries clients' names and contact details, so
+    it gets a random token when none is set (and clearing it makes a new one).
+    """
+    feed.path = ics_feed_path_normalize(path=feed.path)
+    if feed.source_type == IcsFeed.SourceType.APPOINTMENTS and not feed.token:
+        feed.token = secrets.token_urlsafe(24)
+    feed.full_clean()
+    feed.save()
+    ics_feed_sync_request(feed=feed)
+    return feed
+
+
+def ics_feed_sync_request(*, feed: IcsFeed) -> None:
+    """Re-render on a worker once the current transaction commits."""
+    from feeds.tasks import ics_feed_refresh_task
+
+    transaction.on_commit(lambda: ics_feed_refresh_task.delay(feed.pk))
+
+
+def ics_feeds_source_changed(*, source_type: str, source_ref: str) -> list[int]:
+    """Queue a render of the feeds of one calsync-side source (e.g. one artist's appointments)
+    once the change commits, so subscribers see it without waiting for the interval."""
+    from feeds.tasks import ics_feed_refresh_task
+
+    feed_ids = list(IcsFeed.objects.filter(source_type=source_type, source_ref=source_ref).values_list("id", flat=True))
+    for feed_id in feed_ids:
+        transaction.on_commit(lambda feed_id=feed_id: ics_feed_refresh_task.delay(feed_id))
+    return feed_ids
+
+
+def ics_feed_render(*, feed: IcsFeed, now: dt.datetime | None = None) -> IcsFeed:
+    """Render the feed from its source and store the bytes; a failure keeps the last good bytes.
+
+    The stored ETag and Last-Modified change only when the bytes do, so subscribers polling an
+    unchanged calendar keep getting 304.
+    """
+    now = now or timezone.now()
+    try:
+        objects = source_for(feed.source_type)(feed)
+        rendered = render_feed(
+            objects, name=feed.name or feed.path, include_todos=feed.include_todos, sync_all=feed.sync_all, now=now
+        )
+    except Exception as exc:  # the error belongs on the feed, where the owner sees it
+        logger.warning("feed %s: render failed: %s", feed.pk, exc)
+        IcsFeed.objects.filter(pk=feed.pk).update(last_synced_at=now, last_error=str(exc)[:5000])
+        feed.refresh_from_db()
+        return feed
+    etag = '"' + hashlib.sha256(rendered.data).hexdigest()[:40] + '"'
+    values: dict[str, Any] = {"last_synced_at": now, "last_error": "", "event_count": rendered.events}
+    if etag != feed.etag:
+        values.update(
+            data=rendered.data,
+            data_gzip=gzip.compress(rendered.data, compresslevel=6, mtime=0),
+            etag=etag,
+            last_modified=now.replace(microsecond=0),
+        )
+    IcsFeed.objects.filter(pk=feed.pk).update(**values)
+    feed.refresh_from_db()
+    return feed
+
+
+def ics_feeds_refresh_due(*, now: dt.datetime | None = None) -> list[int]:
+    """Queue a render of every feed whose interval has elapsed; returns their ids."""
+    from feeds.tasks import ics_feed_refresh_task
+
+    due = ics_feeds_due(now=now or timezone.now())
+    for feed_id in due:
+        ics_feed_refresh_task.delay(feed_id)
+    return due
