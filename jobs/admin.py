@@ -359,3 +359,4 @@ class HeartbeatAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Heartbeat | None = None) -> bool:
         return False
+import jobs.timesheets.admin  # noqa: E402, F401 - registers the time-sheet admin

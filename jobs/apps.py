@@ -4,3 +4,10 @@ from django.apps import AppConfig
 class JobsConfig(AppConfig):
     name = "jobs"
     verbose_name = "Sync jobs"
+
+    def ready(self) -> None:
+        from jobs.audit import audit_connect
+        from jobs.timesheets.webhook import webhook_followup_connect
+
+        audit_connect()
+        webhook_followup_connect()

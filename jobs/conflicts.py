@@ -1,4 +1,9 @@
-"""Resolving a conflict a two-way job left for a human: use one side's version, or ignore it."""
+"""Resolving a conflict a job left for a human: use one side's version, or ignore it.
+
+Which code writes the chosen side depends on the job's pair of account kinds (``RESOLVERS``, like
+``jobs.engines``): DAV jobs write the stored version back with If-Match; other engines bring their
+own resolver. Every resolution is audited here, since the final ``update()`` fires no signal.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +12,10 @@ import logging
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from accounts.connectors.base import ConnectorError, PreconditionFailed, RemoteCollection
+from jobs.audit import conflict_resolution_audit
 from jobs.models import Conflict, ItemLink
 from jobs.reconcile.items import content_hash, extract_uid
 from jobs.runner import dav_connector
@@ -18,6 +25,12 @@ logger = logging.getLogger(__name__)
 
 class ConflictError(Exception):
     """The conflict cannot be resolved as asked; the message says why."""
+
+
+# (source kind, destination kind) → ``resolver(*, conflict, resolution) -> (before, after)``.
+RESOLVERS: dict[tuple[str, str], str] = {
+    ("zammad", "kimai"): "jobs.timesheets.resolve.timesheet_conflict_settle",
+}
 
 
 def _kind(data: str) -> str:
@@ -30,8 +43,14 @@ def conflict_resolve(*, conflict: Conflict, resolution: str, user: AbstractBaseU
         raise ConflictError(f"conflict #{conflict.pk} was already resolved ({conflict.resolution})")
     if resolution not in Conflict.Resolution.values:
         raise ConflictError(f"resolution must be one of {', '.join(Conflict.Resolution.values)}")
+    before: dict | None = None
+    after: dict | None = None
     if resolution != Conflict.Resolution.IGNORE:
-        _write_chosen(conflict, resolution)
+        resolver = RESOLVERS.get((conflict.job.source.kind, conflict.job.destination.kind))
+        if resolver is None:
+            _write_chosen(conflict, resolution)
+        else:
+            before, after = import_string(resolver)(conflict=conflict, resolution=resolution)
     with transaction.atomic():
         updated = Conflict.objects.filter(pk=conflict.pk, resolution="").update(
             resolution=resolution,
@@ -41,6 +60,7 @@ def conflict_resolve(*, conflict: Conflict, resolution: str, user: AbstractBaseU
     if not updated:
         raise ConflictError(f"conflict #{conflict.pk} was resolved by someone else meanwhile")
     conflict.refresh_from_db()
+    conflict_resolution_audit(conflict=conflict, actor=conflict.resolved_by, before=before, after=after)
     logger.info("conflict %s resolved: %s by %s", conflict.pk, resolution, getattr(user, "pk", None))
     return conflict
 

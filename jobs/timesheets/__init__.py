@@ -1,0 +1,1 @@
+"""Zammad → Kimai time sheets: normalised entries, a pure plan, the engine, webhooks."""

@@ -1,0 +1,67 @@
+"""Thin views: the Zammad webhook receiver and the GDPR endpoints."""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny, IsAdminUser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from jobs.gdpr import gdpr_export, gdpr_purge
+from jobs.models import WebhookEndpoint
+from jobs.timesheets.webhook import signature_valid, ticket_id_in, webhook_delivery_accept
+
+
+class ZammadWebhookView(APIView):
+    authentication_classes: list = []  # the HMAC signature is the authentication (and no CSRF)
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        summary="Receive a Zammad webhook (X-Hub-Signature required)",
+        request=None,
+        responses={202: OpenApiTypes.OBJECT},
+    )
+    def post(self, request: Request, token: str) -> Response:
+        endpoint = get_object_or_404(WebhookEndpoint.objects.select_related("job"), token=token, enabled=True)
+        body = request._request.body  # the exact bytes Zammad signed, before any parsing
+        if not signature_valid(secret=endpoint.secret, body=body, header=request.headers.get("X-Hub-Signature")):
+            return Response({"detail": "missing or wrong X-Hub-Signature"}, status=status.HTTP_401_UNAUTHORIZED)
+        ticket_id = ticket_id_in(body)
+        if ticket_id is None:
+            return Response({"detail": "the payload names no ticket"}, status=status.HTTP_400_BAD_REQUEST)
+        run = webhook_delivery_accept(endpoint=endpoint, ticket_id=ticket_id)
+        return Response({"ticket": ticket_id, "run": run.pk if run else None}, status=status.HTTP_202_ACCEPTED)
+
+
+class EmailSerializer(serializers.Serializer):
+    email = serializers.EmailField()
+
+
+class GdprExportView(APIView):
+    permission_classes = [IsAdminUser]
+
+    @extend_schema(
+        summary="Everything calsync holds about a person", parameters=[EmailSerializer], responses=OpenApiTypes.OBJECT
+    )
+    def get(self, request: Request) -> Response:
+        query = EmailSerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        return Response(gdpr_export(email=query.validated_data["email"]))
+
+
+class GdprPurgeView(APIView):
+    permission_classes = [IsAdminUser]
+
+    @extend_schema(
+        summary="Remove everything calsync holds about a person (audited)",
+        request=EmailSerializer,
+        responses=OpenApiTypes.OBJECT,
+    )
+    def post(self, request: Request) -> Response:
+        body = EmailSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        return Response(gdpr_purge(email=body.validated_data["email"], actor=request.user))

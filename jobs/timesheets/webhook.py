@@ -1,0 +1,91 @@
+"""Zammad's webhook: verify ``X-Hub-Signature`` and queue a sync of the ticket it names.
+
+Zammad signs the exact raw body: ``sha1=<lowercase hex HMAC-SHA1(signature token, body)>``,
+sent only when a signature token is configured, so an unsigned delivery is refused (401).
+Replays and bursts coalesce: the ticket joins the job's pending set (one row per ticket) and a
+run is started only when the job has none active; the one-active-run-per-job constraint
+settles concurrent deliveries. A delivery that finds a run already reading (running or paused)
+is not left for the next schedule: when that run's task ends, ``webhook_followup_start`` starts
+one webhook run for every ticket that arrived meanwhile.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from jobs.models import PendingTicket, SyncJob, SyncRun, WebhookEndpoint
+from jobs.runs import RunStateError, active_run, sync_job_start
+
+
+def signature_valid(*, secret: str, body: bytes, header: str | None) -> bool:
+    if not secret or not header or not header.startswith("sha1="):
+        return False
+    expected = hmac.new(secret.encode(), body, hashlib.sha1).hexdigest()
+    return hmac.compare_digest(expected, header.removeprefix("sha1=").strip().lower())
+
+
+def ticket_id_in(body: bytes) -> int | None:
+    """The ticket of Zammad's default payload ``{"ticket": {"id": …}, "article": …}``."""
+    try:
+        payload = json.loads(body)
+        return int(payload["ticket"]["id"])
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def webhook_delivery_accept(*, endpoint: WebhookEndpoint, ticket_id: int) -> SyncRun | None:
+    job = endpoint.job
+    try:
+        with transaction.atomic():
+            PendingTicket.objects.create(job=job, ticket_id=ticket_id)
+    except IntegrityError:
+        # A newer ``received_at`` keeps a run that already read this ticket from clearing it.
+        PendingTicket.objects.filter(job=job, ticket_id=ticket_id).update(
+            deliveries=F("deliveries") + 1, received_at=timezone.now()
+        )
+    run = active_run(job)
+    if run is not None:
+        # Queued: it has not read the pending set yet, the ticket rides along. Running or
+        # paused: the follow-up run started when it ends takes the ticket.
+        return run
+    try:
+        return sync_job_start(job=job, trigger=SyncRun.Trigger.WEBHOOK)
+    except RunStateError:
+        return active_run(job)  # a concurrent delivery started it first
+
+
+def webhook_followup_start(*, job: SyncJob, after: datetime | None) -> SyncRun | None:
+    """Start a webhook run for tickets delivered after ``after`` (when the run that just ended
+    began) while the job has no active run. Tickets older than that stay for the schedule, so a
+    run that fails does not restart itself forever."""
+    pending = PendingTicket.objects.filter(job=job)
+    if after is not None:
+        pending = pending.filter(received_at__gt=after)
+    if not pending.exists() or active_run(job) is not None:
+        return None
+    try:
+        return sync_job_start(job=job, trigger=SyncRun.Trigger.WEBHOOK)
+    except RunStateError:
+        return None  # a delivery started one meanwhile
+
+
+def _after_run_task(sender=None, args=None, **kwargs) -> None:
+    if getattr(sender, "name", "") != "jobs.sync_run":
+        return
+    run = SyncRun.objects.filter(pk=(args or [None])[0]).select_related("job").first()
+    if run is not None and run.status in (SyncRun.Status.COMPLETED, SyncRun.Status.FAILED, SyncRun.Status.CANCELLED):
+        webhook_followup_start(job=run.job, after=run.started_at or run.created_at)
+
+
+def webhook_followup_connect() -> None:
+    """Called once from ``JobsConfig.ready``: every worker follows up after each run task."""
+    from celery.signals import task_postrun
+
+    task_postrun.connect(_after_run_task, weak=False, dispatch_uid="timesheet-webhook-followup")
