@@ -67,6 +67,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "jobs.audit.AuditUserMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -186,6 +187,9 @@ CELERY_BEAT_SCHEDULER = "jobs.beat:HeartbeatScheduler"
 # backlog of ticks from piling up while no worker runs.
 CELERY_BEAT_SCHEDULE = {
     "recover-dead-runs": {"task": "jobs.recover_runs", "schedule": 60.0, "options": {"expires": 55}},
+    "purge-audit-events": {"task": "jobs.audit_purge", "schedule": 86400.0, "options": {"expires": 3600}},
+    "refresh-due-feeds": {"task": "feeds.refresh_due_feeds", "schedule": 60.0, "options": {"expires": 55}},
+    "booking-pull-busy": {"task": "booking.pull_all", "schedule": 300.0, "options": {"expires": 290}},
 }
 
 # --- REST API --------------------------------------------------------------------------------
@@ -210,6 +214,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "HealthStatusEnum": ["ok", "error"],
         "RunStatusEnum": "jobs.models.SyncRun.Status",
+        "AppointmentStatusEnum": "booking.models.Appointment.Status",
     },
 }
 
@@ -217,6 +222,8 @@ SPECTACULAR_SETTINGS = {
 CALSYNC_HTTP_TIMEOUT = env_float("CALSYNC_HTTP_TIMEOUT", 20.0, minimum=0.1)
 CALSYNC_HTTP_RETRIES = env_int("CALSYNC_HTTP_RETRIES", 2, minimum=0)
 CALSYNC_HTTP_MAX_RESPONSE_BYTES = env_int("CALSYNC_HTTP_MAX_RESPONSE_BYTES", 50 * 1024 * 1024, minimum=1024)
+# Largest ICS feed an import downloads; a bigger body is refused rather than parsed.
+CALSYNC_FEED_MAX_BYTES = env_int("CALSYNC_FEED_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
 CALSYNC_BLOCK_PRIVATE_ADDRESSES = env_bool("CALSYNC_BLOCK_PRIVATE_ADDRESSES", False)
 CALSYNC_HEARTBEAT_SECONDS = env_int("CALSYNC_HEARTBEAT_SECONDS", 15, minimum=1)
 # A running sync whose heartbeat is older than this is taken for dead and resumed.
@@ -224,6 +231,14 @@ CALSYNC_RUN_STALE_SECONDS = env_int("CALSYNC_RUN_STALE_SECONDS", 120, minimum=5)
 CALSYNC_RUN_MAX_ATTEMPTS = env_int("CALSYNC_RUN_MAX_ATTEMPTS", 5, minimum=1)
 # Concurrent sync runs writing to one destination server (host:port), across all workers.
 CALSYNC_WRITES_PER_SERVER = env_int("CALSYNC_WRITES_PER_SERVER", 2, minimum=1)
+# Audit events older than this many days are deleted by a daily beat task.
+CALSYNC_AUDIT_RETENTION_DAYS = env_int("CALSYNC_AUDIT_RETENTION_DAYS", 365, minimum=1)
+# Booking: public booking requests per client IP; busy data older than this is re-checked live
+# (with a short timeout) before answering; busy events are expanded this many days ahead.
+CALSYNC_BOOKING_RATE = env_str("CALSYNC_BOOKING_RATE", "20/hour")
+CALSYNC_BUSY_MAX_AGE_SECONDS = env_int("CALSYNC_BUSY_MAX_AGE_SECONDS", 900, minimum=0)
+CALSYNC_BUSY_LIVE_TIMEOUT = env_float("CALSYNC_BUSY_LIVE_TIMEOUT", 3.0, minimum=0.1)
+CALSYNC_BUSY_WINDOW_DAYS = env_int("CALSYNC_BUSY_WINDOW_DAYS", 400, minimum=1)
 
 LOG_LEVEL = env_str("CALSYNC_LOG_LEVEL", "INFO").upper()
 LOGGING = {

@@ -8,4 +8,8 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="openapi"), name="api-docs"),
     path("api/", include("accounts.urls")),
     path("api/", include("jobs.urls")),
+    path("api/", include("jobs.timesheets.urls")),
+    path("api/", include("feeds.api_urls")),
+    path("ics/", include("feeds.urls")),
+    path("", include("booking.urls")),  # /book/ and /api/availability, /api/appointments, ...
 ]

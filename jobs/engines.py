@@ -19,6 +19,8 @@ DAV = ("caldav", "carddav")
 
 ENGINES: dict[tuple[str, str], str] = {
     **{(source, dest): "jobs.runner.sync_dav_job" for source in DAV for dest in DAV},
+    ("zammad", "kimai"): "jobs.timesheets.engine.sync_timesheet_job",
+    ("ics", "caldav"): "feeds.imports.sync_ics_job",
 }
 
 

@@ -15,6 +15,9 @@ from accounts.connectors.base import AccountConfig, Connector, ConnectorError
 CONNECTORS: dict[str, tuple[str, str]] = {
     "caldav": ("CalDAV (calendars and task lists)", "accounts.connectors.caldav.CalDAVConnector"),
     "carddav": ("CardDAV (address books)", "accounts.connectors.carddav.CardDAVConnector"),
+    "zammad": ("Zammad (time accounting)", "accounts.connectors.zammad.ZammadConnector"),
+    "kimai": ("Kimai (timesheets)", "accounts.connectors.kimai.KimaiConnector"),
+    "ics": ("ICS feed URL (read-only)", "accounts.connectors.ics.ICSConnector"),
 }
 
 
