@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import email.utils
 import errno
+import http.client
 import ipaddress
 import logging
 import random
@@ -21,10 +22,20 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
-import httpx
 from django.conf import settings
 
 from accounts.connectors.base import AuthError, ConfigError, ProtocolError, TransientError
+from accounts.connectors.digest import DigestAuth
+from accounts.connectors.transport import (
+    BodyTooLarge,
+    ConnectFailed,
+    Fields,
+    RawResponse,
+    Transport,
+    UndecodableBody,
+    basic_authorization,
+    request_target,
+)
 
 logger = logging.getLogger("calsync.http")
 
@@ -38,7 +49,6 @@ BACKOFF_MAX_SECONDS = 8.0
 # A worker must not sleep for minutes inside one request: a longer Retry-After is handed to the
 # caller as TransientError.retry_after so the task can be rescheduled instead.
 RETRY_AFTER_CAP_SECONDS = 30.0
-CHUNK_BYTES = 64 * 1024
 
 AuthScheme = Literal["basic", "digest"]
 
@@ -46,7 +56,7 @@ AuthScheme = Literal["basic", "digest"]
 @dataclass(frozen=True, slots=True)
 class HttpResponse:
     status: int
-    headers: httpx.Headers
+    headers: http.client.HTTPMessage  # case-insensitive .get(); .get_all() for repeated fields
     content: bytes
     url: str  # the final URL, after redirects
 
@@ -136,8 +146,10 @@ def refuse_private_address(url: str) -> None:
 
 
 class HttpClient:
-    """One connection pool per connector, so a sync of thousands of items reuses its connections.
+    """Keeps one connection per host open for a connector's whole run, so a sync of thousands of
+    items pays for one TCP (and TLS) handshake per host.
 
+    Not thread-safe: a client belongs to one connector, and a connector to one run on one thread.
     Settings are read when the client is built; tests override them with pytest-django's
     ``settings`` fixture before building a connector.
     """
@@ -162,20 +174,25 @@ class HttpClient:
         self.block_private_addresses = bool(
             settings.CALSYNC_BLOCK_PRIVATE_ADDRESSES if block_private_addresses is None else block_private_addresses
         )
-        auth: httpx.Auth | None = None
         self._has_credentials = bool(username or password)
-        if self._has_credentials:
+        self._headers: Fields = {
+            "User-Agent": USER_AGENT,
+            "Accept": "*/*",
+            "Accept-Encoding": "gzip",  # decoded (and size-capped) by the transport
+            # An HTTP/1.0 server closes after every answer unless asked not to (RFC 9112 appendix C.2.2).
+            "Connection": "keep-alive",
+        }
+        self._digest: DigestAuth | None = None
+        if self._has_credentials and auth_scheme == "digest":
             # Digest for servers (and some ICS hosts) that refuse Basic; it costs one extra round trip.
-            auth_class = httpx.DigestAuth if auth_scheme == "digest" else httpx.BasicAuth
-            auth = auth_class(username, password)
-        self._client = httpx.Client(
-            auth=auth,
-            verify=verify_tls,
-            timeout=httpx.Timeout(self.timeout),
-            follow_redirects=False,  # followed by hand, so each hop passes the address guard
-            headers={"User-Agent": USER_AGENT},
-        )
+            self._digest = DigestAuth(username, password)
+        elif self._has_credentials:
+            self._headers["Authorization"] = basic_authorization(username, password)
+        self._transport = Transport(timeout=self.timeout, verify_tls=verify_tls)
         self._checked_hosts: set[tuple[str, int | None]] = set()
+
+    def __repr__(self) -> str:
+        return f"<HttpClient timeout={self.timeout:g} retries={self.retries}>"  # never the credentials
 
     def __enter__(self) -> HttpClient:
         return self
@@ -184,7 +201,7 @@ class HttpClient:
         self.close()
 
     def close(self) -> None:
-        self._client.close()
+        self._transport.close()
 
     def request(
         self,
@@ -233,22 +250,25 @@ class HttpClient:
         attempt = 0
         while True:
             try:
-                response = self._send_once(method, url, headers, content, limit)
-            except httpx.TransportError as exc:
-                # A failed connect never reached the server, so any method may be sent again.
-                nothing_sent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
-                if attempt < self.retries and (nothing_sent or replayable):
-                    self._pause(attempt, method, url, type(exc).__name__, None)
-                    attempt += 1
-                    continue
-                raise _transport_error(exc, url, self.timeout) from exc
-            except httpx.DecodingError:
+                response = self._send_once(method, url, headers, content, limit, replayable)
+            except BodyTooLarge:
+                raise _too_large(url, limit) from None
+            except UndecodableBody:
                 raise ProtocolError(
                     f"{display_url(url)} sent a body that cannot be decoded as its Content-Encoding says",
                     url=display_url(url),
                 ) from None
-            except httpx.InvalidURL:
+            except http.client.InvalidURL:
                 raise ConfigError(f"{display_url(url)} is not a valid URL", url=display_url(url)) from None
+            except (ConnectFailed, OSError, http.client.HTTPException) as exc:
+                error = _transport_error(exc, url, self.timeout)
+                # A failed connect never reached the server, so any method may be sent again.
+                nothing_sent = isinstance(exc, ConnectFailed)
+                if isinstance(error, TransientError) and attempt < self.retries and (nothing_sent or replayable):
+                    self._pause(attempt, method, url, type(exc.__cause__ or exc).__name__, None)
+                    attempt += 1
+                    continue
+                raise error from exc
             if response.status == 401:
                 problem = "it rejected the username or password" if self._has_credentials else "it needs a login"
                 raise AuthError(
@@ -264,7 +284,13 @@ class HttpClient:
             raise _status_transient(response, method, url, retry_after)
 
     def _send_once(
-        self, method: str, url: str, headers: Mapping[str, str] | None, content: bytes | None, limit: int
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str] | None,
+        content: bytes | None,
+        limit: int,
+        replayable: bool,
     ) -> HttpResponse:
         if self.block_private_addresses:
             key = (urlsplit(url).hostname or "", urlsplit(url).port)
@@ -272,27 +298,20 @@ class HttpClient:
                 refuse_private_address(url)
                 self._checked_hosts.add(key)
         started = time.monotonic()
-        with self._client.stream(method, url, headers=headers, content=content) as response:
-            declared = response.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > limit:
-                raise _too_large(url, limit)
-            chunks: list[bytes] = []
-            received = 0
-            # iter_bytes() decodes gzip/deflate, so the cap also stops a compression bomb.
-            for chunk in response.iter_bytes(CHUNK_BYTES):
-                received += len(chunk)
-                if received > limit:
-                    raise _too_large(url, limit)
-                chunks.append(chunk)
-        logger.debug(
-            "%s %s -> %s (%d bytes, %.0f ms)",
-            method,
-            display_url(url),
-            response.status_code,
-            received,
-            (time.monotonic() - started) * 1000,
-        )
-        return HttpResponse(response.status_code, response.headers, b"".join(chunks), url)
+        fields = {**self._headers, **headers} if headers else self._headers
+
+        def send(fields: Fields) -> RawResponse:
+            return self._transport.send(method, url, fields, content, limit=limit, resendable=replayable)
+
+        if self._digest is None:
+            raw = send(fields)
+        else:
+            raw = self._digest.exchange(send, method, request_target(urlsplit(url)), fields)
+        if logger.isEnabledFor(logging.DEBUG):  # display_url() costs more than the rest of the bookkeeping
+            elapsed_ms = (time.monotonic() - started) * 1000
+            where = display_url(url)
+            logger.debug("%s %s -> %s (%d bytes, %.0f ms)", method, where, raw.status, len(raw.content), elapsed_ms)
+        return HttpResponse(raw.status, raw.headers, raw.content, url)
 
     def _pause(self, attempt: int, method: str, url: str, reason: str, retry_after: float | None) -> None:
         if retry_after is not None:
@@ -364,12 +383,12 @@ def _causes(exc: BaseException) -> list[BaseException]:
     return chain
 
 
-def _transport_error(exc: httpx.TransportError, url: str, timeout: float) -> TransientError | ConfigError:
+def _transport_error(exc: Exception, url: str, timeout: float) -> TransientError | ConfigError:
     where = host_port(url)
     safe_url = display_url(url)
-    if isinstance(exc, httpx.TimeoutException):
-        return TransientError(f"Timed out after {timeout:g} s: no answer from {where}", url=safe_url)
     for cause in _causes(exc):
+        if isinstance(cause, TimeoutError):  # socket.timeout, on connect or on read
+            return TransientError(f"Timed out after {timeout:g} s: no answer from {where}", url=safe_url)
         if isinstance(cause, ssl.SSLCertVerificationError):
             return ConfigError(
                 f"The TLS certificate of {where} could not be verified ({cause.verify_message}); "
@@ -383,14 +402,8 @@ def _transport_error(exc: httpx.TransportError, url: str, timeout: float) -> Tra
             return TransientError(f"Could not connect to {where}: connection refused", url=safe_url)
         if isinstance(cause, OSError) and cause.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH):
             return TransientError(f"Could not connect to {where}: no route to the host", url=safe_url)
-    text = str(exc)
-    if "Name or service not known" in text or "nodename nor servname" in text:
-        return TransientError(f"Could not resolve the host name {urlsplit(url).hostname!r}", url=safe_url)
-    if isinstance(exc, httpx.ConnectError):
-        reason = "connection refused" if "refused" in text.lower() else (text or type(exc).__name__)
-        return TransientError(f"Could not connect to {where}: {reason}", url=safe_url)
-    if isinstance(exc, httpx.RemoteProtocolError):
+    if isinstance(exc, ConnectFailed):
+        return TransientError(f"Could not connect to {where}: {exc}", url=safe_url)
+    if isinstance(exc, http.client.HTTPException):  # includes RemoteDisconnected and IncompleteRead
         return TransientError(f"{where} closed the connection without a valid answer", url=safe_url)
-    if isinstance(exc, httpx.UnsupportedProtocol):
-        return ConfigError(f"{safe_url} does not use http or https", url=safe_url)
     return TransientError(f"The connection to {where} failed: {type(exc).__name__}", url=safe_url)
