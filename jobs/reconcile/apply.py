@@ -246,6 +246,7 @@ class PairSync:
                 self._fetch_source([a.source_href for a in batch if _needs_source(a) and a.source_href not in src])
             )
             dst = self._fetch_dest([a.dest_href for a in batch if _needs_dest(a)])
+            _warm([*src.values(), *dst.values()], calendar=self.pair.is_calendar)
             for action in batch:
                 self._apply_one(action, src.get(action.source_href), dst.get(action.dest_href))
             self._flush()
@@ -478,6 +479,20 @@ class PairSync:
         if self.pending:
             self.store.save(self.pending)
             self.pending = []
+
+
+def _warm(items: list[RemoteItem], *, calendar: bool) -> None:
+    """Compute what the batch will ask of each item now, in one loop, before the requests.
+
+    Between two server round trips the CPU caches are cold; doing this work there made it cost
+    several times more CPU than in a tight loop (the results are memoised in ``items``).
+    """
+    for item in items:
+        data = strip_method(item.data) if calendar else item.data
+        content_hash(data)
+        content_hash(item.data)
+        extract_uid(data)
+        component_kinds(data)
 
 
 def _needs_source(action: Action) -> bool:
