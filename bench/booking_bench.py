@@ -7,6 +7,11 @@ the two indexed queries), then requests/s for ``GET /api/availability`` under gu
 concurrent keep-alive clients and a fixed request count. Targets: p95 ≤ 5 ms; ≥ 300 req/s.
 
     PYTHONPATH=. .venv/bin/python bench/booking_bench.py [--checks 2000] [--requests 6000] [--clients 16]
+        [--gunicorn sync:3 gthread:2x4] [--profile 1000]
+
+``--gunicorn`` lists the server set-ups to measure, each ``sync:<workers>`` or
+``gthread:<workers>x<threads>``. ``--profile N`` instead profiles N requests in-process through
+``django.test.Client`` (cProfile) and prints where the time of one request goes.
 """
 
 from __future__ import annotations
@@ -132,7 +137,18 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def over_http(origin: datetime, requests: int, clients: int, workers: int, rng: random.Random) -> None:
+def gunicorn_options(setup: str) -> list[str]:
+    """``sync:3`` → three sync workers; ``gthread:2x4`` → two workers of four threads each."""
+    kind, _, size = setup.partition(":")
+    if kind == "sync":
+        return ["--worker-class", "sync", "--workers", size]
+    if kind == "gthread":
+        workers, _, threads = size.partition("x")
+        return ["--worker-class", "gthread", "--workers", workers, "--threads", threads or "4"]
+    raise SystemExit(f"unknown gunicorn set-up {setup!r}: use sync:<workers> or gthread:<workers>x<threads>")
+
+
+def over_http(origin: datetime, requests: int, clients: int, setup: str, rng: random.Random) -> None:
     from django.conf import settings
 
     port = free_port()
@@ -141,8 +157,8 @@ def over_http(origin: datetime, requests: int, clients: int, workers: int, rng: 
     if db["ENGINE"].endswith("sqlite3"):
         env["DATABASE_URL"] = f"sqlite:///{db['NAME']}"
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "calsync.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-         "--worker-class", "gthread", "--threads", "4", "--log-level", "warning"],
+        [sys.executable, "-m", "gunicorn", "calsync.wsgi", "--bind", f"127.0.0.1:{port}", *gunicorn_options(setup),
+         "--log-level", "warning"],
         cwd=Path(__file__).resolve().parent.parent, env=env, process_group=0,
     )
     try:
@@ -180,8 +196,10 @@ def over_http(origin: datetime, requests: int, clients: int, workers: int, rng: 
         for thread in threads:
             thread.join()
         elapsed = time.perf_counter() - began
-        print(f"  HTTP: {requests} requests, {clients} clients, gunicorn {workers} workers x 4 threads: "
-              f"{requests / elapsed:.0f} req/s, {len(errors)} errors (target >= 300 req/s, 0 errors)")
+        load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
+        print(f"  HTTP: {requests} requests, {clients} clients, gunicorn {setup}: "
+              f"{requests / elapsed:.0f} req/s, {len(errors)} errors (target >= 300 req/s, 0 errors; "
+              f"load average {load})")
         if errors:
             print(f"  first errors: {errors[:5]}")
     finally:
@@ -202,23 +220,53 @@ def wait_for(port: int) -> None:
     raise RuntimeError("gunicorn did not start")
 
 
+def profile_requests(origin: datetime, count: int, rng: random.Random) -> None:
+    """Where one request's time goes, in-process: the HTTP server and the clients are left out."""
+    import cProfile
+    import pstats
+
+    from django.test import Client
+
+    client = Client(HTTP_HOST="127.0.0.1")
+    paths = []
+    for _ in range(count):
+        start, end = random_query(rng, origin)
+        paths.append("/api/availability?" + urlencode({"artist": "busy", "start": start.isoformat(),
+                                                       "end": end.isoformat()}))
+    for path in paths[:100]:
+        client.get(path)  # warm up: URL resolver, connection, imports
+    began = time.perf_counter()
+    for path in paths:
+        client.get(path)
+    print(f"  in-process GET /api/availability through django.test.Client: "
+          f"{(time.perf_counter() - began) * 1000 / count:.2f} ms per request")
+    profiler = cProfile.Profile()
+    profiler.runcall(lambda: [client.get(path) for path in paths])
+    pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checks", type=int, default=2000)
     parser.add_argument("--requests", type=int, default=6000)
     parser.add_argument("--clients", type=int, default=16)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--gunicorn", nargs="*", default=["sync:3", "gthread:2x4"])
+    parser.add_argument("--profile", type=int, default=0, metavar="N")
     args = parser.parse_args()
     rng = random.Random(5)
     began = time.perf_counter()
     artist, origin = populate(rng)
     print(f"booking bench: {BusyBlock.objects.count()} busy blocks, {Appointment.objects.count()} appointments "
           f"(set up in {time.perf_counter() - began:.1f} s)")
+    if args.profile:
+        profile_requests(origin, args.profile, rng)
+        return
     samples = sorted(in_process(artist, origin, args.checks, rng))
     p95 = samples[int(len(samples) * 0.95) - 1]
     print(f"  in-process availability_check: median {statistics.median(samples):.2f} ms, p95 {p95:.2f} ms "
           f"over {len(samples)} checks (target p95 <= 5 ms)")
-    over_http(origin, args.requests, args.clients, args.workers, rng)
+    for setup in args.gunicorn:
+        over_http(origin, args.requests, args.clients, setup, rng)
 
 
 if __name__ == "__main__":

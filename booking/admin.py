@@ -14,6 +14,7 @@ from booking.services import (
     appointment_cancel,
     appointment_confirm,
     appointment_update,
+    artist_calendar_check,
     busy_pull_artist,
 )
 
@@ -32,7 +33,7 @@ class ArtistAdmin(admin.ModelAdmin):
     search_fields = ["name", "slug", "email"]
     prepopulated_fields = {"slug": ("name",)}
     inlines = [ArtistCalendarInline]
-    actions = ["pull_now"]
+    actions = ["pull_now", "test_calendars"]
     fieldsets = [
         (None, {"fields": ["name", "slug", "email", "time_zone", "active"]}),
         (
@@ -51,6 +52,14 @@ class ArtistAdmin(admin.ModelAdmin):
         self.message_user(request, f"{len(results) - len(failed)} calendars pulled, {len(failed)} failed.")
         for message in failed:
             self.message_user(request, message, messages.WARNING)
+
+
+    @admin.action(description="Test the connection to their calendars")
+    def test_calendars(self, request: HttpRequest, queryset: QuerySet[Artist]) -> None:
+        for calendar in ArtistCalendar.objects.filter(artist__in=queryset).select_related("account", "artist"):
+            result = artist_calendar_check(calendar=calendar)
+            level = messages.SUCCESS if result.ok else messages.ERROR
+            self.message_user(request, f"{calendar}: {result.message}", level)
 
 
 @admin.register(Appointment)

@@ -29,6 +29,18 @@ def validate_time_zone(value: str) -> None:
         raise ValidationError(f"{value!r} is not a known time zone (e.g. Europe/Berlin)") from None
 
 
+def validate_working_hours(value: object) -> None:
+    """Refuse hours the availability check could not read: a typo in the admin must not break booking."""
+    from booking.availability import parse_working_hours
+
+    try:
+        if not isinstance(value, dict):
+            raise ValueError('use an object such as {"0": [["10:00", "18:00"]]}')
+        parse_working_hours(value)
+    except (ValueError, TypeError) as exc:
+        raise ValidationError(f"Working hours: {exc}") from None
+
+
 def default_working_hours() -> dict[str, list[list[str]]]:
     """Monday (0) to Friday 10:00-18:00 local time; weekend closed."""
     return {str(day): [["10:00", "18:00"]] for day in range(5)}
@@ -45,7 +57,7 @@ class Artist(models.Model):
     time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
     active = models.BooleanField(default=True)
     # {"0": [["10:00", "18:00"]], ...}: weekday (Monday = 0) -> local [from, to) ranges.
-    working_hours = models.JSONField(default=default_working_hours)
+    working_hours = models.JSONField(default=default_working_hours, validators=[validate_working_hours])
     buffer_minutes = models.PositiveIntegerField(default=0, help_text="Free time kept between appointments.")
     min_notice_minutes = models.PositiveIntegerField(default=120, help_text="How far ahead a booking must be.")
     slot_step_minutes = models.PositiveIntegerField(default=30, help_text="Spacing of offered start times.")

@@ -57,16 +57,24 @@ def calendar_collection(calendar: ArtistCalendar) -> RemoteCollection:
     return RemoteCollection(url=calendar.calendar_url, name="", kind="calendar")
 
 
-def busy_pull(*, calendar: ArtistCalendar, timeout: float | None = None, now: datetime | None = None) -> PullResult:
-    """Bring ``calendar``'s busy blocks (and our appointments' server state) up to date."""
+def busy_pull(
+    *, calendar: ArtistCalendar, timeout: float | None = None, now: datetime | None = None,
+    window: tuple[datetime, datetime] | None = None,
+) -> PullResult:
+    """Bring ``calendar``'s busy blocks (and our appointments' server state) up to date.
+
+    ``window`` (a manual sync of a date range) re-reads every event and expands it over that range
+    as well as the rolling window, so a range beyond the rolling window is covered until the next
+    daily full pull rolls the expansion back.
+    """
     now = now or timezone.now()
     began = time.monotonic()
     ArtistCalendar.objects.filter(pk=calendar.pk).update(last_attempt_at=now)
     last_full = calendar.last_full_pull_at
-    full = not calendar.sync_token or last_full is None or now - last_full > FULL_PULL_EVERY
+    full = window is not None or not calendar.sync_token or last_full is None or now - last_full > FULL_PULL_EVERY
     try:
         with calendar_connector(calendar, timeout=timeout) as dav:  # type: ignore[attr-defined]
-            result = _pull(dav, calendar, full=full, now=now)
+            result = _pull(dav, calendar, full=full, now=now, window=window)
     except ConnectorError as exc:
         message = f"pull failed: {exc}"
         ArtistCalendar.objects.filter(pk=calendar.pk).update(last_pull_ok=False, last_error=message[:2000])
@@ -76,7 +84,10 @@ def busy_pull(*, calendar: ArtistCalendar, timeout: float | None = None, now: da
     return result
 
 
-def _pull(dav: Connector, calendar: ArtistCalendar, *, full: bool, now: datetime) -> PullResult:
+def _pull(
+    dav: Connector, calendar: ArtistCalendar, *, full: bool, now: datetime,
+    window: tuple[datetime, datetime] | None = None,
+) -> PullResult:
     collection = calendar_collection(calendar)
     listing = dav.list_items(collection, sync_token="" if full else calendar.sync_token)
     own = dict(
@@ -88,11 +99,16 @@ def _pull(dav: Connector, calendar: ArtistCalendar, *, full: bool, now: datetime
     if listing.complete:
         deleted = (set(known) | {href for href in own if _same_collection(href, calendar)}) - set(listing.items)
         changed = {href for href, etag in listing.items.items() if known.get(href, own.get(href)) != etag}
+        if window is not None:
+            # Unchanged events must be expanded again over the new range, so all of them are read.
+            changed = set(listing.items)
     else:
         deleted, changed = set(listing.deleted), set(listing.items)
         deleted |= _recent_own_gone(dav, collection, calendar, seen=changed | deleted)
     window_start = now - timedelta(days=1)
     window_end = now + timedelta(days=settings.CALSYNC_BUSY_WINDOW_DAYS)
+    if window is not None:
+        window_start, window_end = min(window_start, window[0]), max(window_end, window[1])
     zone = ZoneInfo(calendar.artist.time_zone)
     rows: dict[str, list[BusyBlock]] = {}
     hrefs = sorted(changed)
@@ -127,7 +143,8 @@ def _pull(dav: Connector, calendar: ArtistCalendar, *, full: bool, now: datetime
         if full:
             updates["last_full_pull_at"] = now
         ArtistCalendar.objects.filter(pk=calendar.pk).update(**updates)
-    message = f"{'full' if full else 'delta'} pull: {len(rows)} changed, {len(deleted)} deleted"
+    kind = "range" if window is not None else "full" if full else "delta"
+    message = f"{kind} pull: {len(rows)} changed, {len(deleted)} deleted"
     return PullResult(True, changed=len(rows), deleted=len(deleted), message=message)
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.utils.dateparse import parse_datetime
 from rest_framework import serializers
 
+from accounts.models import Account
+from accounts.selectors import account_list_for
 from booking.models import Appointment, Artist, ArtistCalendar
 
 
@@ -95,11 +97,36 @@ class BookingConfirmationSerializer(serializers.ModelSerializer):
         fields = ["id", "artist", "start", "end", "status", "degraded"]
 
 
+MAX_SYNC_RANGE = timedelta(days=2 * 366)
+
+
 class SyncRequestSerializer(serializers.Serializer):
     artist = serializers.CharField(required=False, help_text="Artist id or slug; all artists when omitted.")
+    start = serializers.DateTimeField(
+        required=False, help_text="With `end`: also pull busy time of `[start, end)` (ISO 8601; UTC without an offset)."
+    )
+    end = serializers.DateTimeField(required=False)
+
+    def validate(self, attrs: dict) -> dict:
+        start, end = attrs.get("start"), attrs.get("end")
+        if (start is None) != (end is None):
+            missing = "end" if end is None else "start"
+            raise serializers.ValidationError({missing: "Give both start and end, or neither."})
+        if start is not None and end <= start:
+            raise serializers.ValidationError({"end": "The end must be after the start."})
+        if start is not None and end - start > MAX_SYNC_RANGE:
+            raise serializers.ValidationError({"end": f"A sync range spans at most {MAX_SYNC_RANGE.days} days."})
+        return attrs
 
 
 class ArtistCalendarSerializer(serializers.ModelSerializer):
+    def validate_account(self, account: Account) -> Account:
+        # Nobody attaches a calendar through an account they cannot see (and so could not use).
+        request = self.context.get("request")
+        if request is not None and not account_list_for(user=request.user).filter(pk=account.pk).exists():
+            raise serializers.ValidationError("No such account.")
+        return account
+
     class Meta:
         model = ArtistCalendar
         fields = [
@@ -107,3 +134,8 @@ class ArtistCalendarSerializer(serializers.ModelSerializer):
             "last_pull_ok", "last_error",
         ]
         read_only_fields = ["last_pulled_at", "last_pull_ok", "last_error"]
+
+
+class CalendarCheckSerializer(serializers.Serializer):
+    ok = serializers.BooleanField()
+    message = serializers.CharField(help_text="A diagnosis for a person; never contains the password.")

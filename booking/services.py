@@ -14,12 +14,14 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from accounts.connectors.base import ConnectorError
 from booking import availability
 from booking.models import MAX_INTERVAL, Appointment, Artist, ArtistCalendar
-from booking.pulls import PullResult, busy_pull
+from booking.pulls import PullResult, busy_pull, calendar_collection, calendar_connector
 from booking.selectors import (
     ACTIVE_STATUSES,
     Answer,
+    BusyAge,
     availability_from_db,
     blocking_calendars,
     busy_data_age,
@@ -33,6 +35,7 @@ __all__ = [
     "appointment_confirm",
     "appointment_create",
     "appointment_update",
+    "artist_calendar_check",
     "availability_check",
     "busy_pull",
     "busy_pull_artist",
@@ -57,9 +60,9 @@ class Freshness:
     age_seconds: float | None
 
 
-def _refresh_busy_data(*, artist: Artist, now: datetime) -> Freshness:
+def _refresh_busy_data(*, artist: Artist, now: datetime, known_age: BusyAge | None = None) -> Freshness:
     """Pull live when the stored busy data is too old; say so when the server cannot be reached."""
-    age = busy_data_age(artist_id=artist.pk, now=now)
+    age = known_age.seconds if known_age is not None else busy_data_age(artist_id=artist.pk, now=now)
     if age is not None and age <= settings.CALSYNC_BUSY_MAX_AGE_SECONDS:
         return Freshness(False, age)
     degraded = False
@@ -79,10 +82,11 @@ def _refresh_busy_data(*, artist: Artist, now: datetime) -> Freshness:
 
 def availability_check(
     *, artist: Artist, start: datetime, end: datetime, now: datetime | None = None,
-    exclude_appointment_id: int | None = None,
+    exclude_appointment_id: int | None = None, busy_age: BusyAge | None = None,
 ) -> Answer:
+    """``busy_age``: the age of the busy data when the caller has already read it (else it is read)."""
     now = now or timezone.now()
-    freshness = _refresh_busy_data(artist=artist, now=now)
+    freshness = _refresh_busy_data(artist=artist, now=now, known_age=busy_age)
     verdict = availability_from_db(
         artist=artist, start=start, end=end, now=now, exclude_appointment_id=exclude_appointment_id
     )
@@ -225,9 +229,35 @@ def _insert_checked_overlap_only(appointment: Appointment, *, fields: list[str])
         raise SlotUnavailable(_taken_answer(), taken=True) from None
 
 
-def busy_pull_artist(*, artist: Artist | None = None) -> list[PullResult]:
-    """Pull every blocking or receiving calendar (of one artist, or of every active artist)."""
+def busy_pull_artist(
+    *, artist: Artist | None = None, window: tuple[datetime, datetime] | None = None
+) -> list[PullResult]:
+    """Pull every blocking or receiving calendar (of one artist, or of every active artist),
+    over ``window`` as well as the rolling window when one is given."""
     calendars = ArtistCalendar.objects.select_related("account", "artist").filter(artist__active=True)
     if artist is not None:
         calendars = calendars.filter(artist=artist)
-    return [busy_pull(calendar=calendar) for calendar in calendars]
+    return [busy_pull(calendar=calendar, window=window) for calendar in calendars]
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarCheck:
+    ok: bool
+    message: str
+
+
+def artist_calendar_check(*, calendar: ArtistCalendar) -> CalendarCheck:
+    """Test the connection: list the calendar's items with a short timeout, one attempt.
+
+    The diagnosis goes back to the browser, so the password is redacted even if a server echoes it.
+    """
+    from accounts.services import redact
+
+    password = calendar.account.connector_config().password
+    try:
+        with calendar_connector(calendar, timeout=settings.CALSYNC_BUSY_LIVE_TIMEOUT * 3) as dav:  # type: ignore[attr-defined]
+            listing = dav.list_items(calendar_collection(calendar))
+    except ConnectorError as exc:
+        message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        return CalendarCheck(False, redact(message, secret=password))
+    return CalendarCheck(True, f"Connected: {len(listing.items)} items in the calendar.")

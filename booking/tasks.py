@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from celery import shared_task
 
 from accounts.connectors.base import TransientError
@@ -23,13 +25,22 @@ def appointment_push_task(appointment_id: int) -> str:
     return appointment_push(appointment_id=appointment_id)
 
 
+def _window(start: str | None, end: str | None) -> tuple[datetime, datetime] | None:
+    # Task arguments travel as JSON: ISO strings in, aware datetimes out.
+    if not (start and end):
+        return None
+    return datetime.fromisoformat(start), datetime.fromisoformat(end)
+
+
 @shared_task(name="booking.pull_all")
-def busy_pull_all_task() -> int:
-    """The periodic pull (beat, every few minutes): every calendar of every active artist."""
-    return sum(result.ok for result in busy_pull_artist())
+def busy_pull_all_task(start: str | None = None, end: str | None = None) -> int:
+    """The periodic pull (beat, every few minutes), or a manual one over a date range."""
+    return sum(result.ok for result in busy_pull_artist(window=_window(start, end)))
 
 
 @shared_task(name="booking.pull_artist")
-def busy_pull_artist_task(artist_id: int) -> int:
+def busy_pull_artist_task(artist_id: int, start: str | None = None, end: str | None = None) -> int:
     artist = Artist.objects.filter(pk=artist_id).first()
-    return 0 if artist is None else sum(result.ok for result in busy_pull_artist(artist=artist))
+    if artist is None:
+        return 0
+    return sum(result.ok for result in busy_pull_artist(artist=artist, window=_window(start, end)))

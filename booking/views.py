@@ -16,18 +16,22 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
 
-from accounts.connectors.base import ConnectorError
 from booking import serializers as s
 from booking.models import Appointment, Artist, ArtistCalendar
-from booking.pulls import calendar_connector
-from booking.selectors import Answer, appointment_list, artist_by_ref, artist_list_public
+from booking.selectors import (
+    Answer,
+    appointment_list,
+    artist_by_ref,
+    artist_calendar_list_for,
+    artist_list_public,
+)
 from booking.services import (
     SlotUnavailable,
     appointment_cancel,
     appointment_confirm,
     appointment_create,
     appointment_update,
-    availability_check,
+    artist_calendar_check,
     slots_check,
 )
 
@@ -62,20 +66,6 @@ def _answer_data(answer: Answer) -> dict:
         "degraded": answer.degraded,
         "data_age_seconds": answer.data_age_seconds,
     }
-
-
-@extend_schema(parameters=[s.AvailabilityQuerySerializer], responses=s.AvailabilitySerializer, summary="Availability")
-@api_view(["GET"])
-@permission_classes([permissions.AllowAny])
-def availability_view(request: Request) -> Response:
-    query = s.AvailabilityQuerySerializer(data=request.query_params)
-    query.is_valid(raise_exception=True)
-    artist = _artist_or_400(query.validated_data["artist"])
-    zone = ZoneInfo(artist.time_zone)
-    start = s.aware(query.validated_data["start"], zone)
-    end = s.aware(query.validated_data["end"], zone)
-    answer = availability_check(artist=artist, start=start, end=end)
-    return Response(s.AvailabilitySerializer(_answer_data(answer)).data)
 
 
 @extend_schema(responses=s.ArtistPublicSerializer(many=True), summary="Bookable artists")
@@ -214,35 +204,33 @@ def sync_view(request: Request) -> Response:
 
     form = s.SyncRequestSerializer(data=request.data)
     form.is_valid(raise_exception=True)
-    if form.validated_data.get("artist"):
-        artist = artist_by_ref(ref=form.validated_data["artist"], active_only=False)
+    data = form.validated_data
+    window = {key: data[key].isoformat() for key in ("start", "end") if key in data}
+    if data.get("artist"):
+        artist = artist_by_ref(ref=data["artist"], active_only=False)
         if artist is None:
-            raise serializers.ValidationError({"artist": "No such artist."})
-        busy_pull_artist_task.delay(artist.pk)
+            raise serializers.ValidationError({"artist": ["No such artist."]})
+        busy_pull_artist_task.delay(artist.pk, **window)
     else:
-        busy_pull_all_task.delay()
-    return Response({"queued": True}, status=status.HTTP_202_ACCEPTED)
+        busy_pull_all_task.delay(**window)
+    return Response({"queued": True, **window}, status=status.HTTP_202_ACCEPTED)
 
 
 class ArtistCalendarViewSet(viewsets.ModelViewSet):
-    serializer_class = s.ArtistCalendarSerializer
-    permission_classes = [IsStaff]
-    lookup_value_regex = r"\d+"
-    queryset = ArtistCalendar.objects.select_related("artist", "account").order_by("id")
+    """Staff manage every artist calendar; other users only those on their own accounts."""
 
-    @extend_schema(request=None, responses={200: None})
+    serializer_class = s.ArtistCalendarSerializer
+    lookup_value_regex = r"\d+"
+
+    def get_queryset(self) -> QuerySet[ArtistCalendar]:
+        return artist_calendar_list_for(user=self.request.user)
+
+    @extend_schema(request=None, responses=s.CalendarCheckSerializer, summary="Test the connection")
     @action(detail=True, methods=["post"])
     def test(self, request: Request, pk: str) -> Response:
-        """Test the connection: list the calendar's items with a short timeout."""
-        calendar = self.get_object()
-        from booking.pulls import calendar_collection
-
-        try:
-            with calendar_connector(calendar, timeout=settings.CALSYNC_BUSY_LIVE_TIMEOUT * 3) as dav:
-                listing = dav.list_items(calendar_collection(calendar))
-        except ConnectorError as exc:
-            return Response({"ok": False, "message": str(exc)})
-        return Response({"ok": True, "message": f"{len(listing.items)} items in the calendar"})
+        """Lists the calendar's items with a short timeout; a refusal is a result (`ok: false`), not an error."""
+        result = artist_calendar_check(calendar=self.get_object())
+        return Response(s.CalendarCheckSerializer({"ok": result.ok, "message": result.message}).data)
 
 
 def booking_page(request):

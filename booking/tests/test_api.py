@@ -180,3 +180,35 @@ def test_the_booking_page_renders_the_active_artists(client):
     make_artist(slug="retired", active=False)
     html = client.get("/book/").content.decode()
     assert "Maja" in html and "Retired" not in html
+
+
+def test_availability_validates_its_query_like_the_rest_of_the_api(client):
+    artist = make_artist()
+    start = next_week(10).isoformat()
+    assert client.get("/api/availability").json() == {
+        "artist": ["This field is required."], "start": ["This field is required."], "end": ["This field is required."],
+    }
+    assert client.get("/api/availability", {"artist": " ", "start": start, "end": start}).json() == {
+        "artist": ["This field may not be blank."],
+    }
+    unknown = client.get("/api/availability", {"artist": "nobody", "start": start, "end": start})
+    assert (unknown.status_code, unknown.json()) == (400, {"artist": "No active artist 'nobody'."})
+    for bad in ("tomorrow", "2030-13-01T10:00"):
+        response = client.get("/api/availability", {"artist": artist.slug, "start": bad, "end": start})
+        assert (response.status_code, response.json()) == (400, [f"{bad!r} is not an ISO 8601 date-time"])
+    assert client.post("/api/availability", {}).status_code == 405
+
+
+def test_availability_conflicts_are_utc_instants_and_the_endpoint_is_in_the_openapi_schema(client, staff):
+    artist = make_artist(buffer_minutes=15)
+    start = next_week(10)
+    book(client, artist, start)
+    query = {"artist": artist.pk, "start": (start + timedelta(hours=1)).isoformat(),
+             "end": (start + timedelta(hours=2)).isoformat()}
+    answer = client.get("/api/availability", query).json()
+    utc = "%Y-%m-%dT%H:%M:%SZ"
+    assert answer["conflicts"] == [
+        {"start": start.strftime(utc), "end": (start + timedelta(hours=1)).strftime(utc), "kind": "appointment"},
+    ]
+    schema = staff.get("/api/openapi.json").content.decode()
+    assert '"/api/availability"' in schema and "data_age_seconds" in schema
