@@ -11,7 +11,9 @@ from accounts.connectors import connector_for
 from accounts.connectors.base import AccountConfig
 from accounts.models import Account
 from accounts.testing.feeds import FeedServer
-from jobs.models import SyncJob, SyncRun
+from feeds.imports import past_own_writes
+from jobs.models import CollectionCursor, SyncJob, SyncRun
+from jobs.reconcile.apply import LinkRecord
 from jobs.reconcile.items import extract_uid
 from jobs.runner import sync_run_execute
 
@@ -122,6 +124,46 @@ def test_the_first_import_creates_the_calendar_and_a_rerun_writes_nothing(owner,
     assert again.status == "completed" and counters(again) == {"created": 0, "updated": 0, "deleted": 0, "errors": 0}
     # Byte-identical feed: the host answers 304 and nothing at all is compared.
     assert counters(run(job)) == {"created": 0, "updated": 0, "deleted": 0, "errors": 0}
+
+
+def test_after_an_import_the_calendars_token_is_past_the_imports_own_writes(owner, radicale, feed_server):
+    feed_server.body = feed(event("a@f"), event("b@f"))
+    job = import_job(owner, radicale, feed_server.url())
+    run(job)
+    url = calendar_url(radicale, job.source.name)
+    token = CollectionCursor.objects.get(job=job, url=url).sync_token
+    dav = connector_for(job.destination.connector_config())
+    try:
+        [collection] = [c for c in dav.list_collections() if c.url == url]
+        # The next run's delta names nothing: it need not re-list the two events it wrote.
+        delta = dav.list_items(collection, sync_token=token)
+    finally:
+        dav.close()
+    assert not delta.complete and delta.items == {} and not delta.deleted
+
+
+def test_a_token_stays_where_it_was_when_someone_elses_change_shows_in_the_delta(owner, radicale):
+    dav = connector_for(
+        AccountConfig(kind="caldav", url=radicale.url, username=radicale.username, password=radicale.password)
+    )
+    try:
+        collection = dav.create_collection(name=f"Mixed {uuid.uuid4().hex[:6]}", kind="calendar")
+        listed = dav.list_items(collection).sync_token
+        ours = dav.put(collection, feed(event("ours@f")), uid="ours@f")
+        written = [LinkRecord("feed#ours@f", ours.href, collection.url, dest_etag=ours.etag)]
+
+        def advanced() -> str:
+            tokens = past_own_writes(
+                dest=dav, collections=[collection], tokens={collection.url: listed}, before=[], after=written
+            )
+            return tokens[collection.url]
+
+        only_ours = advanced()
+        assert only_ours != listed
+        dav.put(collection, feed(event("hand@me", summary="Dentist")), uid="hand@me")
+        assert advanced() == listed  # the hand-made event must reach the next run's delta
+    finally:
+        dav.close()
 
 
 def test_an_edited_event_is_updated_and_a_removed_one_deleted(owner, radicale, feed_server):
