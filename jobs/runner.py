@@ -29,6 +29,7 @@ from jobs.mapping import CollectionMapper, MappedCollection, selected
 from jobs.models import CollectionCursor, Conflict, ItemLink, SyncJob, SyncLog, SyncRun, WriteSlot
 from jobs.reconcile.apply import Action, LinkRecord, Pair, PairSync, Stopped
 from jobs.reconcile.plan import EmptySideGuard, Mode, Policy
+from jobs.reconcile.tokens import past_own_writes
 
 logger = logging.getLogger(__name__)
 
@@ -285,6 +286,8 @@ def _sync_kind(job, source, dest, collection_kind, progress, *, run, dry_run, co
             is_calendar=collection_kind == "calendar",
         )
         store = OrmLinkStore(job, collection.url, run)
+        before = store.load()
+        writes_before = _writes(progress)
         result = PairSync(pair, store, progress, dry_run=dry_run).run(
             source_token=cursors.get(collection.url, ""),
             dest_tokens={url: cursors.get(url, "") for url in pair.dest_urls},
@@ -294,9 +297,20 @@ def _sync_kind(job, source, dest, collection_kind, progress, *, run, dry_run, co
             PairReport(collection.url, ", ".join(pair.dest_urls), collection_kind, result.actions, mapped.would_create)
         )
         if not dry_run:
-            _save_cursors(job, {collection.url: result.source_token, **result.dest_tokens})
+            dest_tokens = result.dest_tokens
+            if _writes(progress) > writes_before and pair.mode != Mode.TWO_WAY:
+                dest_tokens = past_own_writes(
+                    dest=dest, collections=pair.dest_collections.values(), tokens=dest_tokens,
+                    before=before, after=store.load(),
+                )  # fmt: skip
+            _save_cursors(job, {collection.url: result.source_token, **dest_tokens})
             progress.log("info", f"{collection.name or collection.url}: done")
     return reports
+
+
+def _writes(progress) -> int:
+    counters = getattr(progress, "counters", {})
+    return sum(counters.get(name, 0) for name in ("created", "updated", "deleted"))
 
 
 def _dry_run_create_report(source: Connector, mapped: MappedCollection, collection_kind: str) -> PairReport:

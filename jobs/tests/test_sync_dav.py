@@ -11,7 +11,7 @@ from icalendar import Calendar
 from accounts.connectors import connector_for
 from accounts.connectors.base import AccountConfig, RemoteCollection
 from accounts.models import Account
-from jobs.models import ItemLink, SyncJob, SyncRun
+from jobs.models import CollectionCursor, ItemLink, SyncJob, SyncRun
 from jobs.reconcile.items import content_hash, extract_uid
 from jobs.runner import sync_run_execute
 from jobs.testing import samples
@@ -290,3 +290,26 @@ def test_a_malformed_object_is_logged_with_its_href_and_the_rest_is_copied(owner
     [error] = run.logs.filter(level="error")
     assert error.item.endswith("bad-1.ics") and "400" in error.message
     assert sorted(contents(radicale, "caldav", name)) == ["task-2@calsync.test", "timed-1@calsync.test", "zero-1"]
+
+
+def test_after_a_run_that_wrote_the_stored_token_is_past_its_own_writes(owner, radicale, xandikos):
+    name = f"Token {uuid.uuid4().hex[:6]}"
+    source = fill(radicale, "caldav", name, [samples.timed_event(n) for n in range(5)])
+    job = SyncJob.objects.create(
+        owner=owner,
+        name="token",
+        source=account(owner, radicale, "r"),
+        destination=account(owner, xandikos, "x"),
+        sync_contacts=False,
+        collection_map={source.url: ""},
+    )
+
+    run_job(job)
+
+    dest = connector(xandikos)
+    collection = next(c for c in dest.list_collections() if c.name == name)
+    cursor = CollectionCursor.objects.get(job=job, url=collection.url)
+    delta = dest.list_items(collection, sync_token=cursor.sync_token)
+    assert not delta.complete and delta.items == {} and not delta.deleted
+    dest.put(collection, samples.floating_event(1), uid="floating-1@calsync.test")
+    assert len(dest.list_items(collection, sync_token=cursor.sync_token).items) == 1
