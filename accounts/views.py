@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
@@ -15,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.connectors.base import ConnectorError
+from accounts.drf import validation_errors_as_400
 from accounts.models import Account
 from accounts.selectors import account_list_for, collections_for
 from accounts.serializers import AccountSerializer, CheckResultSerializer, CollectionSerializer, ErrorSerializer
@@ -25,15 +22,6 @@ from accounts.services import (
     account_discover_collections,
     account_update,
 )
-
-
-@contextmanager
-def _validation_errors_as_400() -> Iterator[None]:
-    """Services raise Django's ValidationError; DRF only renders its own as a 400."""
-    try:
-        yield
-    except DjangoValidationError as exc:
-        raise serializers.ValidationError(serializers.as_serializer_error(exc)) from None
 
 
 @extend_schema_view(
@@ -53,11 +41,11 @@ class AccountViewSet(viewsets.ModelViewSet):
         return account_list_for(user=self.request.user)
 
     def perform_create(self, serializer: AccountSerializer) -> None:
-        with _validation_errors_as_400():
+        with validation_errors_as_400():
             serializer.instance = account_create(owner=self.request.user, **serializer.validated_data)
 
     def perform_update(self, serializer: AccountSerializer) -> None:
-        with _validation_errors_as_400():
+        with validation_errors_as_400():
             account_update(account=serializer.instance, data=serializer.validated_data)
 
     def perform_destroy(self, instance: Account) -> None:

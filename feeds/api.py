@@ -2,30 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, viewsets
 from rest_framework import status as http_status
+from rest_framework import viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.drf import validation_errors_as_400
 from feeds.models import IcsFeed
 from feeds.selectors import ics_feed_list_for
 from feeds.serializers import IcsFeedSerializer, IcsFeedStatusSerializer, ics_feed_url
 from feeds.services import ics_feed_create, ics_feed_sync_request, ics_feed_update
-
-
-@contextmanager
-def _validation_errors_as_400() -> Iterator[None]:
-    try:
-        yield
-    except DjangoValidationError as exc:
-        raise serializers.ValidationError(serializers.as_serializer_error(exc)) from None
 
 
 class IcsFeedViewSet(viewsets.ModelViewSet):
@@ -36,11 +25,11 @@ class IcsFeedViewSet(viewsets.ModelViewSet):
         return ics_feed_list_for(user=self.request.user)
 
     def perform_create(self, serializer: IcsFeedSerializer) -> None:
-        with _validation_errors_as_400():
+        with validation_errors_as_400():
             serializer.instance = ics_feed_create(owner=self.request.user, **serializer.validated_data)
 
     def perform_update(self, serializer: IcsFeedSerializer) -> None:
-        with _validation_errors_as_400():
+        with validation_errors_as_400():
             serializer.instance = ics_feed_update(feed=serializer.instance, **serializer.validated_data)
 
     @extend_schema(summary="Re-render the feed now", request=None, responses={202: IcsFeedStatusSerializer})

@@ -6,11 +6,10 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Count, QuerySet
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException
 from rest_framework.request import Request
@@ -18,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.connectors.base import ConnectorError
+from accounts.drf import validation_errors_as_400
 from jobs.conflicts import ConflictError, conflict_resolve
 from jobs.models import Conflict, Heartbeat, SyncJob, SyncLog, SyncRun
 from jobs.reconcile.plan import EmptySideGuard
@@ -53,9 +53,8 @@ class Conflict409(APIException):
 @contextmanager
 def _as_api_errors() -> Iterator[None]:
     try:
-        yield
-    except DjangoValidationError as exc:
-        raise serializers.ValidationError(serializers.as_serializer_error(exc)) from None
+        with validation_errors_as_400():
+            yield
     except (RunStateError, ConflictError) as exc:
         raise Conflict409(str(exc)) from None
 
