@@ -42,6 +42,7 @@ from accounts.testing.servers import DavServer, start_radicale, start_xandikos  
 from jobs.models import SyncJob, SyncRun  # noqa: E402
 from jobs.runner import sync_run_execute  # noqa: E402
 from jobs.testing import samples  # noqa: E402
+from jobs.worker import freeze_startup_objects  # noqa: E402
 
 MULTIGET = {
     "calendar": ("urn:ietf:params:xml:ns:caldav", "calendar-multiget", "calendar-data"),
@@ -209,6 +210,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="alternating floor/calsync rounds (medians reported)")
     options = parser.parse_args()
     call_command("migrate", verbosity=0)
+    freeze_startup_objects()  # as a worker process does once it has started (jobs/worker.py)
     source, dest = start_radicale(), start_xandikos()
     floors, walls, cpus = [], [], []
     try:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from typing import Any
 
 from celery import bootsteps
+from celery.signals import worker_process_init
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection
 
@@ -50,3 +52,15 @@ class HeartbeatStep(bootsteps.StartStopStep):
             # connection left open there would be inherited by forked pool children or linger
             # idle on PostgreSQL until the worker exits.
             connection.close()
+
+
+@worker_process_init.connect
+def freeze_startup_objects(**_kwargs: Any) -> None:
+    """Move everything imported so far out of the garbage collector's sight.
+
+    Django, Celery and the apps leave ~100,000 long-lived objects; every full collection during
+    a sync walks them all (about 6% of a 2,500-object copy's CPU). Frozen, they are never walked
+    again; objects created by runs are collected as usual.
+    """
+    gc.collect()
+    gc.freeze()
