@@ -66,6 +66,18 @@ def semantic(data: bytes) -> list:
     )
 
 
+def job_for(owner: User, source_server, dest_server, *collections: RemoteCollection, **options) -> SyncJob:
+    """A job from an account on one server to an account on the other, limited to ``collections``
+    (the servers are shared by the whole session and hold other tests' collections too)."""
+    return SyncJob.objects.create(
+        owner=owner,
+        source=account(owner, source_server, "source"),
+        destination=account(owner, dest_server, "destination"),
+        collection_map={collection.url: "" for collection in collections},
+        **options,
+    )
+
+
 def run_job(job: SyncJob, **kwargs) -> SyncRun:
     run = SyncRun.objects.create(job=job, status=SyncRun.Status.QUEUED, **kwargs)
     return sync_run_execute(run.pk)
@@ -83,14 +95,7 @@ def test_a_migration_copies_calendars_tasks_and_contacts_losing_nothing(owner, r
     cards = samples.contacts(60)
     calendar = fill(radicale, "caldav", name, objects)
     addressbook = fill(radicale, "carddav", book, cards)
-    job = SyncJob.objects.create(
-        owner=owner,
-        name="migrate",
-        source=account(owner, radicale, "r"),
-        destination=account(owner, xandikos, "x"),
-        mode="mirror",
-        collection_map={calendar.url: "", addressbook.url: ""},
-    )
+    job = job_for(owner, radicale, xandikos, calendar, addressbook, name="migrate", mode="mirror")
 
     run = run_job(job)
 
@@ -115,15 +120,7 @@ def test_a_migration_copies_calendars_tasks_and_contacts_losing_nothing(owner, r
 def test_a_second_run_with_nothing_changed_writes_nothing_and_a_change_is_carried_over(owner, radicale, xandikos):
     name = f"Inc {uuid.uuid4().hex[:6]}"
     source = fill(radicale, "caldav", name, [samples.timed_event(n) for n in range(10)])
-    job = SyncJob.objects.create(
-        owner=owner,
-        name="inc",
-        source=account(owner, radicale, "r"),
-        destination=account(owner, xandikos, "x"),
-        mode="mirror",
-        sync_contacts=False,
-        collection_map={source.url: ""},
-    )
+    job = job_for(owner, radicale, xandikos, source, name="inc", mode="mirror", sync_contacts=False)
     run_job(job)
 
     again = run_job(job)
@@ -150,14 +147,7 @@ def test_copying_onto_a_server_that_already_has_the_items_links_them_instead_of_
     objects = [samples.recurring_event(n) for n in range(6)]
     source = fill(radicale, "caldav", name, objects)
     fill(xandikos, "caldav", name, objects[:4])
-    job = SyncJob.objects.create(
-        owner=owner,
-        name="again",
-        source=account(owner, radicale, "r"),
-        destination=account(owner, xandikos, "x"),
-        sync_contacts=False,
-        collection_map={source.url: ""},
-    )
+    job = job_for(owner, radicale, xandikos, source, name="again", sync_contacts=False)
 
     run = run_job(job)
 
@@ -197,15 +187,7 @@ def test_an_unreachable_destination_fails_the_run_and_says_so(owner, radicale, s
 def test_two_way_carries_edits_both_ways(owner, radicale, xandikos):
     name = f"Both {uuid.uuid4().hex[:6]}"
     source = fill(radicale, "caldav", name, [samples.timed_event(n) for n in range(3)] + [samples.task(1)])
-    job = SyncJob.objects.create(
-        owner=owner,
-        name="both",
-        source=account(owner, radicale, "r"),
-        destination=account(owner, xandikos, "x"),
-        mode="two-way",
-        sync_contacts=False,
-        collection_map={source.url: ""},
-    )
+    job = job_for(owner, radicale, xandikos, source, name="both", mode="two-way", sync_contacts=False)
     run_job(job)
     dest = connector(xandikos)
     collection = next(c for c in dest.list_collections() if c.name == name)
@@ -227,14 +209,7 @@ def test_tasks_go_to_a_separate_calendar_when_the_destination_calendar_only_take
     name = f"Mixed {uuid.uuid4().hex[:6]}"
     source = fill(radicale, "caldav", name, [samples.timed_event(1), samples.task(2)])
     fill(xandikos, "caldav", name, [], components=("VEVENT",))
-    job = SyncJob.objects.create(
-        owner=owner,
-        name="split",
-        source=account(owner, radicale, "r"),
-        destination=account(owner, xandikos, "x"),
-        sync_contacts=False,
-        collection_map={source.url: ""},
-    )
+    job = job_for(owner, radicale, xandikos, source, name="split", sync_contacts=False)
 
     run = run_job(job)
 
@@ -274,14 +249,7 @@ def test_a_malformed_object_is_logged_with_its_href_and_the_rest_is_copied(owner
     malformed += b"END:VEVENT\r\nEND:VCALENDAR\r\n"
     # Xandikos stores what Radicale refuses, so it is the source here.
     source = fill(xandikos, "caldav", name, [samples.timed_event(1), malformed, zero_instances, samples.task(2)])
-    job = SyncJob.objects.create(
-        owner=owner,
-        name="messy",
-        source=account(owner, xandikos, "x"),
-        destination=account(owner, radicale, "r"),
-        sync_contacts=False,
-        collection_map={source.url: ""},
-    )
+    job = job_for(owner, xandikos, radicale, source, name="messy", sync_contacts=False)
 
     run = run_job(job)
 
@@ -295,14 +263,7 @@ def test_a_malformed_object_is_logged_with_its_href_and_the_rest_is_copied(owner
 def test_after_a_run_that_wrote_the_stored_token_is_past_its_own_writes(owner, radicale, xandikos):
     name = f"Token {uuid.uuid4().hex[:6]}"
     source = fill(radicale, "caldav", name, [samples.timed_event(n) for n in range(5)])
-    job = SyncJob.objects.create(
-        owner=owner,
-        name="token",
-        source=account(owner, radicale, "r"),
-        destination=account(owner, xandikos, "x"),
-        sync_contacts=False,
-        collection_map={source.url: ""},
-    )
+    job = job_for(owner, radicale, xandikos, source, name="token", sync_contacts=False)
 
     run_job(job)
 
