@@ -140,7 +140,8 @@ def _sync_feed(job: SyncJob, feed, dest, progress, *, run, dry_run: bool, confir
     )
     cursors = {c.url: c.sync_token for c in CollectionCursor.objects.filter(job=job)}
     counted = ErrorCounter(progress)
-    result = PairSync(pair, store, counted, dry_run=dry_run).run(
+    sync = PairSync(pair, store, counted, dry_run=dry_run, loaded=before)
+    result = sync.run(
         source_token=cursors.get(collection.url, ""),
         dest_tokens={url: cursors.get(url, "") for url in pair.dest_urls},
         confirm_empty=confirm_empty,
@@ -156,7 +157,7 @@ def _sync_feed(job: SyncJob, feed, dest, progress, *, run, dry_run: bool, confir
                 collections=pair.dest_collections.values(),
                 tokens=dest_tokens,
                 before=before,
-                after=store.load(),
+                after=list(sync.records.values()),
             )
         if counted.errors:
             CollectionCursor.objects.filter(job=job, url=collection.url).delete()

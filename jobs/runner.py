@@ -286,9 +286,9 @@ def _sync_kind(job, source, dest, collection_kind, progress, *, run, dry_run, co
             is_calendar=collection_kind == "calendar",
         )
         store = OrmLinkStore(job, collection.url, run)
-        before = store.load()
         writes_before = _writes(progress)
-        result = PairSync(pair, store, progress, dry_run=dry_run).run(
+        sync = PairSync(pair, store, progress, dry_run=dry_run)
+        result = sync.run(
             source_token=cursors.get(collection.url, ""),
             dest_tokens={url: cursors.get(url, "") for url in pair.dest_urls},
             confirm_empty=confirm_empty,
@@ -301,7 +301,7 @@ def _sync_kind(job, source, dest, collection_kind, progress, *, run, dry_run, co
             if _writes(progress) > writes_before and pair.mode != Mode.TWO_WAY:
                 dest_tokens = past_own_writes(
                     dest=dest, collections=pair.dest_collections.values(), tokens=dest_tokens,
-                    before=before, after=store.load(),
+                    before=sync.loaded, after=list(sync.records.values()),
                 )  # fmt: skip
             _save_cursors(job, {collection.url: result.source_token, **dest_tokens})
             progress.log("info", f"{collection.name or collection.url}: done")

@@ -125,12 +125,23 @@ def _as_delta(listing: Listing, known: set[str]) -> SideListing:
 
 
 class PairSync:
-    def __init__(self, pair: Pair, store: LinkStore, progress: Progress, *, dry_run: bool = False) -> None:
+    def __init__(
+        self,
+        pair: Pair,
+        store: LinkStore,
+        progress: Progress,
+        *,
+        dry_run: bool = False,
+        loaded: list[LinkRecord] | None = None,
+    ) -> None:
         self.pair = pair
         self.store = store
         self.progress = progress
         self.dry_run = dry_run
-        self.records: dict[str, LinkRecord] = {record.source_href: record for record in store.load()}
+        # The links as the run found them (a caller that already read them passes them in);
+        # ``records`` follows the run and ends as the links it leaves behind.
+        self.loaded = store.load() if loaded is None else loaded
+        self.records: dict[str, LinkRecord] = {record.source_href: record for record in self.loaded}
         self.by_dest: dict[str, LinkRecord] = {record.dest_href: record for record in self.records.values()}
         self.pending: list[LinkRecord] = []
         self.forgotten: list[str] = []
