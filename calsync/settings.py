@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "jobs",
     "booking",
     "feeds",
+    "feeds.dav",
 ]
 
 MIDDLEWARE = [
@@ -239,6 +240,12 @@ CALSYNC_BOOKING_RATE = env_str("CALSYNC_BOOKING_RATE", "20/hour")
 CALSYNC_BUSY_MAX_AGE_SECONDS = env_int("CALSYNC_BUSY_MAX_AGE_SECONDS", 900, minimum=0)
 CALSYNC_BUSY_LIVE_TIMEOUT = env_float("CALSYNC_BUSY_LIVE_TIMEOUT", 3.0, minimum=0.1)
 CALSYNC_BUSY_WINDOW_DAYS = env_int("CALSYNC_BUSY_WINDOW_DAYS", 400, minimum=1)
+# The CalDAV server (/dav/): largest calendar object and XML request body, bytes a user's calendars
+# may hold (0: no limit), and how long a verified app password is remembered.
+CALSYNC_DAV_MAX_OBJECT_BYTES = env_int("CALSYNC_DAV_MAX_OBJECT_BYTES", 1024 * 1024, minimum=1024)
+CALSYNC_DAV_MAX_XML_BYTES = env_int("CALSYNC_DAV_MAX_XML_BYTES", 2 * 1024 * 1024, minimum=1024)
+CALSYNC_DAV_QUOTA_BYTES = env_int("CALSYNC_DAV_QUOTA_BYTES", 0, minimum=0)
+CALSYNC_DAV_AUTH_CACHE_SECONDS = env_int("CALSYNC_DAV_AUTH_CACHE_SECONDS", 300, minimum=0)
 
 LOG_LEVEL = env_str("CALSYNC_LOG_LEVEL", "INFO").upper()
 LOGGING = {

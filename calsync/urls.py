@@ -1,6 +1,8 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
+
+from feeds.dav import views as dav_views
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -11,5 +13,7 @@ urlpatterns = [
     path("api/", include("jobs.timesheets.urls")),
     path("api/", include("feeds.api_urls")),
     path("ics/", include("feeds.urls")),
+    path(".well-known/caldav", dav_views.well_known, name="dav-well-known"),
+    re_path(r"^dav/(?P<path>.*)$", dav_views.DavView.as_view(), name="dav"),
     path("", include("booking.urls")),  # /book/ and /api/availability, /api/appointments, ...
 ]

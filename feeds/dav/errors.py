@@ -1,0 +1,44 @@
+"""Protocol errors carry the status and the precondition element the RFCs name for them."""
+
+from __future__ import annotations
+
+from accounts.connectors.xml import Node, caldav, dav
+
+
+class DavError(Exception):
+    """Answered as ``status`` with ``<D:error><condition/></D:error>`` when a condition is named."""
+
+    def __init__(self, status: int, message: str, *, condition: str | None = None, detail: tuple[Node, ...] = ()):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.condition = condition
+        self.detail = detail
+
+
+def forbidden(message: str, condition: str | None = None, *detail: Node) -> DavError:
+    return DavError(403, message, condition=condition, detail=detail)
+
+
+def conflict(message: str, condition: str | None = None) -> DavError:
+    return DavError(409, message, condition=condition)
+
+
+def precondition_failed(message: str = "The resource changed since you read it.") -> DavError:
+    return DavError(412, message)
+
+
+def not_found(message: str = "No such resource.") -> DavError:
+    return DavError(404, message)
+
+
+def bad_request(message: str) -> DavError:
+    return DavError(400, message)
+
+
+def invalid_object(message: str) -> DavError:
+    return forbidden(message, caldav("valid-calendar-data"))
+
+
+def need_privileges(message: str = "You may only read this calendar.") -> DavError:
+    return forbidden(message, dav("need-privileges"))
