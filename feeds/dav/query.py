@@ -167,7 +167,9 @@ def _comp_filter(element: Element) -> CompFilter:
     name = _name(element)
     negated, parts = _split(element, ("time-range", "prop-filter", "comp-filter"))
     time_range = _one(parts, "time-range", parse_time_range)
-    if time_range is not None and name not in TIME_RANGE_COMPONENTS:
+    # A time-range right under VCALENDAR is outside RFC 4791 section 9.7, but clients send it
+    # (python-caldav without a component type) and Radicale answers it: "any component overlaps".
+    if time_range is not None and name not in TIME_RANGE_COMPONENTS and name != "VCALENDAR":
         raise QueryError("supported-filter", f"A time-range does not apply to {name}.")
     return CompFilter(
         name,
@@ -241,7 +243,12 @@ def matches(filter: CompFilter, calendar: Calendar, floating_tz: tzinfo = UTC) -
     """
     if filter.is_not_defined or calendar.name != filter.name:
         return False
-    return _holds(standardized(calendar), filter, floating_tz)
+    calendar = standardized(calendar)
+    if filter.time_range is not None and not any(
+        _comp_holds(calendar, CompFilter(kind, time_range=filter.time_range), floating_tz) for kind in STORED_TYPES
+    ):
+        return False
+    return _holds(calendar, filter, floating_tz)
 
 
 def _holds(component: Component, cf: CompFilter, tz: tzinfo) -> bool:
@@ -343,7 +350,7 @@ def component_name(filter: CompFilter) -> str | None:
 def is_component_only(filter: CompFilter) -> bool:
     """True when the filter asks no more than "a VCALENDAR (with a VEVENT, say)": the database's component
     column already answers it, so nothing needs parsing."""
-    if filter.is_not_defined or filter.prop_filters or len(filter.comp_filters) > 1:
+    if filter.is_not_defined or filter.time_range or filter.prop_filters or len(filter.comp_filters) > 1:
         return False
     if not filter.comp_filters:
         return True
@@ -354,6 +361,8 @@ def is_component_only(filter: CompFilter) -> bool:
 
 def prefilter_range(filter: CompFilter) -> tuple[datetime | None, datetime | None] | None:
     """The time range every match overlaps, already widened by :func:`candidate_range`; None if unknown."""
+    if filter.time_range is not None:
+        return candidate_range(filter.time_range.start, filter.time_range.end)
     for child in filter.comp_filters:
         if child.time_range is not None:
             return candidate_range(child.time_range.start, child.time_range.end)

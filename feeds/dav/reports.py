@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from urllib.parse import urlsplit
 from xml.etree.ElementTree import Element
 
@@ -63,7 +63,8 @@ def multiget(request: HttpRequest, resource: Resource, root: Element) -> HttpRes
             if stored is None:
                 missing.append(object_href_of(target, name))
             else:
-                entries.append(object_entry(target, stored, wanted, data=_data(stored, wanted)))
+                zone = query.calendar_zone(target.calendar.time_zone)
+                entries.append(object_entry(target, stored, wanted, data=_data(stored, wanted, None, zone)))
     entries += [Entry(href, status=404) for href in missing]
     return multistatus(entries)
 
@@ -101,9 +102,10 @@ def calendar_query(request: HttpRequest, resource: Resource, root: Element) -> H
     else:
         candidates = _calendar(resource).calendar.candidates(component, start, end)
     target = resource if resource.kind is Kind.CALENDAR else _parent(resource)
+    zone = query.calendar_zone(resource.calendar.time_zone)
     entries = (
-        object_entry(target, stored, wanted, data=_data(stored, wanted, parsed))
-        for stored, parsed in _matching(compiled, candidates)
+        object_entry(target, stored, wanted, data=_data(stored, wanted, parsed, zone))
+        for stored, parsed in _matching(compiled, candidates, zone)
     )
     return multistatus(list(entries))
 
@@ -114,7 +116,9 @@ def _parent(resource: Resource) -> Resource:
     )
 
 
-def _matching(compiled, candidates: Iterable[StoredObject]) -> Iterator[tuple[StoredObject, icalendar.Calendar | None]]:
+def _matching(
+    compiled: query.CompFilter, candidates: Iterable[StoredObject], floating_tz: tzinfo
+) -> Iterator[tuple[StoredObject, icalendar.Calendar | None]]:
     simple = query.is_component_only(compiled)
     for stored in candidates:
         if simple:
@@ -124,11 +128,13 @@ def _matching(compiled, candidates: Iterable[StoredObject]) -> Iterator[tuple[St
             parsed = icalendar.Calendar.from_ical(stored.data)
         except ValueError:
             continue
-        if query.matches(compiled, parsed):
+        if query.matches(compiled, parsed, floating_tz):
             yield stored, parsed
 
 
-def _data(stored: StoredObject, wanted: Wanted, parsed: icalendar.Calendar | None = None) -> bytes | None:
+def _data(
+    stored: StoredObject, wanted: Wanted, parsed: icalendar.Calendar | None = None, floating_tz: tzinfo = UTC
+) -> bytes | None:
     """The calendar-data to answer: stored bytes, or the expanded instances when asked (RFC 4791 9.6.5)."""
     request = wanted.data_request
     expand = request.find(caldav("expand")) if request is not None else None
@@ -136,15 +142,18 @@ def _data(stored: StoredObject, wanted: Wanted, parsed: icalendar.Calendar | Non
         return stored.data
     start, end = _range(expand)
     calendar = parsed if parsed is not None else icalendar.Calendar.from_ical(stored.data)
-    return freebusy.expand(calendar, start, end).to_ical()
+    return freebusy.expand(calendar, start, end, floating_tz).to_ical()
 
 
 def _range(element: Element) -> tuple[datetime, datetime]:
     try:
-        return query.parse_time(element.get("start", "")), query.parse_time(element.get("end", ""))
+        start, end = query.parse_time(element.get("start", "")), query.parse_time(element.get("end", ""))
+        if end <= start:
+            raise ValueError("empty range")
+        return start, end
     except (query.QueryError, ValueError):
         raise forbidden(
-            "expand and time-range need start and end in UTC (20250101T000000Z).", caldav("valid-filter")
+            "expand and time-range need a start before the end, in UTC (20250101T000000Z).", caldav("valid-filter")
         ) from None
 
 
@@ -166,7 +175,10 @@ def sync_collection(request: HttpRequest, resource: Resource, root: Element) -> 
         raise forbidden(
             "That sync token is not known here; sync again from the start.", dav("valid-sync-token")
         ) from None
-    entries = [object_entry(resource, stored, wanted, data=_data(stored, wanted)) for stored in changes.changed]
+    zone = query.calendar_zone(calendar.time_zone)
+    entries = [
+        object_entry(resource, stored, wanted, data=_data(stored, wanted, None, zone)) for stored in changes.changed
+    ]
     entries += [Entry(object_href_of(resource, name), status=404) for name in changes.deleted]
     return multistatus(entries, sync_token=changes.token)
 
@@ -180,15 +192,14 @@ def free_busy(request: HttpRequest, resource: Resource, root: Element) -> HttpRe
     if element is None:
         raise forbidden("A free-busy-query needs a time-range.", caldav("valid-filter"))
     start, end = _range(element)
-    if end <= start:
-        raise forbidden("The time-range must end after it starts.", caldav("valid-filter"))
     parsed = []
-    for stored in calendar.candidates("VEVENT", start, end):
+    for stored in calendar.candidates("VEVENT", *query.candidate_range(start, end)):
         try:
             parsed.append(icalendar.Calendar.from_ical(stored.data))
         except ValueError:
             continue
-    return HttpResponse(freebusy.free_busy(parsed, start, end), content_type="text/calendar; charset=utf-8")
+    busy = freebusy.free_busy(parsed, start, end, query.calendar_zone(calendar.time_zone))
+    return HttpResponse(busy, content_type="text/calendar; charset=utf-8")
 
 
 # --- principal-property-search (RFC 3744 section 9.4) --------------------------------------------

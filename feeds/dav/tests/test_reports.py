@@ -147,3 +147,13 @@ def test_unsupported_report_and_bad_filter(alice: DavClient):
         </C:comp-filter></C:comp-filter></C:filter></C:calendar-query>""",
     )
     assert bad.status_code == 403
+
+
+def test_a_time_range_without_a_component_type_matches_any_component(alice: DavClient):
+    """Outside RFC 4791 section 9.7, but python-caldav sends it and Radicale answers it."""
+    alice.put(alice.home + "calendar/weekly.ics", RECURRING)
+    alice.put(alice.home + "calendar/once.ics", event("once", start="20300301T100000Z"))
+    bare = '<C:comp-filter name="VCALENDAR"><C:time-range start="{}" end="{}"/></C:comp-filter>'
+    found = query(alice, bare.format("20300301T000000Z", "20300302T000000Z"))
+    assert list(found) == [alice.home + "calendar/once.ics"]
+    assert list(query(alice, bare.format("20300114T000000Z", "20300115T000000Z"))) == []  # the EXDATE
