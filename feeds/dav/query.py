@@ -38,7 +38,7 @@ from feeds.dav.timerange import (
 __all__ = [
     "CompFilter", "ParamFilter", "PropFilter", "QueryError", "TextMatch", "TimeRange", "calendar_zone",
     "candidate_range", "component_name", "expand", "free_busy", "is_component_only", "matches", "object_span",
-    "parse_filter", "parse_time", "parse_time_range", "prefilter_range",
+    "parse_filter", "parse_time", "parse_time_range", "plain_event_range", "prefilter_range",
 ]  # fmt: skip
 
 CALDAV_NS = "urn:ietf:params:xml:ns:caldav"
@@ -357,6 +357,19 @@ def is_component_only(filter: CompFilter) -> bool:
     child = filter.comp_filters[0]
     plain = not (child.is_not_defined or child.time_range or child.prop_filters or child.comp_filters)
     return plain and child.name in STORED_TYPES
+
+
+def plain_event_range(filter: CompFilter) -> TimeRange | None:
+    """The time-range of a filter asking only "a VEVENT overlapping this range", else None.
+
+    For such a filter an event whose stored span lies inside the range (narrowed by the floating-time
+    slack) matches without being parsed: every one of its instances is in the range."""
+    if filter.is_not_defined or filter.time_range or filter.prop_filters or len(filter.comp_filters) != 1:
+        return None
+    child = filter.comp_filters[0]
+    if child.name != "VEVENT" or child.is_not_defined or child.prop_filters or child.comp_filters:
+        return None
+    return child.time_range
 
 
 def prefilter_range(filter: CompFilter) -> tuple[datetime | None, datetime | None] | None:

@@ -17,6 +17,7 @@ from feeds.dav.errors import bad_request, forbidden, not_found
 from feeds.dav.propfind import Wanted, collection_entry, object_entry
 from feeds.dav.props import collection_property
 from feeds.dav.resources import ROOT, Kind, Resource, object_href, principal_href, resolve
+from feeds.dav.timerange import FLOATING_SLACK
 from feeds.dav.xmlio import Entry, multistatus, parse_body, xml_response
 
 
@@ -120,8 +121,9 @@ def _matching(
     compiled: query.CompFilter, candidates: Iterable[StoredObject], floating_tz: tzinfo
 ) -> Iterator[tuple[StoredObject, icalendar.Calendar | None]]:
     simple = query.is_component_only(compiled)
+    inside = _shrunk(query.plain_event_range(compiled))
     for stored in candidates:
-        if simple:
+        if simple or (inside and _within(stored.span, inside)):
             yield stored, None
             continue
         try:
@@ -130,6 +132,20 @@ def _matching(
             continue
         if query.matches(compiled, parsed, floating_tz):
             yield stored, parsed
+
+
+def _shrunk(window: query.TimeRange | None) -> tuple[datetime, datetime] | None:
+    """The part of a time-range that every stored span inside it surely overlaps, whatever its floating times."""
+    if window is None or window.start is None or window.end is None:
+        return None
+    start, end = window.start + FLOATING_SLACK, window.end - FLOATING_SLACK
+    return (start, end) if start < end else None
+
+
+def _within(span: tuple[datetime | None, datetime | None] | None, inside: tuple[datetime, datetime]) -> bool:
+    if span is None or span[0] is None or span[1] is None:
+        return False
+    return inside[0] <= span[0] and span[1] <= inside[1]
 
 
 def _data(

@@ -68,7 +68,9 @@ class AppointmentCalendar:
 
     def _stored(self, appointment: Appointment, with_data: bool) -> StoredObject:
         data = _render(appointment) if with_data else None
-        return StoredObject(f"{appointment.caldav_uid}.ics", _etag(appointment), "VEVENT", data)
+        return StoredObject(
+            f"{appointment.caldav_uid}.ics", _etag(appointment), "VEVENT", data, (appointment.start, appointment.end)
+        )
 
     def _current_micros(self) -> int:
         newest = self._appointments().aggregate(newest=Max("updated_at"))["newest"]

@@ -21,6 +21,8 @@ class StoredObject:
     etag: str
     component: str = ""
     data: bytes | None = None  # None when the caller did not ask for the body
+    # Stored bounds of all instances (floating times read as UTC), when the backend has them.
+    span: tuple[datetime | None, datetime | None] | None = None
 
 
 @dataclass(frozen=True, slots=True)

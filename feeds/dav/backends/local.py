@@ -66,14 +66,19 @@ class LocalCalendar:
         return found
 
     def candidates(self, component: str | None, start: datetime | None, end: datetime | None) -> Iterable[StoredObject]:
-        rows = self._rows(with_data=True)
+        rows = CalendarObject.objects.filter(calendar=self.row).values_list(
+            "name", "etag", "component", "data", "first_start", "last_end"
+        )
         if component:
             rows = rows.filter(component=component)
         if end is not None:
             rows = rows.filter(Q(first_start__isnull=True) | Q(first_start__lt=end))
         if start is not None:
             rows = rows.filter(Q(last_end__isnull=True) | Q(last_end__gt=start))
-        return (self._stored(row) for row in rows.order_by("name").iterator(chunk_size=500))
+        return (
+            StoredObject(name, etag, kind, bytes(data), (low, high))
+            for name, etag, kind, data, low, high in rows.order_by("name").iterator(chunk_size=500)
+        )
 
     def changes_since(self, token: str, *, with_data: bool) -> Changes:
         current = Calendar.objects.filter(pk=self.row.pk).values_list("seq", flat=True).first() or 0

@@ -157,3 +157,25 @@ def test_a_time_range_without_a_component_type_matches_any_component(alice: DavC
     found = query(alice, bare.format("20300301T000000Z", "20300302T000000Z"))
     assert list(found) == [alice.home + "calendar/once.ics"]
     assert list(query(alice, bare.format("20300114T000000Z", "20300115T000000Z"))) == []  # the EXDATE
+
+
+def test_events_well_inside_the_range_match_without_being_parsed(alice: DavClient, monkeypatch):
+    """Stored spans answer a plain VEVENT time-range query for events that lie wholly inside it."""
+    from feeds.dav import reports
+
+    for day in ("10", "15", "20"):
+        alice.put(f"{alice.home}calendar/d{day}.ics", event(f"d{day}", start=f"202003{day}T100000Z"))
+    alice.put(alice.home + "calendar/weekly.ics", RECURRING.replace("2030", "2020"))  # endless: parsed
+    alice.put(alice.home + "calendar/edge.ics", event("edge", start="20200301T020000Z"))  # near the edge: parsed
+    parsed = []
+    real = reports.query.matches
+    monkeypatch.setattr(reports.query, "matches", lambda f, cal, tz=None: parsed.append(cal) or real(f, cal, tz))
+    found = query(alice, in_range("20200301T000000Z", "20200401T000000Z"))
+    assert sorted(href.rsplit("/", 1)[1] for href in found) == [
+        "d10.ics",
+        "d15.ics",
+        "d20.ics",
+        "edge.ics",
+        "weekly.ics",
+    ]
+    assert sorted(str(cal.walk("VEVENT")[0]["UID"]) for cal in parsed) == ["edge", "weekly"]
