@@ -19,6 +19,12 @@ class FeedLike(Protocol):
     source_ref: str
 
 
+def appointment_ical(appointment: Appointment) -> bytes:
+    """One appointment as a standalone VCALENDAR; DTSTAMP is the row's last change, so the bytes only
+    move when the appointment does."""
+    return appointment_event(appointment_facts(appointment), stamp=appointment.updated_at or timezone.now())
+
+
 def appointment_objects(feed: FeedLike) -> list[bytes]:
     """One standalone VCALENDAR per non-cancelled appointment of artist ``int(feed.source_ref)``.
 
@@ -37,7 +43,4 @@ def appointment_objects(feed: FeedLike) -> list[bytes]:
         .exclude(status=Appointment.Status.CANCELLED)
         .order_by("start", "id")
     )
-    # DTSTAMP is the row's last change, so the bytes (and the feed's ETag) only move when it does.
-    return [
-        appointment_event(appointment_facts(a), stamp=a.updated_at or timezone.now()) for a in appointments.iterator()
-    ]
+    return [appointment_ical(a) for a in appointments.iterator()]

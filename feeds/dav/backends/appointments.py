@@ -19,11 +19,10 @@ from zoneinfo import ZoneInfo
 from django.core.exceptions import ValidationError
 from django.db.models import Max
 
-from accounts.connectors.xml import caldav, dav
+from accounts.connectors.xml import caldav
 from booking import services as booking
-from booking.ical import appointment_event
+from booking.feeds import appointment_ical
 from booking.models import Appointment, Artist
-from booking.pushes import appointment_facts
 from feeds.dav.backends.base import Changes, InvalidSyncToken, Precondition, PutResult, StoredObject, check_precondition
 from feeds.dav.errors import DavError, forbidden, invalid_object, need_privileges
 from feeds.dav.models import AppointmentTombstone, ArtistGrant
@@ -45,10 +44,6 @@ def _etag(appointment: Appointment) -> str:
     return f"{appointment.pk:x}-{_micros(appointment.updated_at):x}"
 
 
-def _render(appointment: Appointment) -> bytes:
-    return appointment_event(appointment_facts(appointment), stamp=appointment.updated_at)
-
-
 class AppointmentCalendar:
     components = ["VEVENT"]
     description = ""
@@ -67,7 +62,7 @@ class AppointmentCalendar:
         return Appointment.objects.filter(artist=self.artist)
 
     def _stored(self, appointment: Appointment, with_data: bool) -> StoredObject:
-        data = _render(appointment) if with_data else None
+        data = appointment_ical(appointment) if with_data else None
         return StoredObject(
             f"{appointment.caldav_uid}.ics", _etag(appointment), "VEVENT", data, (appointment.start, appointment.end)
         )
@@ -134,10 +129,7 @@ class AppointmentCalendar:
         if appointment is None:
             if when.if_match is not None:
                 raise DavError(412, "That appointment is gone.")
-            raise forbidden(
-                "New appointments are booked in calsync; a calendar app can move or cancel them.",
-                dav("need-privileges"),
-            )
+            raise need_privileges("New appointments are booked in calsync; a calendar app can move or cancel them.")
         check_precondition(when, _etag(appointment))
         return appointment
 
@@ -156,7 +148,7 @@ class AppointmentCalendar:
         if (start, end) != (appointment.start, appointment.end):
             self._move(appointment, start, end)
         appointment.refresh_from_db()
-        return PutResult(_etag(appointment), created=False, stored_as_sent=data == _render(appointment))
+        return PutResult(_etag(appointment), created=False, stored_as_sent=data == appointment_ical(appointment))
 
     def _move(self, appointment: Appointment, start: datetime, end: datetime) -> None:
         answer = booking.availability_check(
