@@ -48,7 +48,7 @@ def authenticate(header: str):
         + hmac.new(settings.SECRET_KEY.encode(), f"{username}\0{password}".encode(), hashlib.sha256).hexdigest()
     )
     cached = cache.get(key)
-    row = _active(cached) if cached is not None else _verify(username, password)
+    row = _active(pk=cached) if cached is not None else _verify(username, password)
     if row is None or row.user.get_username() != username:
         return None
     if cached is None:
@@ -69,27 +69,18 @@ def _basic_credentials(header: str) -> tuple[str, str] | None:
     return (username, password) if colon and username and password else None
 
 
-def _active(pk: int) -> AppPassword | None:
-    return (
-        AppPassword.objects.select_related("user").filter(pk=pk, revoked_at__isnull=True, user__is_active=True).first()
-    )
+def _active(**identity: object) -> AppPassword | None:
+    """The unrevoked app password of an active user, found by ``pk`` or ``lookup``."""
+    rows = AppPassword.objects.select_related("user").filter(revoked_at__isnull=True, user__is_active=True)
+    return rows.filter(**identity).first()
 
 
 def _verify(username: str, password: str) -> AppPassword | None:
-    row = _active_by_lookup(password.partition("-")[0])
+    lookup = password.partition("-")[0]
+    row = _active(lookup=lookup) if len(lookup) == _LOOKUP_LENGTH else None
     if row is None or row.user.get_username() != username or not check_password(password, row.password_hash):
         return None
     return row
-
-
-def _active_by_lookup(lookup: str) -> AppPassword | None:
-    if len(lookup) != _LOOKUP_LENGTH:
-        return None
-    return (
-        AppPassword.objects.select_related("user")
-        .filter(lookup=lookup, revoked_at__isnull=True, user__is_active=True)
-        .first()
-    )
 
 
 def _touch(row: AppPassword) -> None:

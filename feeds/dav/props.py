@@ -96,9 +96,7 @@ def _report_set(resource: Resource) -> Value:
 
 
 def _privileges(resource: Resource) -> Value:
-    writable = resource.kind is not Kind.CALENDAR or resource.calendar.writable
-    if resource.kind is Kind.OBJECT:
-        writable = resource.calendar.writable
+    writable = resource.calendar.writable if resource.kind in (Kind.CALENDAR, Kind.OBJECT) else True
     names = PRIVILEGES_WRITE if writable else PRIVILEGES_READ
     return tuple(node(dav("privilege"), node(dav(name))) for name in names)
 

@@ -46,7 +46,6 @@ def multiget(request: HttpRequest, resource: Resource, root: Element) -> HttpRes
     wanted = Wanted.from_prop(root.find(dav("prop")))
     if wanted.tags is None:
         wanted = Wanted([dav("getetag"), caldav("calendar-data")])
-    wanted.tags = list(wanted.tags)
     targets: dict[str, tuple[Resource, list[str]]] = {}
     missing: list[str] = []
     for element in root.findall(dav("href")):
@@ -62,16 +61,12 @@ def multiget(request: HttpRequest, resource: Resource, root: Element) -> HttpRes
         for name in names:
             stored = found.get(name)
             if stored is None:
-                missing.append(object_href_of(target, name))
+                missing.append(object_href(target.user, target.slug, name))
             else:
                 zone = query.calendar_zone(target.calendar.time_zone)
                 entries.append(object_entry(target, stored, wanted, data=_data(stored, wanted, None, zone)))
     entries += [Entry(href, status=404) for href in missing]
     return multistatus(entries)
-
-
-def object_href_of(resource: Resource, name: str) -> str:
-    return object_href(resource.user, resource.slug, name)
 
 
 def _object_at(user, href: str) -> Resource | None:
@@ -195,7 +190,7 @@ def sync_collection(request: HttpRequest, resource: Resource, root: Element) -> 
     entries = [
         object_entry(resource, stored, wanted, data=_data(stored, wanted, None, zone)) for stored in changes.changed
     ]
-    entries += [Entry(object_href_of(resource, name), status=404) for name in changes.deleted]
+    entries += [Entry(object_href(resource.user, resource.slug, name), status=404) for name in changes.deleted]
     return multistatus(entries, sync_token=changes.token)
 
 

@@ -15,7 +15,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from feeds.dav import auth, objects_http, propfind, reports
 from feeds.dav.errors import DavError
-from feeds.dav.resources import ROOT, Kind, Resource, resolve
+from feeds.dav.resources import ROOT, resolve
 from feeds.dav.xmlio import error_response
 
 logger = logging.getLogger(__name__)
@@ -85,7 +85,3 @@ def _unauthorized() -> HttpResponse:
     )
     response["WWW-Authenticate"] = 'Basic realm="calsync", charset="UTF-8"'
     return _with_dav_header(response)
-
-
-def calendar_resource(resource: Resource) -> bool:
-    return resource.kind is Kind.CALENDAR and resource.calendar is not None

@@ -23,6 +23,8 @@ STATUS_TEXT = {
     507: "Insufficient Storage",
 }
 XML_TYPE = 'application/xml; charset="utf-8"'
+# The human-readable reason beside the precondition element of an error body.
+_CALSYNC_MESSAGE = "{http://calsync.invalid/ns/}message"
 
 
 def read_body(request: HttpRequest, limit: int | None = None) -> bytes:
@@ -97,14 +99,9 @@ def xml_response(root: Node, *, status: int = 200) -> HttpResponse:
 
 def error_response(error: DavError) -> HttpResponse:
     if error.condition is None:
-        response = HttpResponse(error.message + "\n", status=error.status, content_type="text/plain; charset=utf-8")
-    else:
-        root = node(dav("error"), node(error.condition, *error.detail), node(_CALSYNC_MESSAGE, text=error.message))
-        response = xml_response(root, status=error.status)
-    return response
-
-
-_CALSYNC_MESSAGE = "{http://calsync.invalid/ns/}message"
+        return HttpResponse(error.message + "\n", status=error.status, content_type="text/plain; charset=utf-8")
+    root = node(dav("error"), node(error.condition, *error.detail), node(_CALSYNC_MESSAGE, text=error.message))
+    return xml_response(root, status=error.status)
 
 
 def prop_value(tag: str, value: str | tuple[Node, ...]) -> Node:

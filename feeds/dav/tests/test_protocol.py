@@ -8,6 +8,7 @@ import pytest
 from defusedxml.ElementTree import fromstring
 from django.test import Client
 
+from feeds.dav import auth
 from feeds.dav.models import AppPassword, CalendarObject
 from feeds.dav.tests.conftest import DavClient, make_user
 
@@ -259,8 +260,6 @@ def test_unauthenticated_basic_header_variants_do_not_crash():
 
 def test_verified_credentials_are_cached_so_the_hash_runs_once(alice: DavClient, monkeypatch):
     calls = []
-    import feeds.dav.auth as auth
-
     real = auth.check_password
     monkeypatch.setattr(auth, "check_password", lambda *a: calls.append(1) or real(*a))
     for _ in range(5):
