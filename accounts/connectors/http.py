@@ -36,6 +36,7 @@ from accounts.connectors.transport import (
     basic_authorization,
     request_target,
 )
+from accounts.connectors.wire import Headers
 
 logger = logging.getLogger("calsync.http")
 
@@ -56,7 +57,7 @@ AuthScheme = Literal["basic", "digest"]
 @dataclass(frozen=True, slots=True)
 class HttpResponse:
     status: int
-    headers: http.client.HTTPMessage  # case-insensitive .get(); .get_all() for repeated fields
+    headers: Headers  # case-insensitive .get(); .get_all() for repeated fields
     content: bytes
     url: str  # the final URL, after redirects
 

@@ -1,9 +1,10 @@
-"""HTTP/1.1 on the standard library's ``http.client``: one persistent connection per origin.
+"""HTTP/1.1 with one persistent connection per origin, opened by the standard library's ``http.client``.
 
 Why not httpx or urllib3: a sync costs one PUT per object and the budget is 1 ms of client CPU
-per object; http.client spends about a quarter of what they spend per request
-(bench/http_overhead.py). Policy (retries, redirects, auth, messages) lives in ``http.py``;
-this module only moves bytes, caps them and reconnects when a kept-alive socket went stale.
+per object; they spend several times what this transport spends per request
+(bench/http_overhead.py). ``http.client`` connects (TLS, proxy tunnels); ``wire.py`` carries the
+exchanges. Policy (retries, redirects, auth, messages) lives in ``http.py``; this module only
+moves bytes, caps them and reconnects when a kept-alive socket went stale.
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ import zlib
 from dataclasses import dataclass
 from urllib.parse import SplitResult, quote, unquote, urlsplit
 
+from accounts.connectors.wire import Answer, Headers, read_answer, send_request
+
 logger = logging.getLogger("calsync.http")
 
-CHUNK_BYTES = 64 * 1024
 Origin = tuple[str, str, int]
 Fields = dict[str, str | bytes]  # header fields; bytes go out as they are (http.client encodes str as Latin-1)
 # What a socket the server closed while it sat idle raises on the next request. A failure after
@@ -50,7 +52,7 @@ class UndecodableBody(Exception):
 @dataclass(frozen=True, slots=True)
 class RawResponse:
     status: int
-    headers: http.client.HTTPMessage
+    headers: Headers
     content: bytes
 
 
@@ -108,6 +110,7 @@ class Transport:
         origin = (parts.scheme, parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80))
         connection = self._connections.get(origin) or self._open(origin)
         target = request_target(parts)
+        host = _host_field(origin)
         if origin in self._forwarded:
             # A plain-http request through a proxy names the whole URL (RFC 9112 section 3.2.2).
             target = f"{parts.scheme}://{parts.netloc}{target}"
@@ -119,20 +122,21 @@ class Transport:
             if not reused:
                 _connect(connection)
             try:
-                response = _exchange(connection, method, target, headers, body)
+                response, content = _exchange(connection, method, target, host, headers, body, limit)
             except STALE_CONNECTION_ERRORS:
                 if not (reused and resendable):
                     raise
                 logger.debug("%s://%s:%s closed a kept-alive connection; reconnecting", *origin)
                 connection.close()
                 _connect(connection)
-                response = _exchange(connection, method, target, headers, body)
-            content = _read_body(response, limit)
+                response, content = _exchange(connection, method, target, host, headers, body, limit)
         except BaseException:
             # The exchange is half done (or the body was refused); the socket cannot carry another.
             connection.close()
             raise
-        return RawResponse(response.status, response.msg, content)
+        if not response.keep_alive:
+            connection.close()
+        return RawResponse(response.status, response.headers, content)
 
     def _open(self, origin: Origin) -> http.client.HTTPConnection:
         scheme, host, port = origin
@@ -171,12 +175,22 @@ def _exchange(
     connection: http.client.HTTPConnection,
     method: str,
     target: str,
+    host: str,
     headers: Fields,
     body: bytes | None,
-) -> http.client.HTTPResponse:
-    # Headers and body leave in two writes; http.client sets TCP_NODELAY, so Nagle holds neither back.
-    connection.request(method, target, body=body, headers=headers)
-    return connection.getresponse()
+    limit: int,
+) -> tuple[Answer, bytes]:
+    sock = connection.sock
+    send_request(sock, method, target, host, headers, body)
+    with sock.makefile("rb") as reader:
+        answer = read_answer(reader, method)
+        return answer, _read_body(answer, limit)
+
+
+def _host_field(origin: Origin) -> str:
+    scheme, host, port = origin
+    host = f"[{host}]" if ":" in host else host  # an IPv6 literal
+    return host if port == (443 if scheme == "https" else 80) else f"{host}:{port}"
 
 
 def _has_dropped(sock: socket.socket) -> bool:
@@ -201,16 +215,15 @@ def _proxy_headers(proxy: SplitResult) -> dict[str, str]:
     return {"Proxy-Authorization": basic_authorization(*credentials)}
 
 
-def _read_body(response: http.client.HTTPResponse, limit: int) -> bytes:
-    declared = response.getheader("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
+def _read_body(answer: Answer, limit: int) -> bytes:
+    if answer.length is not None and answer.length > limit:
         raise BodyTooLarge
-    encoding = (response.getheader("content-encoding") or "").strip().lower()
+    encoding = (answer.headers.get("content-encoding") or "").strip().lower()
     # wbits 32+: gzip or zlib, told apart by the header. Other codings were never asked for.
     decoder = zlib.decompressobj(zlib.MAX_WBITS | 32) if encoding in ("gzip", "x-gzip", "deflate") else None
     chunks: list[bytes] = []
     received = wire = 0
-    while raw := response.read(CHUNK_BYTES):
+    for raw in answer.body:
         wire += len(raw)
         if wire > limit:
             raise BodyTooLarge
