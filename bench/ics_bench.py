@@ -61,7 +61,7 @@ from django.core.management import call_command  # noqa: E402
 
 from accounts.connectors import connector_for  # noqa: E402
 from accounts.connectors.base import AccountConfig  # noqa: E402
-from accounts.connectors.ics import parse_feed, split_feed  # noqa: E402
+from accounts.connectors.icsfeed import parse_feed, split_feed  # noqa: E402
 from accounts.models import Account  # noqa: E402
 from accounts.testing.feeds import FeedServer  # noqa: E402
 from accounts.testing.servers import DavServer, _wait_until_serving, free_port  # noqa: E402

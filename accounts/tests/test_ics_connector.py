@@ -7,7 +7,8 @@ from icalendar import Calendar
 
 from accounts.connectors import connector_for
 from accounts.connectors.base import AccountConfig, AuthError, ConfigError, ProtocolError, RemoteCollection
-from accounts.connectors.ics import ICSConnector, parse_feed, split_feed
+from accounts.connectors.ics import ICSConnector
+from accounts.connectors.icsfeed import parse_feed, split_feed
 from accounts.testing.feeds import FeedServer
 from jobs.testing import samples
 
