@@ -26,7 +26,7 @@ from accounts.connectors.wire import Answer, Headers, read_answer, send_request
 logger = logging.getLogger("calsync.http")
 
 Origin = tuple[str, str, int]
-Fields = dict[str, str | bytes]  # header fields; bytes go out as they are (http.client encodes str as Latin-1)
+Fields = dict[str, str | bytes]  # header fields; bytes go out as they are, str is encoded as Latin-1
 # What a socket the server closed while it sat idle raises on the next request. A failure after
 # the first byte of an answer is not on this list: the server got the request.
 STALE_CONNECTION_ERRORS = (ConnectionError, ssl.SSLEOFError)

@@ -11,9 +11,10 @@ more, and raises ``http.client``'s exceptions so callers handle failures one way
 from __future__ import annotations
 
 import http.client
+import io
 import re
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 MAX_LINE_BYTES = 65536  # http.client's limits on one line and on the number of header fields
@@ -61,7 +62,9 @@ class Answer:
     keep_alive: bool  # False: the connection must be closed once the body is read
 
 
-def send_request(sock: socket.socket, method: str, target: str, host: str, fields: dict, body: bytes | None) -> None:
+def send_request(
+    sock: socket.socket, method: str, target: str, host: str, fields: Mapping[str, str | bytes], body: bytes | None
+) -> None:
     """Write the request line, the header fields and the body with one ``sendall``."""
     lines = [f"{method} {target} HTTP/1.1", f"Host: {host}"]
     for name, value in fields.items():
@@ -75,7 +78,7 @@ def send_request(sock: socket.socket, method: str, target: str, host: str, field
     sock.sendall(head + body if body else head)
 
 
-def read_answer(reader, method: str) -> Answer:
+def read_answer(reader: io.BufferedReader, method: str) -> Answer:
     """Read the status line and header fields from a buffered ``reader``; the body follows lazily.
 
     Interim (1xx) answers are skipped. Framing follows RFC 9112 section 6.3: no body for HEAD,
@@ -111,14 +114,14 @@ def read_answer(reader, method: str) -> Answer:
     return Answer(status, headers, _to_close(reader), None, False)
 
 
-def _line(reader, what: str) -> bytes:
+def _line(reader: io.BufferedReader, what: str) -> bytes:
     line = reader.readline(MAX_LINE_BYTES + 1)
     if len(line) > MAX_LINE_BYTES:
         raise http.client.LineTooLong(what)
     return line
 
 
-def _read_fields(reader) -> Headers:
+def _read_fields(reader: io.BufferedReader) -> Headers:
     fields: list[tuple[str, str]] = []
     while True:
         line = _line(reader, "header line")
@@ -137,7 +140,7 @@ def _read_fields(reader) -> Headers:
         fields.append((name.decode("ascii").lower(), value.strip().decode("latin-1")))
 
 
-def _sized(reader, length: int) -> Iterator[bytes]:
+def _sized(reader: io.BufferedReader, length: int) -> Iterator[bytes]:
     while length:
         chunk = reader.read(min(length, BODY_CHUNK_BYTES))
         if not chunk:
@@ -146,7 +149,7 @@ def _sized(reader, length: int) -> Iterator[bytes]:
         yield chunk
 
 
-def _chunked(reader) -> Iterator[bytes]:
+def _chunked(reader: io.BufferedReader) -> Iterator[bytes]:
     while True:
         size_line = _line(reader, "chunk size").split(b";", 1)[0].strip()
         if not _HEX.fullmatch(size_line):
@@ -160,6 +163,6 @@ def _chunked(reader) -> Iterator[bytes]:
             raise http.client.HTTPException("chunk not followed by CRLF")
 
 
-def _to_close(reader) -> Iterator[bytes]:
+def _to_close(reader: io.BufferedReader) -> Iterator[bytes]:
     while chunk := reader.read1(BODY_CHUNK_BYTES):
         yield chunk
