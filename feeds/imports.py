@@ -26,7 +26,8 @@ from accounts.connectors.ics import ICSConnector
 from feeds.render import is_current
 from jobs.mapping import CollectionMapper
 from jobs.models import CollectionCursor, SyncJob, SyncRun
-from jobs.reconcile.apply import Pair, PairSync
+from jobs.reconcile.apply import PairSync
+from jobs.reconcile.pair import Pair
 from jobs.reconcile.plan import EmptySideGuard, Mode
 from jobs.reconcile.tokens import past_own_writes
 from jobs.runner import OrmLinkStore, PairReport, dav_connector

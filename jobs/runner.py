@@ -27,8 +27,9 @@ from accounts.models import Account
 from jobs.engines import UnsupportedJob, engine_for
 from jobs.mapping import CollectionMapper, MappedCollection, selected
 from jobs.models import CollectionCursor, Conflict, ItemLink, SyncJob, SyncLog, SyncRun, WriteSlot
-from jobs.reconcile.apply import Action, LinkRecord, Pair, PairSync, Stopped
-from jobs.reconcile.plan import EmptySideGuard, Mode, Policy
+from jobs.reconcile.apply import PairSync
+from jobs.reconcile.pair import LinkRecord, Pair, Stopped
+from jobs.reconcile.plan import Action, EmptySideGuard, Mode, Op, Policy
 from jobs.reconcile.tokens import past_own_writes
 
 logger = logging.getLogger(__name__)
@@ -314,8 +315,6 @@ def _writes(progress) -> int:
 
 
 def _dry_run_create_report(source: Connector, mapped: MappedCollection, collection_kind: str) -> PairReport:
-    from jobs.reconcile.plan import Op
-
     listing = source.list_items(mapped.source)
     actions = [
         Action(Op.CREATE_DEST, source_href=href, source_etag=etag, reason="new collection")

@@ -13,8 +13,8 @@ from accounts.models import Account
 from accounts.testing.feeds import FeedServer
 from feeds.imports import past_own_writes
 from jobs.models import CollectionCursor, SyncJob, SyncRun
-from jobs.reconcile.apply import LinkRecord
 from jobs.reconcile.items import extract_uid
+from jobs.reconcile.pair import LinkRecord
 from jobs.runner import sync_run_execute
 
 pytestmark = pytest.mark.django_db

@@ -8,13 +8,10 @@ flight, and the next run re-plans from the links without duplicating anything.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
-from typing import Protocol
+from dataclasses import replace
 from urllib.parse import urlsplit
 
 from accounts.connectors.base import (
-    Connector,
     ConnectorError,
     ItemRejected,
     Listing,
@@ -24,11 +21,11 @@ from accounts.connectors.base import (
     RemoteItem,
 )
 from jobs.reconcile.items import component_kinds, content_hash, extract_uid, strip_method
+from jobs.reconcile.pair import LinkRecord, LinkStore, Pair, PairResult, Progress, Stopped
 from jobs.reconcile.plan import (
     Action,
     EmptySideGuard,
     Fingerprint,
-    Link,
     Mode,
     Op,
     Policy,
@@ -39,78 +36,6 @@ from jobs.reconcile.plan import (
 )
 
 BATCH = 100
-
-
-@dataclass(slots=True)
-class LinkRecord:
-    source_href: str
-    dest_href: str
-    dest_collection: str
-    uid: str = ""
-    source_etag: str = ""
-    source_hash: str = ""
-    dest_etag: str = ""
-    dest_hash: str = ""
-
-    def as_link(self) -> Link:
-        return Link(self.source_href, self.source_etag, self.dest_href, self.dest_etag)
-
-
-class LinkStore(Protocol):
-    def load(self) -> list[LinkRecord]: ...
-
-    def save(self, records: Iterable[LinkRecord]) -> None: ...
-
-    def forget(self, source_hrefs: Iterable[str]) -> None: ...
-
-    def conflict(self, *, action: Action, source: RemoteItem | None, dest: RemoteItem | None, reason: str) -> None: ...
-
-
-class Progress(Protocol):
-    def log(self, level: str, message: str, item: str = "") -> None: ...
-
-    def count(self, **counters: int) -> None: ...
-
-    def planned(self, total: int) -> None: ...
-
-    def checkpoint(self) -> bool:
-        """Persist what is pending; False means stop at this clean point (pause or cancel)."""
-        ...
-
-
-class Stopped(Exception):
-    """The run was asked to stop between two batches."""
-
-
-@dataclass(slots=True)
-class Pair:
-    """One source collection and where its items go (tasks may go to a collection of their own)."""
-
-    source: Connector
-    dest: Connector
-    source_collection: RemoteCollection
-    dest_collections: dict[str, RemoteCollection]  # component ("VEVENT", "VTODO", "VCARD"…) → collection
-    mode: Mode
-    policy: Policy = Policy.SOURCE_WINS
-    components: frozenset[str] = frozenset({"VEVENT", "VTODO", "VJOURNAL", "VCARD"})
-    is_calendar: bool = True
-
-    def dest_for(self, data: bytes) -> RemoteCollection | None:
-        for component in sorted(component_kinds(data)):
-            if component in self.dest_collections:
-                return self.dest_collections[component]
-        return None
-
-    @property
-    def dest_urls(self) -> list[str]:
-        return sorted({collection.url for collection in self.dest_collections.values()})
-
-
-@dataclass(slots=True)
-class PairResult:
-    source_token: str = ""
-    dest_tokens: dict[str, str] = field(default_factory=dict)
-    actions: list[Action] = field(default_factory=list)  # what was planned (the dry-run output)
 
 
 def _path(url: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from accounts.connectors.base import Connector, RemoteCollection
-from jobs.reconcile.apply import LinkRecord
+from jobs.reconcile.pair import LinkRecord
 
 
 def past_own_writes(

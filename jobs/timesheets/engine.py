@@ -18,7 +18,7 @@ from django.utils import timezone
 from accounts.connectors import connector_for
 from accounts.connectors.base import ConnectorError, ItemRejected
 from jobs.models import AuditEvent, Conflict, ItemLink, PendingTicket, SyncJob, SyncRun, TimesheetSettings
-from jobs.reconcile.apply import Stopped
+from jobs.reconcile.pair import Stopped
 from jobs.reconcile.plan import EmptySideGuard, Op
 from jobs.runner import PairReport
 from jobs.timesheets.entries import dest_href, source_href
