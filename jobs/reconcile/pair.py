@@ -1,7 +1,7 @@
 """What applying a plan works on and reports to: a collection pair, its links, and the ports.
 
-``LinkStore`` and ``Progress`` are the engine's two ports: the runner implements them on the
-ORM (``jobs/runner.py``), tests and the ICS import on whatever they need.
+``LinkStore`` and ``Progress`` are the engine's two ports: ``jobs/runner.py`` implements them on
+the ORM (the ICS import uses the same), ``jobs/testing/memory.py`` in memory for the tests.
 """
 
 from __future__ import annotations
