@@ -11,7 +11,15 @@ from accounts.connectors.xml import caldav, dav, node
 from feeds.dav import backends
 from feeds.dav.backends.base import StoredObject
 from feeds.dav.errors import DavError, bad_request, forbidden, not_found
-from feeds.dav.props import ALLPROP, LIVE, OBJECT_ALLPROP, WRITABLE, collection_property, object_property
+from feeds.dav.props import (
+    ALLPROP,
+    LIVE,
+    OBJECT_ALLPROP,
+    WRITABLE,
+    Value,
+    collection_property,
+    object_property,
+)
 from feeds.dav.resources import Kind, Resource, children, home_href, object_href
 from feeds.dav.xmlio import Entry, multistatus, parse_body, prop_value, xml_response
 
@@ -57,12 +65,7 @@ def collection_entry(resource: Resource, wanted: Wanted) -> Entry:
     entry = Entry(resource.href)
     tags = wanted.tags if wanted.tags is not None else list(ALLPROP)
     for tag in tags:
-        value = collection_property(tag, resource)
-        if value is None:
-            if wanted.tags is not None:
-                entry.missing.append(tag)
-        else:
-            entry.found.append(node(tag) if wanted.names_only else prop_value(tag, value))
+        _add(entry, tag, collection_property(tag, resource), wanted)
     return entry
 
 
@@ -75,13 +78,16 @@ def object_entry(resource: Resource, stored: StoredObject, wanted: Wanted, *, da
             body = data if data is not None else stored.data
             entry.found.append(node(tag, text=body.decode("utf-8", "replace")))
             continue
-        value = object_property(tag, stored, member)
-        if value is None:
-            if wanted.tags is not None:
-                entry.missing.append(tag)
-        else:
-            entry.found.append(node(tag) if wanted.names_only else prop_value(tag, value))
+        _add(entry, tag, object_property(tag, stored, member), wanted)
     return entry
+
+
+def _add(entry: Entry, tag: str, value: Value, wanted: Wanted) -> None:
+    """A property found goes in ``found``; one asked for by name and not there, in ``missing`` (404)."""
+    if value is not None:
+        entry.found.append(node(tag) if wanted.names_only else prop_value(tag, value))
+    elif wanted.tags is not None:
+        entry.missing.append(tag)
 
 
 def _depth(request: HttpRequest) -> int:
