@@ -65,6 +65,16 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: N
 
 
 @pytest.fixture
+def eager_tasks() -> Iterator[None]:
+    """Celery tasks run in-process (when their transaction commits), so what a view starts finishes in the test."""
+    from calsync.celery import app
+
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = False
+
+
+@pytest.fixture
 def start_celery_worker(transactional_db: None, tmp_path: Path) -> Iterator[Callable[..., CeleryWorkerProcess]]:
     """Start real ``celery worker`` processes on this test's database and broker.
 

@@ -11,16 +11,8 @@ from rest_framework.test import APIClient
 from accounts.models import Account
 from booking.models import ArtistCalendar, BusyBlock
 from booking.tests.conftest import attach_calendar, dav, make_artist, new_calendar, next_week, vevent
-from calsync.celery import app
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def eager_tasks():
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = False
 
 
 def api_for(user: User) -> APIClient:

@@ -9,17 +9,9 @@ from django.contrib.auth.models import User
 from rest_framework.test import APIClient
 
 from accounts.models import Account
-from calsync.celery import app
 from feeds.models import IcsFeed
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def eager():
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = False
 
 
 @pytest.fixture
@@ -41,7 +33,7 @@ def account(alice, radicale) -> Account:
     )
 
 
-def test_create_renders_on_commit_and_status_reports_it(api, account, eager, django_capture_on_commit_callbacks):
+def test_create_renders_on_commit_and_status_reports_it(api, account, eager_tasks, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         response = api.post(
             "/api/feeds", {"path": "/work.ics", "account": account.pk, "token": "tok-123"}, format="json"
@@ -54,7 +46,7 @@ def test_create_renders_on_commit_and_status_reports_it(api, account, eager, dja
     assert status["last_synced_at"] and status["last_error"] == "" and status["url"] == body["url"]
 
 
-def test_sync_rerenders_now(api, account, eager, django_capture_on_commit_callbacks):
+def test_sync_rerenders_now(api, account, eager_tasks, django_capture_on_commit_callbacks):
     feed = IcsFeed.objects.create(owner=account.owner, path="now", account=account)
     with django_capture_on_commit_callbacks(execute=True):
         response = api.post(f"/api/feeds/{feed.pk}/sync/")
@@ -84,7 +76,9 @@ def test_the_admin_shows_the_public_url_with_a_copy_button(admin_client, account
     assert 'value="http://testserver/ics/studio/anna.ics?token=t0k"' in page and ">Copy</button>" in page
 
 
-def test_the_admin_sync_now_action_renders_the_feed(admin_client, account, eager, django_capture_on_commit_callbacks):
+def test_the_admin_sync_now_action_renders_the_feed(
+    admin_client, account, eager_tasks, django_capture_on_commit_callbacks
+):
     feed = IcsFeed.objects.create(owner=account.owner, path="act", account=account)
     with django_capture_on_commit_callbacks(execute=True):
         response = admin_client.post(

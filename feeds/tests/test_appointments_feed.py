@@ -12,20 +12,12 @@ from rest_framework.test import APIClient
 
 from booking.models import Appointment, Artist
 from booking.services import appointment_cancel, appointment_confirm
-from calsync.celery import app
 from feeds.models import IcsFeed
 from feeds.sources import source_for
 
 pytestmark = pytest.mark.django_db
 
 MONDAY = dt.datetime(2031, 3, 3, 10, 0, tzinfo=dt.UTC)
-
-
-@pytest.fixture
-def eager():
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = False
 
 
 @pytest.fixture
@@ -64,7 +56,7 @@ def publish(staff: APIClient, artist: Artist, capture) -> dict:
 
 
 def test_the_feed_publishes_live_appointments_with_pending_ones_marked_as_requests(
-    client, staff, artist, eager, django_capture_on_commit_callbacks
+    client, staff, artist, eager_tasks, django_capture_on_commit_callbacks
 ):
     appointment(artist, "Ada", 0, "confirmed")
     appointment(artist, "Bob", 2)
@@ -82,7 +74,7 @@ def test_the_feed_publishes_live_appointments_with_pending_ones_marked_as_reques
 
 
 def test_creating_confirming_and_cancelling_appointments_rerender_the_feed(
-    client, staff, artist, eager, django_capture_on_commit_callbacks
+    client, staff, artist, eager_tasks, django_capture_on_commit_callbacks
 ):
     bob = appointment(artist, "Bob", 2)
     url = publish(staff, artist, django_capture_on_commit_callbacks)["url"].split("testserver")[1]
@@ -126,7 +118,7 @@ def test_an_artist_deleted_later_shows_as_the_feeds_error(artist, staff):
 
 
 def test_a_feed_saved_in_the_admin_follows_the_same_rules_and_is_rendered(
-    admin_client, admin_user, artist, eager, django_capture_on_commit_callbacks
+    admin_client, admin_user, artist, eager_tasks, django_capture_on_commit_callbacks
 ):
     appointment(artist, "Ada", 0, "confirmed")
     with django_capture_on_commit_callbacks(execute=True):

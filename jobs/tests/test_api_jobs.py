@@ -12,7 +12,6 @@ from rest_framework.test import APIClient
 from accounts.connectors import connector_for
 from accounts.connectors.base import AccountConfig
 from accounts.models import Account
-from calsync.celery import app
 from jobs.models import Conflict, Heartbeat, SyncJob, SyncRun
 from jobs.reconcile.items import extract_uid
 from jobs.testing import samples
@@ -30,14 +29,6 @@ def api(alice) -> APIClient:
     client = APIClient()
     client.force_authenticate(alice)
     return client
-
-
-@pytest.fixture
-def eager():
-    """Tasks run in-process when their transaction commits, so a started run finishes in the test."""
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = False
 
 
 def dav_account(owner: User, server, name: str) -> Account:
@@ -137,7 +128,7 @@ def test_start_pause_resume_and_cancel_follow_the_run_states(api, job_payload, d
 
 
 def test_a_started_run_completes_and_reports_counters_runs_and_logs(
-    api, job_payload, eager, django_capture_on_commit_callbacks
+    api, job_payload, eager_tasks, django_capture_on_commit_callbacks
 ):
     job_id = api.post("/api/sync-jobs", job_payload, format="json").json()["id"]
 
@@ -180,7 +171,7 @@ def test_a_job_with_an_active_run_cannot_be_deleted(api, job_payload, django_cap
 
 
 def test_a_manual_conflict_is_listed_and_resolved_with_the_source_version(
-    api, alice, radicale, xandikos, eager, django_capture_on_commit_callbacks
+    api, alice, radicale, xandikos, eager_tasks, django_capture_on_commit_callbacks
 ):
     name = f"Conflict {uuid.uuid4().hex[:6]}"
     source_collection = calendar_on(radicale, name, [samples.timed_event(1)])
