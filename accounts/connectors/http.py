@@ -294,7 +294,8 @@ class HttpClient:
         replayable: bool,
     ) -> HttpResponse:
         if self.block_private_addresses:
-            key = (urlsplit(url).hostname or "", urlsplit(url).port)
+            parts = urlsplit(url)
+            key = (parts.hostname or "", parts.port)
             if key not in self._checked_hosts:
                 refuse_private_address(url)
                 self._checked_hosts.add(key)
