@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from accounts.testing.servers import DavServer, start_radicale, start_xandikos
+from calsync.testing.live import LiveApp, launch_live_app
 from jobs.testing.workers import CeleryWorkerProcess, database_url, launch_celery_worker
 
 
@@ -105,6 +106,34 @@ def start_celery_worker(transactional_db: None, tmp_path: Path) -> Iterator[Call
 def celery_worker_process(start_celery_worker: Callable[..., CeleryWorkerProcess]) -> CeleryWorkerProcess:
     """One real worker, ready to consume, on this test's database and broker."""
     return start_celery_worker()
+
+
+@pytest.fixture
+def start_live_app(transactional_db: None, tmp_path: Path) -> Iterator[Callable[..., LiveApp]]:
+    """Start calsync under gunicorn, as ``make run`` does, on this test's database.
+
+    ``start_live_app(env={...})`` returns a running app (``url``, ``request()``); settings the test
+    needs (say, a throttle rate) go in ``env``. Every app still running is stopped when the test
+    ends. Attack tests use it: Django's test client skips CSRF and the WSGI server.
+    """
+    from django.db import connection
+
+    started: list[LiveApp] = []
+
+    def start(**options: object) -> LiveApp:
+        app = launch_live_app(database=database_url(connection.settings_dict), log_dir=tmp_path, **options)
+        started.append(app)
+        return app
+
+    yield start
+    for app in started:
+        app.stop()
+
+
+@pytest.fixture
+def live_app(start_live_app: Callable[..., LiveApp]) -> LiveApp:
+    """calsync under gunicorn with the default settings, on this test's database."""
+    return start_live_app()
 
 
 # --- Test selection ------------------------------------------------------------------------------
