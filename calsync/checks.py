@@ -21,7 +21,7 @@ def _is_production() -> bool:
     return settings.DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3"
 
 
-@register(Tags.compatibility)
+@register(Tags.compatibility, "calsync")
 def check_time_zone(app_configs, **kwargs):
     if settings.TIME_ZONE != "UTC":
         return [
@@ -34,7 +34,7 @@ def check_time_zone(app_configs, **kwargs):
     return []
 
 
-@register(Tags.security)
+@register(Tags.security, "calsync")
 def check_encryption_keys(app_configs, **kwargs):
     from cryptography.fernet import Fernet
     from fernet_fields.hkdf import derive_fernet_key
@@ -56,14 +56,14 @@ def check_encryption_keys(app_configs, **kwargs):
     return errors
 
 
-@register()
+@register("calsync")
 def check_data_dir(app_configs, **kwargs):
     if not os.access(settings.DATA_DIR, os.W_OK):
         return [Error(f"CALSYNC_DATA_DIR {settings.DATA_DIR} is not writable.", id="calsync.E003")]
     return []
 
 
-@register()
+@register("calsync")
 def check_broker(app_configs, **kwargs):
     if not settings.CELERY_BROKER_URL.startswith(SUPPORTED_BROKERS):
         return [
@@ -76,7 +76,7 @@ def check_broker(app_configs, **kwargs):
     return []
 
 
-@register(Tags.security)
+@register(Tags.security, "calsync")
 def check_allowed_hosts(app_configs, **kwargs):
     local = {"localhost", "127.0.0.1", "[::1]"}
     if _is_production() and not settings.DEBUG and set(settings.ALLOWED_HOSTS) <= local:
@@ -90,7 +90,7 @@ def check_allowed_hosts(app_configs, **kwargs):
     return []
 
 
-@register(Tags.security)
+@register(Tags.security, "calsync")
 def check_generated_keys(app_configs, **kwargs):
     if not _is_production():
         return []
