@@ -16,8 +16,8 @@ try:
     execute_from_command_line(["manage.py", "sync_accounts", "--source", "nobody", "--destination", "nowhere"])
 except SystemExit:
     pass
-loaded = [name for name in sys.modules if name.endswith((".admin", ".views", ".urls")) or ".views." in name]
-print(json.dumps(sorted(name for name in loaded if name.split(".")[0] in ("calsync", "accounts", "jobs", "booking", "feeds"))))
+ours = [name for name in sys.modules if name.split(".")[0] in ("calsync", "accounts", "jobs", "booking", "feeds")]
+print(json.dumps(sorted(n for n in ours if n.endswith((".admin", ".views", ".urls")) or ".views." in n)))
 """
 
 
