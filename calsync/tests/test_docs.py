@@ -141,7 +141,7 @@ def test_every_setting_the_code_reads_has_a_row_in_the_configuration_table() -> 
     ]
     assert not missing, (
         f"Settings read from the environment but missing from the configuration table of {rel(OPERATIONS)}"
-        " (section '## Configuration'); add a row `| `NAME` | default | meaning |` for each:\n" + "\n".join(missing)
+        " (section '## Configuration'); add a row | `NAME` | default | meaning | for each:\n" + "\n".join(missing)
     )
 
 
