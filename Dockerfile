@@ -1,5 +1,5 @@
 # One image for every calsync process: web (the default command), worker and beat.
-# docker-compose.yml runs them with PostgreSQL and Redis; see README, "Production".
+# docker-compose.yml runs them with PostgreSQL and Redis; see docs/operations.md.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \

@@ -1,4 +1,4 @@
-"""calsync settings: everything an operator changes comes from the environment (see README).
+"""calsync settings: everything an operator changes comes from the environment (see docs/operations.md).
 
 The embedded default needs nothing installed: SQLite and a filesystem Celery broker under
 ``CALSYNC_DATA_DIR``. Production sets ``DATABASE_URL`` and ``CELERY_BROKER_URL``.
