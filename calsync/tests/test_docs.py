@@ -28,7 +28,9 @@ README_MAX_LINES = 200
 
 # Code that runs calsync, as opposed to code that tests or measures it.
 NOT_SOURCE = {".git", ".venv", "data", "docs", "tests", "testing", "bench", "migrations", "node_modules"}
-ENV_READERS = {"env_raw", "env_str", "env_bool", "env_int", "env_float", "env_list"}
+# calsync/env.py's readers (env_raw, env_str, env_bool, env_int, env_float, env_list) and any
+# env_* reader added later, plus the standard library's.
+OS_READERS = {"os.environ.get", "os.getenv", "environ.get"}
 ENV_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
 APPS = ("accounts", "booking", "calsync", "feeds", "jobs")
 
@@ -104,7 +106,7 @@ def environment_reads(path: Path) -> Iterator[tuple[str, int, str]]:
         if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant):
             function = node.func
             name = function.id if isinstance(function, ast.Name) else ast.unparse(function)
-            if name in ENV_READERS or name in ("os.environ.get", "os.getenv", "environ.get"):
+            if name.rpartition(".")[2].startswith("env_") or name in OS_READERS:
                 yield str(node.args[0].value), node.lineno, name
         elif isinstance(node, ast.Subscript) and ast.unparse(node.value) in ("os.environ", "environ"):
             if isinstance(node.slice, ast.Constant) and isinstance(node.ctx, ast.Load):
