@@ -154,7 +154,11 @@ class Instance:
 
 
 def stop_group(process: subprocess.Popen, grace: float) -> None:
-    """TERM the process group, then KILL it: no forked child may outlive the test session."""
+    """TERM the process group, then KILL it and every descendant: nothing may outlive the session.
+
+    Descendants are looked up first because some leave the group (sogod's workers call setsid).
+    """
+    family = descendants(process.pid)
     try:
         os.killpg(process.pid, signal.SIGTERM)
     except ProcessLookupError:
@@ -167,7 +171,32 @@ def stop_group(process: subprocess.Popen, grace: float) -> None:
         os.killpg(process.pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
+    for pid in family:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
     process.wait()
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid``, from /proc (children first found, grandchildren after)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                # The command name is in parentheses and may hold spaces: the ppid follows the last ")".
+                stat = (entry / "stat").read_text()
+                parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    found: list[int] = []
+    frontier = [pid]
+    while frontier:
+        children = [child for child, parent in parents.items() if parent in frontier]
+        found += children
+        frontier = children
+    return found
 
 
 def chown(path: Path, user: str) -> None:
