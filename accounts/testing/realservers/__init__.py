@@ -9,6 +9,7 @@ Debian packages .ci/install-dav-servers installs; each ``start_*()`` returns a r
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from accounts.testing.realservers.common import USERS, RealDavServer, ServerStartError
 from accounts.testing.realservers.cyrus import start_cyrus
@@ -23,4 +24,19 @@ STARTERS: dict[str, Callable[[], RealDavServer]] = {
     "sabredav": start_sabredav,
 }
 
-__all__ = ["STARTERS", "USERS", "RealDavServer", "ServerStartError"]
+APACHE_PHP = ("/usr/sbin/apache2", "/usr/lib/apache2/modules/libphp8.2.so")
+# One file of each package a server needs, to tell "not installed" from "does not start".
+REQUIRED_FILES: dict[str, tuple[str, ...]] = {
+    "sogo": ("/usr/sbin/sogod", "/usr/sbin/apache2", "/usr/bin/memcached", "/usr/bin/psql"),
+    "cyrus": ("/usr/lib/cyrus/bin/master", "/usr/lib/cyrus/bin/httpd", "/usr/sbin/saslpasswd2"),
+    "davical": ("/usr/share/davical/htdocs/caldav.php", *APACHE_PHP, "/etc/php/8.2/mods-available/pgsql.ini"),
+    "sabredav": ("/usr/share/php/Sabre/autoload.php", *APACHE_PHP, "/etc/php/8.2/mods-available/pdo_sqlite.ini"),
+}
+
+
+def installed(name: str) -> str:
+    """The first file ``name`` needs that is missing, or "" when all are there."""
+    return next((path for path in REQUIRED_FILES[name] if not Path(path).exists()), "")
+
+
+__all__ = ["STARTERS", "USERS", "RealDavServer", "ServerStartError", "installed"]
