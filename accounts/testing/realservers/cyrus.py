@@ -128,6 +128,7 @@ def start_cyrus() -> RealDavServer:
         imapd_conf = instance.write("imapd.conf", IMAPD_CONF.format(d=instance.directory, realm=REALM))
         cyrus_conf = instance.write("cyrus.conf", CYRUS_CONF.format(d=instance.directory, port=port))
         # master drops to the cyrus user itself (it refuses to run services as root).
+        # Cyrus logs only to syslog (nothing of it in the log tail unless /dev/log is served).
         instance.spawn(
             [MASTER, "-C", str(imapd_conf), "-M", str(cyrus_conf), "-p", str(instance.path("run/master.pid"))],
             log="master.log",

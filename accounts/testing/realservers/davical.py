@@ -82,7 +82,16 @@ INSERT INTO collection (user_no, parent_container, dav_name, dav_etag, dav_displ
 """
 
 
+# create-database.sh creates the roles when they are missing, but two sessions starting at once
+# would race for them: make them first, idempotently.
+ROLES_SQL = """
+DO $$ BEGIN CREATE ROLE davical_dba LOGIN; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;
+DO $$ BEGIN CREATE ROLE davical_app LOGIN; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;
+"""
+
+
 def _create_database(instance: Instance, database: str) -> None:
+    psql("postgres", ROLES_SQL)
     result = subprocess.run(
         [CREATE_DATABASE, database, "admin-" + USERS["alice"]],
         capture_output=True,
