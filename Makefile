@@ -20,7 +20,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/calsync
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 export TEST_DATABASE_URL TEST_REDIS_URL
 
-.PHONY: help run test test-embedded test-services lint bench clean
+.PHONY: help run test test-embedded test-realservers test-services lint bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -36,6 +36,9 @@ test: $(TEST_STAMP) /usr/bin/chromium $(DAV_SERVERS)  ## all tests: embedded def
 
 test-embedded: $(TEST_STAMP) /usr/bin/chromium $(DAV_SERVERS)  ## only the first pass (SQLite + filesystem broker)
 	.ci/test-passes embedded $(PYTEST_ARGS)
+
+test-realservers: $(TEST_STAMP) $(DAV_SERVERS)  ## only the tests on SOGo, Cyrus, DAViCal and sabre/dav
+	.ci/test-passes embedded -m realservers $(PYTEST_ARGS)
 
 test-services: $(TEST_STAMP)  ## only the second pass (PostgreSQL + Redis)
 	.ci/test-passes services $(PYTEST_ARGS)
