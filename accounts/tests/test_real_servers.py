@@ -13,6 +13,7 @@ import base64
 import http.client
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -20,7 +21,9 @@ import pytest
 from accounts.connectors import connector_for
 from accounts.connectors.base import AccountConfig, PreconditionFailed, RemoteCollection
 from accounts.connectors.dav import DavConnector
-from accounts.testing.realservers import RealDavServer
+from accounts.testing.realservers import RealDavServer, ServerStartError
+from accounts.testing.realservers.common import Instance, descendants, free_port, psql, start_apache
+from accounts.testing.realservers.sogo import start_sogo
 
 pytestmark = pytest.mark.realservers
 
@@ -232,3 +235,44 @@ def test_sogo_alone_deletes_despite_a_stale_if_match(server: RealDavServer) -> N
         assert (deleted, fetched) == (204, 404)
     else:
         assert (deleted, fetched) == (412, 200)
+
+
+# --- the test peers themselves ------------------------------------------------------------------
+
+
+def test_a_peer_that_cannot_start_fails_at_once_with_its_log_and_leaves_nothing_behind() -> None:
+    instance = Instance("broken")
+    with pytest.raises(ServerStartError) as raised:
+        try:
+            start_apache(instance, free_port(), "NoSuchDirective on", modules=[])
+        finally:
+            instance.close()
+
+    assert "broken: apache2 exited with" in str(raised.value)
+    assert "Invalid command 'NoSuchDirective'" in str(raised.value)
+    assert all(process.poll() is not None for process in instance.processes)
+    assert not instance.directory.exists()
+
+
+def alive(pid: int) -> bool:
+    """Running or asleep; a zombie (dead, waiting for init to reap it) does not count."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_stopping_sogo_leaves_no_process_and_no_database_behind() -> None:
+    server = start_sogo()  # the slowest to stop: sogod's workers leave its process group
+    assert server.instance is not None
+    pids = [process.pid for process in server.instance.processes]
+    pids += [child for pid in pids for child in descendants(pid)]
+    databases = list(server.instance.databases)
+    assert len(pids) > 3 and databases
+
+    server.stop()
+
+    assert [pid for pid in pids if alive(pid)] == []
+    remaining = psql("postgres", "SELECT datname FROM pg_database").split()
+    assert set(databases) & set(remaining) == set()
+    assert not server.directory.exists()

@@ -67,6 +67,7 @@ class Instance:
         self.directory.chmod(0o755)
         self.logs: list[Path] = []
         self.processes: list[subprocess.Popen] = []
+        self.databases: list[str] = []
         self._cleanups: list[Callable[[], None]] = []
 
     def path(self, name: str) -> Path:
@@ -307,6 +308,7 @@ def psql(database: str, sql: str, *, env: dict[str, str] | None = None) -> str:
 def unique_database(instance: Instance, prefix: str) -> str:
     """A name for a new database, dropped (with its sessions) when the instance closes."""
     name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    instance.databases.append(name)
 
     def drop() -> None:
         psql("postgres", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
