@@ -306,7 +306,12 @@ def psql(database: str, sql: str, *, env: dict[str, str] | None = None) -> str:
 
 
 def unique_database(instance: Instance, prefix: str) -> str:
-    """A name for a new database, dropped (with its sessions) when the instance closes."""
+    """A name for a new database, dropped (with its sessions) when the instance closes.
+
+    The name carries the test process's pid: databases a killed run left behind (its pid gone)
+    are dropped here, so they cannot pile up on a developer's PostgreSQL.
+    """
+    _drop_orphans(prefix)
     name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     instance.databases.append(name)
 
@@ -315,3 +320,12 @@ def unique_database(instance: Instance, prefix: str) -> str:
 
     instance.on_close(drop)
     return name
+
+
+def _drop_orphans(prefix: str) -> None:
+    for name in psql("postgres", "SELECT datname FROM pg_database").split():
+        if not name.startswith(prefix + "_"):
+            continue
+        pid = name[len(prefix) + 1 :].split("_", 1)[0]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            psql("postgres", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
