@@ -13,14 +13,14 @@ import base64
 import http.client
 import uuid
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
 from accounts.connectors import connector_for
-from accounts.connectors.base import AccountConfig, PreconditionFailed, RemoteCollection
-from accounts.connectors.dav import DavConnector
+from accounts.connectors.base import AccountConfig, Connector, PreconditionFailed, RemoteCollection
 from accounts.testing.realservers import RealDavServer, ServerStartError
 from accounts.testing.realservers.common import Instance, descendants, free_port, psql, start_apache
 from accounts.testing.realservers.sogo import start_sogo
@@ -41,13 +41,13 @@ def kind(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def connector(server: RealDavServer, kind: str) -> Iterator[DavConnector]:
+def connector(server: RealDavServer, kind: str) -> Iterator[Connector]:
     config = AccountConfig(kind=kind, url=server.url, username=server.username, password=server.password)
-    with connector_for(config) as instance:
+    with closing(connector_for(config)) as instance:
         yield instance
 
 
-def default_collection(server: RealDavServer, connector: DavConnector, kind: str) -> RemoteCollection:
+def default_collection(server: RealDavServer, connector: Connector, kind: str) -> RemoteCollection:
     path = server.calendar if kind == "caldav" else server.addressbook
     [found] = [each for each in connector.list_collections() if urlsplit(each.url).path == path]
     return found
@@ -107,13 +107,13 @@ def test_it_discovers_the_default_collection_from_the_dav_root_and_the_bare_host
     path = server.calendar if kind == "caldav" else server.addressbook
     for url in (server.url, server.root):
         config = AccountConfig(kind=kind, url=url, username=server.username, password=server.password)
-        with connector_for(config) as instance:
+        with closing(connector_for(config)) as instance:
             assert path in {urlsplit(found.url).path for found in instance.list_collections()}, url
             assert instance.check().ok
 
 
 def test_it_writes_lists_reads_updates_and_deletes_an_item(
-    server: RealDavServer, connector: DavConnector, kind: str
+    server: RealDavServer, connector: Connector, kind: str
 ) -> None:
     collection = default_collection(server, connector, kind)
     uid = f"smoke-{uuid.uuid4().hex}"

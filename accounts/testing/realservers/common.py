@@ -68,6 +68,7 @@ class Instance:
         self.logs: list[Path] = []
         self.processes: list[subprocess.Popen] = []
         self.databases: list[str] = []
+        self.names: dict[int, str] = {}  # pid -> program, for messages
         self._cleanups: list[Callable[[], None]] = []
 
     def path(self, name: str) -> Path:
@@ -112,6 +113,7 @@ class Instance:
                 extra_groups=[] if run_as else None,
             )
         self.processes.append(process)
+        self.names[process.pid] = Path(args[0]).name
         self.on_close(lambda: stop_group(process, grace))
         return process
 
@@ -129,7 +131,7 @@ class Instance:
     def check_alive(self) -> None:
         for process in self.processes:
             if process.poll() is not None:
-                raise self.fail(f"{Path(str(process.args[0])).name} exited with {process.returncode}")
+                raise self.fail(f"{self.names[process.pid]} exited with {process.returncode}")
 
     def wait_for(self, what: str, ready: Callable[[], bool], timeout: float = START_TIMEOUT) -> None:
         """Poll ``ready()`` until it holds; fail with the logs if a process dies or time runs out."""
