@@ -133,15 +133,20 @@ class Instance:
             if process.poll() is not None:
                 raise self.fail(f"{self.names[process.pid]} exited with {process.returncode}")
 
-    def wait_for(self, what: str, ready: Callable[[], bool], timeout: float = START_TIMEOUT) -> None:
-        """Poll ``ready()`` until it holds; fail with the logs if a process dies or time runs out."""
+    def wait_for(
+        self, what: str, ready: Callable[[], bool], timeout: float = START_TIMEOUT, last: Callable[[], str] = str
+    ) -> None:
+        """Poll ``ready()`` until it holds; fail with the logs if a process dies or time runs out.
+
+        ``last()`` says what the final attempt saw, for the message.
+        """
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             self.check_alive()
             if ready():
                 return
             time.sleep(0.1)
-        raise self.fail(f"{what} not ready within {timeout:.0f} s")
+        raise self.fail(f"{what} not ready within {timeout:.0f} s{last()}")
 
     def close(self) -> None:
         errors = []
@@ -235,10 +240,7 @@ def wait_for_dav(instance: Instance, url: str, user: str = "alice", timeout: flo
         seen[0] = http_status(url, "PROPFIND", (user, password))
         return seen[0] == 207
 
-    try:
-        instance.wait_for(f"PROPFIND {url}", ready, timeout)
-    except ServerStartError as error:
-        raise ServerStartError(f"{error}\n(the last PROPFIND as {user} got: {seen[0] or 'no answer'})") from None
+    instance.wait_for(f"PROPFIND {url} as {user}", ready, timeout, lambda: f" (last answer: {seen[0] or 'none'})")
 
 
 # --- Apache -------------------------------------------------------------------------------------
@@ -279,7 +281,7 @@ def start_apache(instance: Instance, port: int, site: str, *, modules: Sequence[
     instance.path("apache-run").mkdir(exist_ok=True)
     instance.write("apache.conf", config + "\n")
     instance.logs.append(instance.path("apache-error.log"))
-    # Apache's control env file is not read with -f; an empty environment keeps the host's APACHE_* out.
+    # apache2 itself, not apache2ctl: /etc/apache2/envvars and the packaged apache2.conf stay unread.
     instance.spawn(["/usr/sbin/apache2", "-DFOREGROUND", "-f", str(instance.path("apache.conf"))], log="apache.out")
     instance.wait_for(f"Apache on port {port}", lambda: http_status(f"http://127.0.0.1:{port}/") is not None)
 
