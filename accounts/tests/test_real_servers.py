@@ -237,6 +237,73 @@ def test_sogo_alone_deletes_despite_a_stale_if_match(server: RealDavServer) -> N
         assert (deleted, fetched) == (412, 200)
 
 
+WELL_KNOWN = {
+    "sogo": ("/SOGo/dav", "/SOGo/dav"),
+    "cyrus": ("/dav/calendars", "/dav/addressbooks"),
+    "davical": ("/caldav.php/", "/caldav.php/"),
+    "sabredav": ("/", "/"),
+}
+
+
+def test_well_known_redirects_where_the_fact_sheet_says(server: RealDavServer) -> None:
+    for service, target in zip(("caldav", "carddav"), WELL_KNOWN[server.name], strict=True):
+        status, headers, _ = raw(server, "GET", f"/.well-known/{service}")
+
+        assert status == 301 and urlsplit(headers["location"]).path == target, service
+
+
+def test_sogo_and_cyrus_serve_a_vcard_4_as_3(server: RealDavServer) -> None:
+    uid = f"quirk-{uuid.uuid4().hex}"
+    card = vcard(uid, "Four").replace(b"VERSION:3.0", b"VERSION:4.0")
+    put, _, _ = raw(server, "PUT", f"{server.addressbook}{uid}.vcf", card, Content_Type="text/vcard")
+    _, _, served = raw(server, "GET", f"{server.addressbook}{uid}.vcf")
+
+    assert put == 201
+    kept = b"VERSION:3.0" if server.name in ("sogo", "cyrus") else b"VERSION:4.0"
+    assert kept in served
+
+
+def test_cyrus_alone_refuses_an_empty_categories_and_a_vcard_without_uid(server: RealDavServer) -> None:
+    uid = f"quirk-{uuid.uuid4().hex}"
+    empty = event(uid, "Empty").replace(b"SUMMARY:", b"CATEGORIES:\r\nSUMMARY:")
+    categories, _, _ = raw(server, "PUT", f"{server.calendar}{uid}.ics", empty, Content_Type="text/calendar")
+    no_uid = vcard(uid, "Nameless").replace(f"UID:{uid}\r\n".encode(), b"")
+    card, _, body = raw(server, "PUT", f"{server.addressbook}{uid}.vcf", no_uid, Content_Type="text/vcard")
+
+    if server.name == "cyrus":
+        assert (categories, card) == (403, 403) and b"valid-address-data" in body
+    else:
+        assert (categories, card) == (201, 201)
+
+
+def test_a_vjournal_is_refused_by_sogo_and_by_sabredav_where_not_listed(server: RealDavServer) -> None:
+    uid = f"quirk-{uuid.uuid4().hex}"
+    journal = event(uid, "Diary").replace(b"VEVENT", b"VJOURNAL").replace(b"DTEND:20250301T100000Z\r\n", b"")
+    status, _, _ = raw(server, "PUT", f"{server.calendar}{uid}.ics", journal, Content_Type="text/calendar")
+
+    assert status == {"sogo": 404, "cyrus": 201, "davical": 201, "sabredav": 403}[server.name]
+
+
+def test_sogo_gives_different_objects_the_same_etag(server: RealDavServer) -> None:
+    etags = {new_event(server)[2].get("etag") for _ in range(2)}
+
+    if server.name == "sogo":
+        assert etags == {'"gcs00000000"'}
+    else:
+        assert len(etags) == 2
+
+
+def test_sogo_ignores_the_component_set_asked_for_at_mkcalendar(server: RealDavServer) -> None:
+    config = AccountConfig(kind="caldav", url=server.url, username=server.username, password=server.password)
+    with closing(connector_for(config)) as instance:
+        created = instance.create_collection(
+            name=f"Tasks {uuid.uuid4().hex[:8]}", kind="calendar", components=("VTODO",)
+        )
+        listed = {found.url: found for found in instance.list_collections()}[created.url]
+
+    assert listed.components == (("VEVENT", "VFREEBUSY", "VTODO") if server.name == "sogo" else ("VTODO",))
+
+
 # --- the test peers themselves ------------------------------------------------------------------
 
 
