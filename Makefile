@@ -11,12 +11,16 @@ PIP := $(PY) -m pip --disable-pip-version-check --quiet
 RUNTIME_STAMP := $(VENV)/.installed-requirements
 TEST_STAMP := $(VENV)/.installed-requirements-test
 
+# One file of each Debian package behind the real-server tests (SOGo, Cyrus, DAViCal, sabre/dav).
+DAV_SERVERS := /usr/sbin/sogod /usr/lib/cyrus/bin/httpd /usr/share/davical/htdocs/caldav.php \
+	/usr/share/php/Sabre/autoload.php
+
 # The second test pass; any disposable database/Redis db will do (the database is created anew).
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/calsync
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 export TEST_DATABASE_URL TEST_REDIS_URL
 
-.PHONY: help run test test-embedded test-services lint bench clean
+.PHONY: help run test test-embedded test-realservers test-services lint bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -27,11 +31,14 @@ run: $(RUNTIME_STAMP)  ## migrate, create the admin, start web on :8000 + worker
 	$(PY) manage.py ensure_admin
 	exec $(PY) manage.py run_all
 
-test: $(TEST_STAMP) /usr/bin/chromium  ## all tests: embedded default, then again on PostgreSQL + Redis
+test: $(TEST_STAMP) /usr/bin/chromium $(DAV_SERVERS)  ## all tests: embedded default, then again on PostgreSQL + Redis
 	.ci/test-passes all $(PYTEST_ARGS)
 
-test-embedded: $(TEST_STAMP) /usr/bin/chromium  ## only the first pass (SQLite + filesystem broker)
+test-embedded: $(TEST_STAMP) /usr/bin/chromium $(DAV_SERVERS)  ## only the first pass (SQLite + filesystem broker)
 	.ci/test-passes embedded $(PYTEST_ARGS)
+
+test-realservers: $(TEST_STAMP) $(DAV_SERVERS)  ## only the tests on SOGo, Cyrus, DAViCal and sabre/dav
+	.ci/test-passes embedded -m realservers $(PYTEST_ARGS)
 
 test-services: $(TEST_STAMP)  ## only the second pass (PostgreSQL + Redis)
 	.ci/test-passes services $(PYTEST_ARGS)
@@ -69,3 +76,7 @@ $(TEST_STAMP): requirements-test.txt requirements.txt | $(PY)
 # Browser tests drive Debian's chromium (Playwright's own browser download cannot work here).
 /usr/bin/chromium:
 	.ci/install-browser
+
+# The production CalDAV/CardDAV servers the real-server tests start as private loopback instances.
+$(DAV_SERVERS) &:
+	.ci/install-dav-servers

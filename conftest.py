@@ -38,6 +38,58 @@ def dav_server(request) -> DavServer:
     return request.getfixturevalue(request.param)
 
 
+# --- The production servers users migrate between (issue 14) ------------------------------------
+
+REAL_SERVERS = ("sogo", "cyrus", "davical", "sabredav")
+
+
+def _start_real_server(name: str) -> Iterator[DavServer]:
+    """Start SOGo, Cyrus, DAViCal or sabre/dav from its Debian package (``make test`` installs them).
+
+    A server that is installed but does not start fails the test, with its log tail. Packages not
+    installed skip it, loudly, except with CI=true, where that is a failure too.
+    """
+    from accounts.testing.realservers import STARTERS, installed
+
+    missing = installed(name)
+    if missing:
+        message = f"{name} is not installed ({missing} missing): run .ci/install-dav-servers as root (make test does)"
+        if os.environ.get("CI", "").lower() in ("true", "1", "yes"):
+            pytest.fail(message)
+        pytest.skip(message)
+    server = STARTERS[name]()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def sogo() -> Iterator[DavServer]:
+    yield from _start_real_server("sogo")
+
+
+@pytest.fixture(scope="session")
+def cyrus() -> Iterator[DavServer]:
+    yield from _start_real_server("cyrus")
+
+
+@pytest.fixture(scope="session")
+def davical() -> Iterator[DavServer]:
+    yield from _start_real_server("davical")
+
+
+@pytest.fixture(scope="session")
+def sabredav() -> Iterator[DavServer]:
+    yield from _start_real_server("sabredav")
+
+
+@pytest.fixture(
+    params=["radicale", "xandikos", *(pytest.param(name, marks=pytest.mark.realservers) for name in REAL_SERVERS)]
+)
+def real_server(request) -> DavServer:
+    """Each test that uses this runs against all six: Radicale, Xandikos and the four production servers."""
+    return request.getfixturevalue(request.param)
+
+
 # --- Real Celery workers sharing the test database ----------------------------------------------
 
 
@@ -151,6 +203,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "_django_db_helper" in getattr(item, "fixturenames", ()) and item.get_closest_marker("django_db") is None:
             item.add_marker(pytest.mark.django_db)
+        # A test that starts SOGo, Cyrus, DAViCal or sabre/dav belongs to the ``realservers`` group.
+        if set(REAL_SERVERS) & set(getattr(item, "fixturenames", ())) and not item.get_closest_marker("realservers"):
+            item.add_marker(pytest.mark.realservers)
 
 
 # --- A real browser -------------------------------------------------------------------------------

@@ -40,6 +40,7 @@ MULTIGET_BATCH = 100
 MAX_SYNC_PAGES = 100
 LISTING_PROPS = (dx.GETETAG, dx.RESOURCETYPE)
 VALID_SYNC_TOKEN = dx.dav("valid-sync-token")
+DATA_CONDITION_NAMESPACES = (f"{{{dx.CALDAV}}}", f"{{{dx.CARDDAV}}}")
 NOT_A_REFUSAL = frozenset({dx.caldav("no-uid-conflict"), dx.carddav("no-uid-conflict")})
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
 
@@ -258,7 +259,11 @@ class DavItems:
     def _is_data_refusal(self, response: HttpResponse) -> bool:
         # Xandikos answers invalid data with 412 and CALDAV:valid-calendar-data (RFC 4791 section
         # 5.3.2.1 says 403); only an etag mismatch or a UID clash is a real precondition failure.
-        conditions = dx.error_conditions(response.content)
+        # Only CalDAV/CardDAV conditions refuse data: DAViCal names DAV:if-match in its 412 and
+        # sabre/dav adds its own elements (s:exception, s:message) to every error body.
+        conditions = {
+            name for name in dx.error_conditions(response.content) if name.startswith(DATA_CONDITION_NAMESPACES)
+        }
         return bool(conditions - NOT_A_REFUSAL)
 
     def _new_name(self, uid: str) -> str:

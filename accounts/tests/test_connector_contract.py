@@ -500,6 +500,24 @@ def test_a_put_answered_without_a_strong_etag_reads_it_back(kind: str, answered_
     assert puts[1]["if-match"] == '"stored"' and "if-none-match" not in puts[1]
 
 
+# The 412 bodies of a stale If-Match as DAViCal 1.1.12 and sabre/dav 1.8.12 send them.
+DAVICAL_412 = b'<?xml version="1.0" encoding="utf-8" ?>\n<error xmlns="DAV:">\n  <if-match/>ETag mismatch\n</error>'
+SABREDAV_412 = (
+    b'<?xml version="1.0" encoding="utf-8"?>\n<d:error xmlns:d="DAV:" xmlns:s="http://sabredav.org/ns">'
+    b"<s:exception>Sabre\\DAV\\Exception\\PreconditionFailed</s:exception><s:header>If-Match</s:header></d:error>"
+)
+
+
+@pytest.mark.parametrize("body", [DAVICAL_412, SABREDAV_412], ids=["davical", "sabredav"])
+def test_a_412_naming_no_calendar_or_vcard_condition_is_a_lost_update(kind: str, body: bytes) -> None:
+    answer = (412, {"Content-Type": "application/xml"}, body)
+    with fake_server(lambda method, path, headers: answer) as server:
+        with connector_for(AccountConfig(kind=kind, url=server.url)) as instance:
+            collection = RemoteCollection(url=server.url + "c/", name="c", kind=COLLECTION_KIND[kind])
+            with pytest.raises(PreconditionFailed):
+                instance.put(collection, item(kind, "moved", "Moved"), href="/c/moved", etag='"old"')
+
+
 # --- hostile and broken servers -----------------------------------------------------------------
 
 
