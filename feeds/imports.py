@@ -131,6 +131,7 @@ def _sync_feed(job: SyncJob, feed, dest, progress, *, run, dry_run: bool, confir
         create=job.create_collections,
         dry_run=dry_run,
         log=progress.log,
+        source=feed,
     )
     try:
         mapped = mapper.map_calendar(replace(collection, kind="calendar"), set(job.components))
