@@ -106,6 +106,9 @@ def _owe(appointment: Appointment, exc: ConnectorError, *, refused: bool = False
 FRESH_SECONDS = 120
 # A push the sweep queued is queued again after this long if its task never reported back.
 LEASE_SECONDS = 600
+# A failed push's own task retries it at ``push_next_at``; the sweep steps in only this much later,
+# when that retry evidently did not happen (a lost message, an exhausted retry budget).
+SWEEP_GRACE_SECONDS = 60
 
 
 def appointment_pushes_claim_due(*, now: datetime | None = None, limit: int = 500) -> list[int]:
@@ -114,7 +117,10 @@ def appointment_pushes_claim_due(*, now: datetime | None = None, limit: int = 50
     now = now or timezone.now()
     due = (
         Appointment.objects.filter(push_state=Appointment.PushState.QUEUED, calendar__isnull=False)
-        .filter(Q(push_next_at__lte=now) | Q(push_next_at=None, updated_at__lte=now - timedelta(seconds=FRESH_SECONDS)))
+        .filter(
+            Q(push_next_at__lte=now - timedelta(seconds=SWEEP_GRACE_SECONDS))
+            | Q(push_next_at=None, updated_at__lte=now - timedelta(seconds=FRESH_SECONDS))
+        )
         .order_by("push_next_at", "id")
         .values_list("pk", "push_next_at")[:limit]
     )

@@ -41,8 +41,8 @@ def book(artist, hour: int = 11) -> Appointment:
 
 
 def as_if_due(appointment: Appointment) -> None:
-    """Time passes: the owed push's retry time is reached."""
-    Appointment.objects.filter(pk=appointment.pk).update(push_next_at=timezone.now() - timedelta(seconds=1))
+    """Time passes: the owed push's retry time is long past, and its own retry never came."""
+    Appointment.objects.filter(pk=appointment.pk).update(push_next_at=timezone.now() - timedelta(hours=1))
 
 
 def test_it_keeps_a_push_owed_while_the_calendar_is_down_and_the_sweep_lands_it_once_it_is_back(
