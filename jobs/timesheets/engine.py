@@ -95,7 +95,7 @@ def _apply(job, run, kimai, sides: Sides, actions: list[TimesheetAction], progre
             progress.count(done=1, **{outcome: 1})
             if outcome != "unchanged":
                 events.append(_decision(job, run, action, outcome))
-        _record_failures(events, failures)
+        _record_failures(job, events, failures)
         timesheet_links_save(job, links)
         AuditEvent.objects.bulk_create(events)
     progress.flush()
@@ -148,7 +148,7 @@ def _error(action: TimesheetAction, exc: ConnectorError, run, failures: dict[str
     return "errors"
 
 
-def _record_failures(events: list[AuditEvent], failures: dict[str, str]) -> None:
+def _record_failures(job, events: list[AuditEvent], failures: dict[str, str]) -> None:
     """Each failed entry's decision carries the reason and how many runs in a row it failed.
 
     Nothing is lost by a failure (every run plans from both sides, and the marker in Kimai finds
@@ -156,7 +156,10 @@ def _record_failures(events: list[AuditEvent], failures: dict[str, str]) -> None
     """
     if not failures:
         return
-    history = AuditEvent.objects.filter(object_type="timesheet", object_id__in=list(failures)).order_by("-id")
+    # One Zammad entry may feed two jobs (two Kimais): each job counts its own attempts.
+    history = AuditEvent.objects.filter(
+        object_type="timesheet", object_id__in=list(failures), after__job=job.pk
+    ).order_by("-id")
     earlier: dict[str, int] = {}
     settled: set[str] = set()
     for href, after in history.values_list("object_id", "after").iterator():
@@ -220,5 +223,5 @@ def _decision(job, run, action: TimesheetAction, outcome: str) -> AuditEvent:
         object_type="timesheet",
         object_id=action.source_href,
         summary=f"job {job.pk} run {getattr(run, 'pk', '-')}: {outcome} ({action.reason}) {action.dest_href}".strip(),
-        after={"kimai": list(action.kimai_ids), "reason": str(action.reason), "outcome": outcome},
+        after={"kimai": list(action.kimai_ids), "reason": str(action.reason), "outcome": outcome, "job": job.pk},
     )
