@@ -138,6 +138,7 @@ def _push(dav, appointment: Appointment) -> str:
     collection = calendar_collection(appointment.calendar)
     if appointment.status == Appointment.Status.CANCELLED:
         if not appointment.caldav_href:
+            _store(appointment, href="", etag="")  # never written: nothing is owed any more
             return "nothing to delete"
         try:
             dav.delete(appointment.caldav_href, etag=appointment.caldav_etag)

@@ -106,6 +106,25 @@ def test_a_confirmation_a_move_and_a_cancellation_made_while_the_calendar_is_dow
     assert f"DTSTART:{kept.start:%Y%m%dT%H%M%SZ}".encode() in data
 
 
+def test_a_booking_cancelled_before_it_ever_reached_the_calendar_owes_nothing(own_radicale, eager_tasks):
+    collection = new_calendar(own_radicale)
+    artist = make_artist()
+    attach_calendar(artist, own_radicale, collection, last_pulled_at=timezone.now())
+    own_radicale.halt()
+    appointment = book(artist)
+    with pytest.raises(TransientError):
+        appointment_push_task.run(appointment.pk)
+    appointment_cancel(appointment=Appointment.objects.get(pk=appointment.pk))
+    own_radicale.restart()
+
+    as_if_due(appointment)
+    appointment_push_owed_task.run()
+
+    assert Appointment.objects.get(pk=appointment.pk).push_state == "synced"
+    assert appointment_pushes_claim_due(now=timezone.now() + timedelta(days=1)) == []
+    assert server_events(own_radicale, collection) == {}
+
+
 def test_a_push_whose_message_was_lost_is_swept_once_it_is_no_longer_fresh(radicale, eager_tasks):
     collection = new_calendar(radicale)
     artist = make_artist()
