@@ -17,6 +17,7 @@ import argparse
 import os
 import tempfile
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 
 os.environ.setdefault("CALSYNC_DATA_DIR", tempfile.mkdtemp(prefix="calsync-bench-"))
@@ -58,12 +59,13 @@ def run(server, count: int) -> None:
     config = AccountConfig(kind="caldav", url=server.url, username=server.username, password=server.password)
     with connector_for(config) as dav:
         collection = dav.create_collection(name="Artist", kind="calendar", components=("VEVENT",))
-    owner = User.objects.create_user("studio")
+    tag = uuid.uuid4().hex[:8]  # the database may be a shared one (DATABASE_URL)
+    owner = User.objects.create_user(f"studio-{tag}")
     account = Account.objects.create(
         owner=owner, name="dav", kind="caldav", url=server.url, username=server.username, password=server.password
     )
     always = {str(day): [["00:00", "24:00"]] for day in range(7)}
-    artist = Artist.objects.create(name="A", slug="a", working_hours=always, min_notice_minutes=0)
+    artist = Artist.objects.create(name="A", slug=f"a-{tag}", working_hours=always, min_notice_minutes=0)
     ArtistCalendar.objects.create(
         artist=artist, account=account, calendar_url=collection.url, last_pulled_at=timezone.now()
     )
@@ -87,12 +89,13 @@ def run(server, count: int) -> None:
             appointment_push(appointment_id=appointment.pk)
         except TransientError:
             pass
-    owed = Appointment.objects.filter(push_state="queued").count()
+    mine = Appointment.objects.filter(artist=artist)
+    owed = mine.filter(push_state="queued").count()
 
     server.restart()
     began = time.monotonic()
     rounds = 0
-    while Appointment.objects.filter(push_state="queued").exists():
+    while mine.filter(push_state="queued").exists():
         rounds += 1
         for appointment_id in appointment_pushes_claim_due(now=timezone.now() + timedelta(days=1)):
             appointment_push(appointment_id=appointment_id)
@@ -101,7 +104,7 @@ def run(server, count: int) -> None:
     with connector_for(config) as dav:
         listing = dav.list_items(collection)
         uids = [item.data for item in dav.fetch(collection, list(listing.items))]
-    expected = sum(1 for a in Appointment.objects.all() if a.status != "cancelled")
+    expected = mine.exclude(status="cancelled").count()
     distinct = {next(line for line in data.split(b"\r\n") if line.startswith(b"UID:")) for data in uids}
     if len(uids) != expected or len(distinct) != expected:
         raise SystemExit(f"FAILED: {len(uids)} events ({len(distinct)} UIDs) on the server, {expected} expected")
