@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django import forms
@@ -15,7 +16,8 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
-from accounts.connectors.base import ConnectorError
+from accounts.connectors.base import ConnectorError, RemoteCollection
+from accounts.inventory import Found, describe
 from accounts.models import Account, Collection
 from accounts.selectors import account_name_taken
 from accounts.serializers import PASSWORD_MAX_LENGTH
@@ -64,7 +66,7 @@ class AccountAdminForm(forms.ModelForm):
 
 class CollectionInline(admin.TabularInline):
     model = Collection
-    fields = ("display_name", "kind", "url", "components", "color", "updated_at")
+    fields = ("display_name", "kind", "item_count", "url", "components", "color", "updated_at")
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -75,6 +77,19 @@ class CollectionInline(admin.TabularInline):
 
     def has_change_permission(self, request: HttpRequest, obj: Account | None = None) -> bool:
         return False
+
+
+def collections_summary(collections: Iterable[Collection]) -> str:
+    """``2 calendars (14 items), 1 address book (4 contacts)`` from the stored rows."""
+    return describe(
+        Found(RemoteCollection(url=c.url, name=c.display_name, kind=c.kind), c.item_count) for c in collections
+    )
+
+
+def _described(collection: Collection) -> str:
+    """``Friends (address book, 4 items)``: what a user needs to recognise a collection to map."""
+    count = "" if collection.item_count is None else f", {collection.item_count} items"
+    return f"{collection.display_name or collection.url} ({collection.get_kind_display().lower()}{count})"
 
 
 @admin.register(Account)
@@ -128,6 +143,9 @@ class AccountAdmin(admin.ModelAdmin):
         form_url: str = "",
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
+        if object_id is not None:
+            stored = Collection.objects.filter(account_id=unquote(object_id)) if object_id.isdigit() else []
+            extra_context = {**(extra_context or {}), "collections_summary": collections_summary(stored)}
         return super().changeform_view(request, object_id, form_url, extra_context)
 
     def save_model(self, request: HttpRequest, obj: Account, form: AccountAdminForm, change: bool) -> None:
@@ -161,7 +179,7 @@ class AccountAdmin(admin.ModelAdmin):
         except ConnectorError as exc:
             self.message_user(request, f"{account.name}: discovery failed. {exc}", messages.ERROR)
             return
-        names = ", ".join(collection.display_name or collection.url for collection in collections)
+        names = ", ".join(_described(collection) for collection in collections)
         self.message_user(
             request, f"{account.name}: {len(collections)} collections found. {names}".rstrip(), messages.SUCCESS
         )
@@ -212,7 +230,7 @@ class AccountAdmin(admin.ModelAdmin):
 class CollectionAdmin(admin.ModelAdmin):
     """Collections come from discovery; the admin shows them and may delete them, nothing else."""
 
-    list_display = ("__str__", "account", "kind", "url", "components", "updated_at")
+    list_display = ("__str__", "account", "kind", "item_count", "url", "components", "updated_at")
     list_filter = ("kind", "account__kind")
     list_select_related = ("account",)
     search_fields = ("display_name", "url", "account__name")

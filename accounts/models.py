@@ -72,6 +72,9 @@ class Collection(models.Model):
     components = models.JSONField(default=list, blank=True, help_text="Supported components, e.g. VEVENT, VTODO.")
     ctag = models.CharField(max_length=200, blank=True)
     sync_token = models.CharField(max_length=500, blank=True)
+    item_count = models.PositiveIntegerField(
+        "items", null=True, blank=True, help_text="Items (events, tasks, contacts) found at the last discovery."
+    )
     discovered_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

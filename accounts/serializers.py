@@ -84,6 +84,7 @@ class CollectionSerializer(serializers.ModelSerializer):
             "description",
             "color",
             "components",
+            "item_count",
             "ctag",
             "sync_token",
             "discovered_at",

@@ -20,6 +20,7 @@ from fernet_fields import EncryptedField
 
 from accounts.connectors import connector_for
 from accounts.connectors.base import AccountConfig, CheckResult, ConnectorError, RemoteCollection
+from accounts.inventory import DAV_KINDS, Found, describe, inventory
 from accounts.models import Account, Collection
 from accounts.selectors import account_name_taken
 
@@ -142,9 +143,15 @@ def redact(text: str, *, secret: str) -> str:
 def _connector_check(config: AccountConfig) -> CheckResult:
     connector = connector_for(config)
     try:
-        return connector.check()
+        result = connector.check()
     finally:
         connector.close()
+    greeting, colon, _counted = result.message.partition(": ")
+    if not (result.ok and config.kind in DAV_KINDS and colon and greeting.startswith("Connected as ")):
+        return result
+    # The connector counted its own kind only; a sync job copies calendars and address books.
+    found = inventory(config, connector_for)
+    return CheckResult(True, f"{greeting}: {describe(found)}", result.principal_url, len(found))
 
 
 @sensitive_variables("config")
@@ -196,36 +203,34 @@ def _collection_values(remote: RemoteCollection) -> dict[str, Any]:
 
 @sensitive_variables("config")
 def account_discover_collections(*, account: Account) -> list[Collection]:
-    """Ask the server for the account's collections and mirror them: rows are matched by URL,
+    """Ask the server for the account's collections (calendars and address books alike, with their
+    item counts; see accounts.inventory) and mirror them: rows are matched by URL,
     updated in place (so their ids, and whatever refers to them, survive), and removed when the
     server no longer lists them. A ConnectorError propagates with a redacted message and leaves
     the stored rows untouched."""
     config = account.connector_config()
-    connector = connector_for(config)
     try:
-        remote_collections = connector.list_collections()
+        found = inventory(config, connector_for)
     except ConnectorError as exc:
         exc.message = redact(exc.message, secret=config.password)
         exc.args = (exc.message,)
         raise
-    finally:
-        connector.close()
 
     url_limit = Collection._meta.get_field("url").max_length
-    by_url: dict[str, RemoteCollection] = {}
-    for remote in remote_collections:
-        if len(remote.url) > url_limit:
+    by_url: dict[str, Found] = {}
+    for item in found:
+        if len(item.collection.url) > url_limit:
             logger.warning("account %s: skipping a collection whose URL is over %s characters", account.pk, url_limit)
             continue
-        by_url.setdefault(remote.url, remote)
+        by_url.setdefault(item.collection.url, item)
 
     with transaction.atomic():
         existing = {collection.url: collection for collection in Collection.objects.filter(account=account)}
         removed = [collection.pk for url, collection in existing.items() if url not in by_url]
         Collection.objects.filter(pk__in=removed).delete()
         result = []
-        for url, remote in by_url.items():
-            values = _collection_values(remote)
+        for url, item in by_url.items():
+            values = {**_collection_values(item.collection), "item_count": item.items}
             collection = existing.get(url)
             if collection is None:
                 collection = Collection.objects.create(account=account, url=url, **values)

@@ -78,7 +78,8 @@ class AccountViewSet(viewsets.ModelViewSet):
         operation_id="accounts_collections",
         summary="Discover collections",
         description=(
-            "Asks the server for the account's calendars and address books, stores them (matched by URL; "
+            "Asks the server for the account's calendars and address books (both, whichever the account's "
+            "kind: a sync job copies both), with each one's `item_count`, stores them (matched by URL; "
             "vanished ones are removed) and returns them. When the server cannot be asked, the answer is "
             "502 with a diagnosis and the stored collections are kept."
         ),

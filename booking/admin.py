@@ -13,6 +13,7 @@ from booking.services import (
     SlotUnavailable,
     appointment_cancel,
     appointment_confirm,
+    appointment_push_again,
     appointment_update,
     artist_calendar_check,
     busy_pull_artist,
@@ -62,17 +63,34 @@ class ArtistAdmin(admin.ModelAdmin):
             self.message_user(request, f"{calendar}: {result.message}", level)
 
 
+class PushFilter(admin.SimpleListFilter):
+    """Where each appointment's calendar push stands, the two that need a person first."""
+
+    title = "calendar push"
+    parameter_name = "push"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [("attention", "needs attention"), ("owed", "owed (retried automatically)")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Appointment]) -> QuerySet[Appointment]:
+        if self.value() == "attention":
+            return queryset.filter(push_state__in=Appointment.NEEDS_ATTENTION)
+        if self.value() == "owed":
+            return queryset.filter(push_state=Appointment.PushState.QUEUED)
+        return queryset
+
+
 @admin.register(Appointment)
 class AppointmentAdmin(admin.ModelAdmin):
-    list_display = ["start", "end", "artist", "client_name", "status", "needs_review", "push_state"]
-    list_filter = ["status", "needs_review", "push_state", "artist"]
+    list_display = ["start", "end", "artist", "client_name", "status", "needs_review", "push_state", "push_attempts"]
+    list_filter = ["status", "needs_review", PushFilter, "push_state", "artist"]
     search_fields = ["client_name", "client_email", "caldav_uid"]
     date_hierarchy = "start"
     readonly_fields = [
         "status", "needs_review", "calendar", "caldav_uid", "caldav_href", "caldav_etag", "push_state", "push_error",
-        "created_at", "updated_at",
+        "push_attempts", "push_next_at", "created_at", "updated_at",
     ]
-    actions = ["confirm", "cancel"]
+    actions = ["confirm", "cancel", "push_again"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # bookings come through the booking page or the API, which check availability
@@ -94,6 +112,12 @@ class AppointmentAdmin(admin.ModelAdmin):
             except ValidationError as exc:
                 self.message_user(request, f"{appointment}: {'; '.join(exc.messages)}", messages.WARNING)
         self.message_user(request, f"{done} confirmed; the calendar is updated in the background.")
+
+    @admin.action(description="Push the selected appointments to the calendar again")
+    def push_again(self, request: HttpRequest, queryset: QuerySet[Appointment]) -> None:
+        for appointment in queryset:
+            appointment_push_again(appointment=appointment)
+        self.message_user(request, f"{queryset.count()} queued; the calendar is updated in the background.")
 
     @admin.action(description="Cancel the selected appointments")
     def cancel(self, request: HttpRequest, queryset: QuerySet[Appointment]) -> None:

@@ -106,10 +106,14 @@ class Appointment(models.Model):
         CANCELLED = "cancelled"
 
     class PushState(models.TextChoices):
-        QUEUED = "queued"  # not yet on the server (or a change not yet written)
+        # Owed: not yet on the server (or a change not yet written); retried until it lands.
+        QUEUED = "queued", "queued (owed, retried automatically)"
         SYNCED = "synced"
-        FAILED = "failed"  # permanent refusal; see push_error
-        CONFLICT = "conflict"  # the artist changed the event; ours was not written
+        # Needs attention: the server kept refusing it (see push_error); retried only on request.
+        FAILED = "failed", "failed (needs attention)"
+        CONFLICT = "conflict", "conflict (needs attention)"  # the artist changed the event; ours was not written
+
+    NEEDS_ATTENTION = (PushState.FAILED, PushState.CONFLICT)
 
     artist = models.ForeignKey(Artist, on_delete=models.PROTECT, related_name="appointments")
     client_name = models.CharField(max_length=200)
@@ -126,13 +130,21 @@ class Appointment(models.Model):
     caldav_href = models.CharField(max_length=500, blank=True)
     caldav_etag = models.CharField(max_length=200, blank=True)
     push_state = models.CharField(max_length=10, choices=PushState.choices, default=PushState.QUEUED)
-    push_error = models.TextField(blank=True)
+    push_error = models.TextField(blank=True, help_text="Why the last push attempt failed.")
+    push_attempts = models.PositiveIntegerField(default=0, help_text="Failed attempts at the owed push.")
+    push_next_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the owed push is tried again (the periodic sweep's clock)."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["start", "id"]
-        indexes = [models.Index(fields=["artist", "start"], name="appointment_artist_start")]
+        indexes = [
+            models.Index(fields=["artist", "start"], name="appointment_artist_start"),
+            # The sweep's query: owed pushes that are due.
+            models.Index(fields=["push_state", "push_next_at"], name="appointment_push_due"),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(end__gt=models.F("start")), name="appointment_end_after_start"),
             # PostgreSQL only (the migration skips it elsewhere): the real double-booking guard.

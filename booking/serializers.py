@@ -73,17 +73,23 @@ class BookingRequestSerializer(serializers.Serializer):
 
 class AppointmentSerializer(serializers.ModelSerializer):
     artist_name = serializers.CharField(source="artist.name", read_only=True)
+    push_needs_attention = serializers.SerializerMethodField(
+        help_text="The calendar refused the push or the artist changed the event: a person must look (see push_error)."
+    )
+
+    def get_push_needs_attention(self, appointment: Appointment) -> bool:
+        return appointment.push_state in Appointment.NEEDS_ATTENTION
 
     class Meta:
         model = Appointment
         fields = [
             "id", "artist", "artist_name", "client_name", "client_email", "client_phone", "start", "end",
-            "description", "status", "needs_review", "push_state", "push_error", "caldav_uid", "caldav_href",
-            "caldav_etag", "created_at", "updated_at",
+            "description", "status", "needs_review", "push_state", "push_needs_attention", "push_error",
+            "push_attempts", "push_next_at", "caldav_uid", "caldav_href", "caldav_etag", "created_at", "updated_at",
         ]
         read_only_fields = [
-            "artist", "status", "needs_review", "push_state", "push_error", "caldav_uid", "caldav_href",
-            "caldav_etag", "created_at", "updated_at",
+            "artist", "status", "needs_review", "push_state", "push_error", "push_attempts", "push_next_at",
+            "caldav_uid", "caldav_href", "caldav_etag", "created_at", "updated_at",
         ]
 
 

@@ -168,10 +168,17 @@ def appointment_create(
     return appointment, answer
 
 
-def _save_and_push(appointment: Appointment, fields: list[str]) -> Appointment:
+def _mark_owed(appointment: Appointment) -> list[str]:
+    """A new change is owed to the calendar afresh: earlier failed attempts no longer count."""
     appointment.push_state = Appointment.PushState.QUEUED if appointment.calendar_id else Appointment.PushState.SYNCED
+    appointment.push_attempts, appointment.push_next_at = 0, None
+    return ["push_state", "push_attempts", "push_next_at", "updated_at"]
+
+
+def _save_and_push(appointment: Appointment, fields: list[str]) -> Appointment:
+    owed = _mark_owed(appointment)
     with transaction.atomic():
-        appointment.save(update_fields=[*fields, "push_state", "updated_at"])
+        appointment.save(update_fields=[*fields, *owed])
         if appointment.calendar_id:
             _queue_push(appointment.pk)
     return appointment
@@ -183,6 +190,11 @@ def appointment_confirm(*, appointment: Appointment) -> Appointment:
     appointment.status = Appointment.Status.CONFIRMED
     appointment.needs_review = False
     return _save_and_push(appointment, ["status", "needs_review"])
+
+
+def appointment_push_again(*, appointment: Appointment) -> Appointment:
+    """Staff ask for a push that needs attention (or any other) to be tried again now."""
+    return _save_and_push(appointment, [])
 
 
 def appointment_cancel(*, appointment: Appointment) -> Appointment:
@@ -205,10 +217,10 @@ def appointment_update(*, appointment: Appointment, now: datetime | None = None,
     appointment.full_clean(validate_constraints=False)
     if not moved or appointment.status == Appointment.Status.CANCELLED:
         return _save_and_push(appointment, list(changes))
-    appointment.push_state = Appointment.PushState.QUEUED if appointment.calendar_id else Appointment.PushState.SYNCED
+    owed = _mark_owed(appointment)
     with transaction.atomic():
         # Staff may place an appointment outside working hours; only overlaps are refused.
-        _insert_checked_overlap_only(appointment, fields=[*changes, "push_state", "updated_at"])
+        _insert_checked_overlap_only(appointment, fields=[*changes, *owed])
         if appointment.calendar_id:
             _queue_push(appointment.pk)
     return appointment

@@ -6,23 +6,35 @@ from datetime import datetime
 
 from celery import shared_task
 
-from accounts.connectors.base import TransientError
 from booking.models import Artist
-from booking.pushes import appointment_push
+from booking.pushes import PushOwed, appointment_push, appointment_pushes_claim_due
 from booking.services import busy_pull_artist
 
 
 @shared_task(
     name="booking.push_appointment",
-    autoretry_for=(TransientError,),
-    retry_backoff=10,
-    retry_backoff_max=600,
-    retry_jitter=True,
-    max_retries=50,  # about eight hours at the cap: long enough to outlast a server's maintenance
+    bind=True,
+    # The retries cover a short outage quickly; past them the push stays owed on the appointment
+    # and the sweep below carries on, so the budget only bounds how long one message lives.
+    max_retries=20,
+    soft_time_limit=300,
+    time_limit=360,
 )
-def appointment_push_task(appointment_id: int) -> str:
+def appointment_push_task(self, appointment_id: int) -> str:
     """Write the appointment's current state to the artist's calendar; a missing row is a skip."""
-    return appointment_push(appointment_id=appointment_id)
+    try:
+        return appointment_push(appointment_id=appointment_id)
+    except PushOwed as owed:
+        raise self.retry(exc=owed, countdown=owed.retry_in) from None
+
+
+@shared_task(name="booking.push_owed", soft_time_limit=50, time_limit=55)
+def appointment_push_owed_task() -> int:
+    """The periodic sweep (beat, every minute): queue every owed push that is due."""
+    claimed = appointment_pushes_claim_due()
+    for appointment_id in claimed:
+        appointment_push_task.delay(appointment_id)
+    return len(claimed)
 
 
 def _window(start: str | None, end: str | None) -> tuple[datetime, datetime] | None:

@@ -30,6 +30,7 @@ from booking.services import (
     appointment_cancel,
     appointment_confirm,
     appointment_create,
+    appointment_push_again,
     appointment_update,
     artist_calendar_check,
     slots_check,
@@ -180,6 +181,16 @@ class AppointmentViewSet(viewsets.ModelViewSet):
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str) -> Response:
         return Response(s.AppointmentSerializer(appointment_cancel(appointment=self.get_object())).data)
+
+    @extend_schema(
+        request=None,
+        responses={202: s.AppointmentSerializer},
+        description="Try the calendar push again now, e.g. after fixing what made it need attention.",
+    )
+    @action(detail=True, methods=["post"])
+    def push(self, request: Request, pk: str) -> Response:
+        appointment = appointment_push_again(appointment=self.get_object())
+        return Response(s.AppointmentSerializer(appointment).data, status=status.HTTP_202_ACCEPTED)
 
 
 REFUSALS = {

@@ -193,6 +193,7 @@ CELERY_BEAT_SCHEDULE = {
     "purge-audit-events": {"task": "jobs.audit_purge", "schedule": 86400.0, "options": {"expires": 3600}},
     "refresh-due-feeds": {"task": "feeds.refresh_due_feeds", "schedule": 60.0, "options": {"expires": 55}},
     "booking-pull-busy": {"task": "booking.pull_all", "schedule": 300.0, "options": {"expires": 290}},
+    "booking-push-owed": {"task": "booking.push_owed", "schedule": 60.0, "options": {"expires": 55}},
 }
 
 # --- REST API --------------------------------------------------------------------------------
@@ -242,6 +243,11 @@ CALSYNC_BOOKING_RATE = env_str("CALSYNC_BOOKING_RATE", "20/hour")
 CALSYNC_BUSY_MAX_AGE_SECONDS = env_int("CALSYNC_BUSY_MAX_AGE_SECONDS", 900, minimum=0)
 CALSYNC_BUSY_LIVE_TIMEOUT = env_float("CALSYNC_BUSY_LIVE_TIMEOUT", 3.0, minimum=0.1)
 CALSYNC_BUSY_WINDOW_DAYS = env_int("CALSYNC_BUSY_WINDOW_DAYS", 400, minimum=1)
+# An appointment push that failed is owed: retried after BASE, 3*BASE, 9*BASE ... seconds (at most
+# MAX apart) until it lands; a push the server refuses this many times needs attention instead.
+CALSYNC_PUSH_RETRY_BASE_SECONDS = env_float("CALSYNC_PUSH_RETRY_BASE_SECONDS", 10.0, minimum=0.1)
+CALSYNC_PUSH_RETRY_MAX_SECONDS = env_float("CALSYNC_PUSH_RETRY_MAX_SECONDS", 300.0, minimum=0.1)
+CALSYNC_PUSH_MAX_REFUSALS = env_int("CALSYNC_PUSH_MAX_REFUSALS", 3, minimum=1)
 # The CalDAV server (/dav/): largest calendar object and XML request body, bytes a user's calendars
 # may hold (0: no limit), and how long a verified app password is remembered.
 CALSYNC_DAV_MAX_OBJECT_BYTES = env_int("CALSYNC_DAV_MAX_OBJECT_BYTES", 1024 * 1024, minimum=1024)

@@ -4,8 +4,10 @@ The run is a normal run (SyncRun, logs, counters, retries, schedules, "sync now"
 only maps the feed to one destination calendar and narrows what the feed lists:
 
 - ``keep_local`` → copy mode (never deletes); otherwise mirror (events gone from the feed are
-  deleted). One-way modes touch only destination objects that have an ItemLink of this job, so
-  two feeds into one calendar, or events made by hand there, are never deleted.
+  deleted), whatever the job's ``mode`` says; the run's log names the mode used. One-way modes
+  touch only destination objects that have an ItemLink of this job, so two feeds into one
+  calendar, or events made by hand there, are never deleted. With ``keep_local`` the links of
+  events gone from the feed are kept, so that they are deleted once ``keep_local`` is turned off.
 - ``sync_all=False`` → only events with a current or future occurrence are imported. Events
   already imported that have since passed are left alone (they are not "gone from the feed").
 - A feed that suddenly lists nothing fails the run instead of emptying the calendar.
@@ -48,6 +50,24 @@ class ErrorCounter:
 
     def __getattr__(self, name: str):  # log, planned, checkpoint … are the run's own
         return getattr(self.progress, name)
+
+
+class KeptLinks:
+    """The job's links, of which none is dropped while ``keep_local`` is on.
+
+    Copy mode forgets the link of an event that left the feed; the event would then sit in the
+    calendar unlinked, and a later mirror run (``keep_local`` turned off) would never delete it.
+    A link that moves to another destination object is still replaced by ``save``.
+    """
+
+    def __init__(self, store: OrmLinkStore) -> None:
+        self.store = store
+
+    def forget(self, source_hrefs: Iterable[str]) -> None:
+        pass
+
+    def __getattr__(self, name: str):  # load, save, conflict are the store's own
+        return getattr(self.store, name)
 
 
 class FeedSource:
@@ -111,6 +131,7 @@ def _sync_feed(job: SyncJob, feed, dest, progress, *, run, dry_run: bool, confir
         create=job.create_collections,
         dry_run=dry_run,
         log=progress.log,
+        source=feed,
     )
     try:
         mapped = mapper.map_calendar(replace(collection, kind="calendar"), set(job.components))
@@ -131,19 +152,25 @@ def _sync_feed(job: SyncJob, feed, dest, progress, *, run, dry_run: bool, confir
         confirm_empty=confirm_empty,
         now=dt.datetime.now(dt.UTC),
     )
+    mode = Mode.COPY if job.keep_local else Mode.MIRROR
     pair = Pair(
         source,  # type: ignore[arg-type]
         dest,
         collection,
         mapped.dest,
-        Mode.COPY if job.keep_local else Mode.MIRROR,
+        mode,
         components=frozenset(job.components),
+    )
+    gone = "kept (keep_local is on)" if job.keep_local else "deleted (keep_local is off)"
+    progress.log(
+        "info", f"ICS import as {mode.value}: events gone from the feed are {gone}; the job's mode does not apply"
     )
     cursors = {c.url: c.sync_token for c in CollectionCursor.objects.filter(job=job)}
     counted = ErrorCounter(progress)
-    sync = PairSync(pair, store, counted, dry_run=dry_run, loaded=before)
+    links = KeptLinks(store) if job.keep_local else store
+    sync = PairSync(pair, links, counted, dry_run=dry_run, loaded=before)  # type: ignore[arg-type]
     result = sync.run(
-        source_token=cursors.get(collection.url, ""),
+        source_token=_feed_etag(cursors.get(collection.url, ""), mode),
         dest_tokens={url: cursors.get(url, "") for url in pair.dest_urls},
         confirm_empty=confirm_empty,
     )
@@ -162,8 +189,20 @@ def _sync_feed(job: SyncJob, feed, dest, progress, *, run, dry_run: bool, confir
             )
         if counted.errors:
             CollectionCursor.objects.filter(job=job, url=collection.url).delete()
-        for url, token in {collection.url: source_token, **dest_tokens}.items():
+        for url, token in {collection.url: _feed_cursor(source_token, mode), **dest_tokens}.items():
             if token:
                 CollectionCursor.objects.update_or_create(job=job, url=url, defaults={"sync_token": token})
         progress.log("info", f"{job.source.name}: done")
     return PairReport(collection.url, ", ".join(pair.dest_urls), "feed", result.actions, mapped.would_create)
+
+
+def _feed_cursor(etag: str, mode: Mode) -> str:
+    """The feed's ETag, stored with the mode it was applied in: after ``keep_local`` changes, an
+    unchanged feed (304) would otherwise list nothing, and mirror mode would never see which
+    events the copy runs kept."""
+    return f"{mode.value} {etag}" if etag else ""
+
+
+def _feed_etag(cursor: str, mode: Mode) -> str:
+    stored_mode, _, etag = cursor.partition(" ")
+    return etag if stored_mode == mode.value else ""

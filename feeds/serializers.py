@@ -20,6 +20,16 @@ class IcsFeedSerializer(serializers.ModelSerializer):
     token = serializers.CharField(write_only=True, required=False, allow_blank=True)
     has_token = serializers.SerializerMethodField()
     account = serializers.PrimaryKeyRelatedField(queryset=Account.objects.all(), required=False, allow_null=True)
+    # A JSONField would take a bare string and store it; the feed would then match no calendar and
+    # be served empty, so anything but a list of URLs is refused here.
+    calendars = serializers.ListField(
+        child=serializers.CharField(max_length=1000),
+        required=False,
+        allow_empty=True,
+        max_length=500,
+        error_messages={"not_a_list": 'Expected a list of calendar URLs, e.g. ["https://dav.example.org/cal/"].'},
+        help_text="Calendar URLs to publish; empty: all of them.",
+    )
 
     class Meta:
         model = IcsFeed

@@ -5,6 +5,11 @@ the collections it names are synced, each to the named destination or, for "", t
 the same display name. Without a map every collection is synced, matched by display name. Servers that cannot mix
 VTODO and VEVENT in one collection (or a destination calendar that only takes events) get the
 tasks in a sibling collection "<name> (tasks)", so Apple clients show them in Reminders.
+
+A journal sibling "<name> (journal)" is made only when the source collection holds journals
+(few do; most servers merely allow them). When the destination cannot take journals (it refuses
+such a calendar, or makes one that does not take them) the run says so, naming the source
+collection and the server's answer, and copies the rest.
 """
 
 from __future__ import annotations
@@ -13,9 +18,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from accounts.connectors.base import Connector, ConnectorError, RemoteCollection
+from jobs.reconcile.items import component_kinds
 
 SIBLING_SUFFIX = {"VTODO": " (tasks)", "VJOURNAL": " (journal)"}
 ALL_CALENDAR_COMPONENTS = ("VEVENT", "VTODO", "VJOURNAL")
+# Components that get a sibling only when the source really holds some: a calendar that merely
+# allows journals (Radicale's default set) must not leave an empty "(journal)" calendar behind.
+ONLY_WHEN_HELD = frozenset({"VJOURNAL"})
+PLURAL = {"VEVENT": "events", "VTODO": "tasks", "VJOURNAL": "journals"}
 
 Log = Callable[[str, str], None]
 
@@ -50,8 +60,12 @@ class CollectionMapper:
         create: bool,
         dry_run: bool,
         log: Log,
+        source: Connector | None = None,
     ) -> None:
         self.dest = dest
+        # Asked whether a source collection holds a component; without it every allowed
+        # component is taken to be held.
+        self.source = source
         self.dest_collections = list(dest_collections)
         self.explicit = {url.rstrip("/"): target for url, target in explicit.items()}
         self.create = create
@@ -72,13 +86,46 @@ class CollectionMapper:
             if _supports(main, component):
                 mapped.dest[component] = main
                 continue
+            if component in ONLY_WHEN_HELD and not self._holds(source, component):
+                continue
             name = f"{main.name or source.name}{SIBLING_SUFFIX.get(component, ' (' + component.lower() + ')')}"
             sibling = _by_name(self.dest_collections).get(name.casefold())
             if sibling is None or not _supports(sibling, component):
-                sibling = self._create(name, source, (component,), mapped)
+                sibling = self._create_sibling(name, source, component, mapped)
             if sibling is not None:
                 mapped.dest[component] = sibling
         return mapped
+
+    def _holds(self, source: RemoteCollection, component: str) -> bool:
+        if self.source is None:
+            return True
+        try:
+            holds = getattr(self.source, "holds", None)
+            if holds is not None:
+                return bool(holds(source, component))
+            # A connector without a server-side query (a feed, a test double): read the items.
+            listing = self.source.list_items(source)
+            return any(component in component_kinds(i.data) for i in self.source.fetch(source, list(listing.items)))
+        except ConnectorError as exc:
+            what = f"{source.name or source.url}: could not tell whether it holds {PLURAL[component]}"
+            self.log("warning", f"{what} ({exc})")
+            return True
+
+    def _create_sibling(
+        self, name: str, source: RemoteCollection, component: str, mapped: MappedCollection
+    ) -> RemoteCollection | None:
+        """A collection for one component the main destination collection does not take. A
+        destination that cannot take the component costs those items only, with the reason said."""
+        what = f"{source.name or source.url}: its {PLURAL.get(component, component)}"
+        try:
+            sibling = self._create(name, source, (component,), mapped)
+        except ConnectorError as exc:
+            self.log("error", f"{what} cannot be copied: the destination refused a calendar for them ({exc})")
+            return None
+        if sibling is not None and not _supports(sibling, component):
+            self.log("error", f"{what} cannot be copied: the destination made {name!r} without {component} support")
+            return None
+        return sibling
 
     def map_addressbook(self, source: RemoteCollection) -> MappedCollection:
         mapped = MappedCollection(source)

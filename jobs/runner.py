@@ -261,6 +261,7 @@ def _sync_kind(job, source, dest, collection_kind, progress, *, run, dry_run, co
         create=job.create_collections,
         dry_run=dry_run,
         log=progress.log,
+        source=source,
     )
     cursors = {c.url: c.sync_token for c in CollectionCursor.objects.filter(job=job)}
     reports = []

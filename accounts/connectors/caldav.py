@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from typing import ClassVar
+from urllib.parse import unquote, urlsplit
 from xml.etree.ElementTree import Element
 
 from accounts.connectors import xml as dx
+from accounts.connectors.base import RemoteCollection
 from accounts.connectors.dav import DavConnector
+from accounts.connectors.http import display_url
 
 SUPPORTED_COMPONENTS = dx.caldav("supported-calendar-component-set")
 KNOWN_COMPONENTS = ("VEVENT", "VTODO", "VJOURNAL")
@@ -26,6 +29,23 @@ class CalDAVConnector(DavConnector):
     extension = ".ics"
     multiget_report = dx.caldav("calendar-multiget")
     data_prop = dx.caldav("calendar-data")
+
+    def holds(self, collection: RemoteCollection, component: str) -> bool:
+        """Whether ``collection`` holds at least one ``component`` (VEVENT, VTODO, VJOURNAL).
+
+        A calendar-query (RFC 4791 section 7.8) that asks only for etags: the server filters, and
+        no calendar data is downloaded, which matters for a calendar of thousands of events.
+        """
+        wanted = dx.node(dx.caldav("comp-filter"), name=component)
+        calendar = dx.node(dx.caldav("comp-filter"), wanted, name="VCALENDAR")
+        etags = dx.node(dx.dav("prop"), dx.node(dx.GETETAG))
+        query = dx.node(dx.caldav("calendar-query"), etags, dx.node(dx.caldav("filter"), calendar))
+        response = self._dav_request("REPORT", collection.url, dx.to_xml(query), depth=1)
+        if response.status != 207:
+            raise self._error(response, f"search {display_url(collection.url)}")
+        own = _path(collection.url)
+        listing = dx.parse_multistatus(response.content, url=display_url(response.url))
+        return any(entry.status == 200 and _path(entry.href) != own for entry in listing.responses)
 
     def _components(self, props: dict[str, Element]) -> tuple[str, ...]:
         # RFC 4791 section 5.2.3: no component set means the calendar takes every type, reported as ().
@@ -51,3 +71,8 @@ class CalDAVConnector(DavConnector):
             )
         body = dx.node(dx.caldav("mkcalendar"), dx.node(dx.dav("set"), dx.node(dx.dav("prop"), *props)))
         return "MKCALENDAR", dx.to_xml(body)
+
+
+def _path(href: str) -> str:
+    # Servers mix absolute URLs and paths, %40 and @; a collection may list itself.
+    return unquote(urlsplit(href).path).rstrip("/")

@@ -40,15 +40,30 @@ class DavServer:
     process: subprocess.Popen = field(repr=False)
     directory: Path = field(repr=False)
     log: Path = field(repr=False)
+    command: list[str] = field(default_factory=list, repr=False)
+    env: dict[str, str] | None = field(default=None, repr=False)
+    auth: tuple[str, str] | None = field(default=None, repr=False)
 
     def stop(self) -> None:
-        self.process.terminate()
+        self.halt()
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+    def halt(self) -> None:
+        """Stop the process and keep its data: until ``restart()`` its port refuses connections,
+        as a server that went away does."""
+        if self.process.poll() is None:
+            self.process.terminate()
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
-        shutil.rmtree(self.directory, ignore_errors=True)
+
+    def restart(self) -> None:
+        """The same server on the same port with the same storage, as after a reboot."""
+        self.halt()
+        self.process = _launch(self.command, self.log, self.env, append=True)
+        _wait_until_serving(self.url, self.process, self.log, auth=self.auth)
 
     def collection_url(self, name: str) -> str:
         return f"{self.url.rstrip('/')}{self.home}{name}/"
@@ -82,29 +97,31 @@ def _wait_until_serving(url: str, process: subprocess.Popen, log: Path, auth: tu
     raise RuntimeError(f"server at {url} did not answer within 30 s:\n{log.read_text()[-3000:]}")
 
 
+def _launch(command: list[str], log: Path, env: dict[str, str] | None, *, append: bool = False) -> subprocess.Popen:
+    return subprocess.Popen(command, stdout=log.open("ab" if append else "wb"), stderr=subprocess.STDOUT, env=env)
+
+
 def start_radicale(username: str = "alice", password: str = "s3cret-pass") -> DavServer:
     directory = Path(tempfile.mkdtemp(prefix="calsync-radicale-"))
     users = directory / "users"
     users.write_text(f"{username}:{password}\n")
     port = free_port()
     log = directory / "server.log"
-    process = subprocess.Popen(
-        [
-            sys.executable, "-m", "radicale",
-            "--server-hosts", f"127.0.0.1:{port}",
-            "--storage-filesystem-folder", str(directory / "collections"),
-            "--auth-type", "htpasswd",
-            "--auth-htpasswd-filename", str(users),
-            "--auth-htpasswd-encryption", "plain",
-            "--rights-type", "owner_only",
-            "--logging-level", "warning",
-        ],
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-    )
+    command = [
+        sys.executable, "-m", "radicale",
+        "--server-hosts", f"127.0.0.1:{port}",
+        "--storage-filesystem-folder", str(directory / "collections"),
+        "--auth-type", "htpasswd",
+        "--auth-htpasswd-filename", str(users),
+        "--auth-htpasswd-encryption", "plain",
+        "--rights-type", "owner_only",
+        "--logging-level", "warning",
+    ]  # fmt: skip
+    process = _launch(command, log, None)
     url = f"http://127.0.0.1:{port}/"
-    _wait_until_serving(url, process, log, auth=(username, password))
-    return DavServer("radicale", url, username, password, f"/{username}/", process, directory, log)
+    auth = (username, password)
+    _wait_until_serving(url, process, log, auth=auth)
+    return DavServer("radicale", url, username, password, f"/{username}/", process, directory, log, command, None, auth)
 
 
 def start_xandikos(username: str = "user") -> DavServer:
@@ -113,20 +130,17 @@ def start_xandikos(username: str = "user") -> DavServer:
     directory = Path(tempfile.mkdtemp(prefix="calsync-xandikos-"))
     port = free_port()
     log = directory / "server.log"
-    process = subprocess.Popen(
-        [
-            str(BIN / "xandikos"), "serve",
-            "-d", str(directory / "data"),
-            "--state-dir", str(directory / "state"),
-            "-l", "127.0.0.1", "-p", str(port),
-            "--autocreate",
-            "--current-user-principal", f"/{username}/",
-            "--no-detect-systemd",
-        ],
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "XDG_DATA_HOME": str(directory / "xdg")},
-    )
+    command = [
+        str(BIN / "xandikos"), "serve",
+        "-d", str(directory / "data"),
+        "--state-dir", str(directory / "state"),
+        "-l", "127.0.0.1", "-p", str(port),
+        "--autocreate",
+        "--current-user-principal", f"/{username}/",
+        "--no-detect-systemd",
+    ]  # fmt: skip
+    env = {**os.environ, "XDG_DATA_HOME": str(directory / "xdg")}
+    process = _launch(command, log, env)
     url = f"http://127.0.0.1:{port}/"
     _wait_until_serving(url, process, log)
-    return DavServer("xandikos", url, username, "unused", f"/{username}/", process, directory, log)
+    return DavServer("xandikos", url, username, "unused", f"/{username}/", process, directory, log, command, env)

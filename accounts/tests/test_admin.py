@@ -233,3 +233,21 @@ def test_the_account_page_lists_its_collections_read_only(admin_user):
     assert b"/alice/personal/" in content
     assert b'name="collections-0-display_name"' not in content
     assert b"Personal cal" in collection_list
+
+
+def test_discovery_in_the_admin_shows_address_books_beside_calendars_with_their_counts(admin_user, radicale):
+    from accounts.tests.test_api_connection import fill_address_book_and_calendar
+
+    book, _calendar = fill_address_book_and_calendar(radicale, contacts=2, events=1)
+    account = account_create(
+        owner=admin_user, name="Radicale", kind="caldav", url=radicale.url, username="alice", password="s3cret-pass"
+    )
+    client = admin_client(admin_user)
+
+    discovered = client.post(reverse("admin:accounts_account_discover", args=[account.pk]), follow=True)
+
+    book_name = Collection.objects.get(account=account, url=book).display_name
+    assert f"{book_name} (address book, 2 items)" in messages_of(discovered)[0]
+    page = discovered.content.decode()
+    assert book in page
+    assert 'id="collections-summary"' in page and "address book" in page

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 
 import pytest
@@ -162,3 +163,74 @@ def test_discovering_twice_keeps_the_collection_ids(django_user_model, dav_serve
 
     assert first[calendar.url] == second[calendar.url]
     assert Account.objects.get(pk=account.pk).collections.filter(url=calendar.url).count() == 1
+
+
+def fill_address_book_and_calendar(server: DavServer, *, contacts: int, events: int) -> tuple[str, str]:
+    """A fresh address book and calendar on ``server``; returns their URLs."""
+    tag = uuid.uuid4().hex[:8]
+    config = AccountConfig(kind="carddav", url=server.url, username=server.username, password=server.password)
+    cards = connector_for(config)
+    try:
+        book = cards.create_collection(name=f"Friends {tag}", kind="addressbook")
+        for number in range(contacts):
+            uid = f"{tag}-card-{number}"
+            card = f"BEGIN:VCARD\r\nVERSION:3.0\r\nUID:{uid}\r\nFN:Friend {number}\r\nN:{number};Friend;;;\r\n"
+            card += "END:VCARD\r\n"
+            cards.put(book, card.encode(), uid=uid)
+    finally:
+        cards.close()
+    calendar = make_calendar(server, f"Work {tag}")
+    dav = connector_for(
+        AccountConfig(kind="caldav", url=server.url, username=server.username, password=server.password)
+    )
+    try:
+        for number in range(events):
+            uid = f"{tag}-event-{number}"
+            event = (
+                "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\n"
+                f"UID:{uid}\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:20300101T0{number}0000Z\r\nDURATION:PT1H\r\n"
+                "SUMMARY:Meeting\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+            )
+            dav.put(calendar, event.encode(), uid=uid)
+    finally:
+        dav.close()
+    return book.url, calendar.url
+
+
+@pytest.mark.parametrize("kind", ["caldav", "carddav"])
+def test_discovery_lists_address_books_and_calendars_with_their_item_counts(django_user_model, dav_server, kind):
+    book, calendar = fill_address_book_and_calendar(dav_server, contacts=2, events=3)
+    alice = django_user_model.objects.create_user("alice")
+    account = account_create(
+        owner=alice, name="Server", kind=kind, url=dav_server.url, username=dav_server.username,
+        password=dav_server.password,
+    )  # fmt: skip
+
+    response = client_for(alice).get(f"/api/accounts/{account.pk}/collections")
+
+    assert response.status_code == 200, response.content
+    found = {collection["url"]: collection for collection in response.json()}
+    assert (found[book]["kind"], found[book]["item_count"]) == ("addressbook", 2)
+    assert (found[calendar]["kind"], found[calendar]["item_count"]) == ("calendar", 3)
+    stored = client_for(alice).get(f"/api/accounts/{account.pk}/collections?discover=false").json()
+    assert {c["url"]: c["item_count"] for c in stored}[book] == 2
+
+
+def test_testing_the_connection_counts_calendars_and_address_books_with_their_items(django_user_model, dav_server):
+    fill_address_book_and_calendar(dav_server, contacts=2, events=3)
+    alice = django_user_model.objects.create_user("alice")
+    account = account_create(
+        owner=alice, name="Server", kind="caldav", url=dav_server.url, username=dav_server.username,
+        password=dav_server.password,
+    )  # fmt: skip
+
+    body = client_for(alice).post(f"/api/accounts/{account.pk}/test").json()
+
+    assert body["ok"] is True, body
+    counted = re.search(
+        r": (\d+) calendars? \((\d+) items?\), (\d+) address books? \((\d+) contacts?\)$", body["message"]
+    )
+    assert counted, body["message"]
+    calendars, events, books, contacts = map(int, counted.groups())
+    assert calendars >= 1 and events >= 3 and books >= 1 and contacts >= 2
+    assert body["collections"] >= 2

@@ -9,6 +9,7 @@ from django.db import connection
 from accounts.connectors.base import (
     AuthError,
     CheckResult,
+    Listing,
     RemoteCollection,
     TransientError,
 )
@@ -31,6 +32,7 @@ class StubConnector:
     collections: list[RemoteCollection] = field(default_factory=list)
     error: Exception | None = None
     closed: bool = False
+    items: dict[str, int] = field(default_factory=dict)  # collection URL -> how many items it lists
 
     def check(self) -> CheckResult:
         if self.error:
@@ -42,6 +44,9 @@ class StubConnector:
         if self.error:
             raise self.error
         return self.collections
+
+    def list_items(self, collection: RemoteCollection, *, sync_token: str = "") -> Listing:
+        return Listing(items={f"{collection.url}{n}.ics": f'"{n}"' for n in range(self.items.get(collection.url, 0))})
 
     def close(self) -> None:
         self.closed = True
@@ -236,6 +241,21 @@ def test_discovery_updates_rows_by_url_adds_new_ones_and_removes_vanished_ones(d
     }
     assert Collection.objects.get(url="/alice/contacts/").sync_token == "token-1"
     assert stub.closed
+
+
+def test_discovery_stores_each_collections_item_count(django_user_model, stub):
+    alice = django_user_model.objects.create_user("alice")
+    account = account_create(owner=alice, name="Work", kind="caldav", url="https://a.example.com/")
+    stub.collections = [
+        RemoteCollection(url="/alice/work/", name="Work", kind="calendar"),
+        RemoteCollection(url="/alice/contacts/", name="Contacts", kind="addressbook"),
+    ]
+    stub.items = {"/alice/work/": 3, "/alice/contacts/": 2}
+
+    account_discover_collections(account=account)
+
+    counts = dict(Collection.objects.filter(account=account).values_list("url", "item_count"))
+    assert counts == {"/alice/work/": 3, "/alice/contacts/": 2}
 
 
 def test_discovery_keeps_the_stored_rows_when_the_server_fails(django_user_model, stub):

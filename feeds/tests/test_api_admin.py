@@ -87,3 +87,32 @@ def test_the_admin_sync_now_action_renders_the_feed(
     assert "queued for rendering" in response.content.decode()
     feed.refresh_from_db()
     assert feed.last_synced_at and feed.last_error == ""
+
+
+@pytest.mark.parametrize("calendars", ["https://dav.example.org/alice/work/", {"url": "x"}, [["nested"]], [""]])
+def test_it_refuses_calendars_that_are_not_a_list_of_urls(api, account, calendars):
+    response = api.post("/api/feeds", {"path": "typo", "account": account.pk, "calendars": calendars}, format="json")
+
+    assert response.status_code == 400, response.content
+    assert "calendars" in response.json()
+    assert not IcsFeed.objects.filter(path="typo").exists()
+
+
+def test_it_refuses_a_string_of_calendars_on_change_too(api, account):
+    feed = IcsFeed.objects.create(owner=account.owner, path="kept", account=account, calendars=["https://a/cal/"])
+
+    response = api.patch(f"/api/feeds/{feed.pk}", {"calendars": "https://b/cal/"}, format="json")
+
+    assert response.status_code == 400
+    assert "list of calendar URLs" in str(response.json()["calendars"])
+    feed.refresh_from_db()
+    assert feed.calendars == ["https://a/cal/"]
+
+
+def test_it_accepts_a_list_of_calendar_urls(api, account):
+    response = api.post(
+        "/api/feeds", {"path": "listed", "account": account.pk, "calendars": ["https://a/cal/"]}, format="json"
+    )
+
+    assert response.status_code == 201, response.content
+    assert response.json()["calendars"] == ["https://a/cal/"]

@@ -186,6 +186,32 @@ def test_keep_local_keeps_events_the_feed_dropped(owner, radicale, feed_server):
     assert set(calendar(radicale, job.source.name)) == {"a@f", "b@f"}
 
 
+def test_an_event_dropped_while_keep_local_was_on_is_deleted_once_keep_local_is_off(owner, radicale, feed_server):
+    feed_server.body = feed(event("a@f"), event("b@f"))
+    job = import_job(owner, radicale, feed_server.url(), keep_local=True)
+    run(job)
+    feed_server.body = feed(event("a@f"))
+    run(job)
+    assert set(calendar(radicale, job.source.name)) == {"a@f", "b@f"}
+
+    SyncJob.objects.filter(pk=job.pk).update(keep_local=False)
+    mirrored = run(job)
+
+    assert counters(mirrored) == {"created": 0, "updated": 0, "deleted": 1, "errors": 0}
+    assert set(calendar(radicale, job.source.name)) == {"a@f"}
+
+
+@pytest.mark.parametrize(("keep_local", "mode"), [(False, "mirror"), (True, "copy")])
+def test_the_import_log_names_the_mode_it_runs_in(owner, radicale, feed_server, keep_local, mode):
+    feed_server.body = feed(event("a@f"))
+    job = import_job(owner, radicale, feed_server.url(), keep_local=keep_local, mode="copy")
+
+    finished = run(job)
+
+    messages = list(finished.logs.values_list("message", flat=True))
+    assert any(f"ICS import as {mode}" in message for message in messages), messages
+
+
 def test_hand_made_events_and_another_feeds_events_in_the_same_calendar_survive(owner, radicale, feed_server):
     dest = caldav(owner, radicale)
     with FeedServer() as other_server:

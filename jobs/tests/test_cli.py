@@ -12,7 +12,7 @@ from accounts.connectors import connector_for
 from accounts.connectors.base import AccountConfig
 from accounts.models import Account
 from accounts.testing.servers import start_radicale, start_xandikos
-from jobs.models import SyncRun
+from jobs.models import SyncJob, SyncRun
 from jobs.reconcile.items import extract_uid
 from jobs.testing import samples
 
@@ -56,6 +56,28 @@ def test_a_dry_run_prints_the_plan_and_writes_nothing(accounts, capsys):
     dest = connector_for(AccountConfig(kind="caldav", url=accounts[1].url))
     assert [c.name for c in dest.list_collections() if c.name == "Home"] == []
     assert not SyncRun.objects.exists()
+
+
+def test_a_dry_run_leaves_no_job_behind(accounts, capsys):
+    call_command("sync_accounts", "--source", "old", "--destination", "new", "--dry-run", "--create-collections")
+
+    assert "Dry run: nothing was written." in capsys.readouterr().out
+    assert not SyncJob.objects.exists()
+
+
+def test_a_dry_run_plans_with_an_existing_job_and_leaves_its_settings_alone(accounts, capsys):
+    call_command("sync_accounts", "--source", "old", "--destination", "new", "--create-collections")
+    job = SyncJob.objects.get()
+    capsys.readouterr()
+
+    call_command("sync_accounts", "--source", "old", "--destination", "new", "--dry-run", "--mode", "mirror")
+
+    out = capsys.readouterr().out
+    plan_rows = [line for line in out.splitlines() if line.startswith("http")]
+    assert plan_rows and all(line.split()[2:5] == ["0", "0", "0"] for line in plan_rows), out
+    job.refresh_from_db()
+    assert SyncJob.objects.get().pk == job.pk
+    assert (job.mode, job.create_collections) == ("copy", True)
 
 
 def test_a_run_copies_everything_and_prints_a_summary(accounts, capsys):

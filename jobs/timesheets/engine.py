@@ -89,17 +89,21 @@ def _apply(job, run, kimai, sides: Sides, actions: list[TimesheetAction], progre
             raise Stopped()
         links: list[ItemLink] = []
         events: list[AuditEvent] = []
+        failures: dict[str, str] = {}
         for action in actions[start : start + BATCH]:
-            outcome = _apply_one(job, run, kimai, sides, action, links)
+            outcome = _apply_one(job, run, kimai, sides, action, links, failures)
             progress.count(done=1, **{outcome: 1})
             if outcome != "unchanged":
                 events.append(_decision(job, run, action, outcome))
+        _record_failures(job, events, failures)
         timesheet_links_save(job, links)
         AuditEvent.objects.bulk_create(events)
     progress.flush()
 
 
-def _apply_one(job, run, kimai, sides: Sides, action: TimesheetAction, links: list[ItemLink]) -> str:
+def _apply_one(
+    job, run, kimai, sides: Sides, action: TimesheetAction, links: list[ItemLink], failures: dict[str, str]
+) -> str:
     want = action.desired
     fields = {}
     if want is not None:
@@ -126,21 +130,49 @@ def _apply_one(job, run, kimai, sides: Sides, action: TimesheetAction, links: li
         if exc.status == 403:  # the voter: locked by a lockdown period (exported ones never get here)
             _conflict(job, run, sides, action, Reason.LOCKED)
             return "conflicts"
-        return _error(action, exc, run)
+        return _error(action, exc, run, failures)
     except ConnectorError as exc:
         if exc.permanent:
             raise
-        return _error(action, exc, run)
+        return _error(action, exc, run, failures)
     _conflict(job, run, sides, action, action.reason)
     return "conflicts"
 
 
-def _error(action: TimesheetAction, exc: ConnectorError, run) -> str:
+def _error(action: TimesheetAction, exc: ConnectorError, run, failures: dict[str, str]) -> str:
+    failures[action.source_href] = str(exc)[:2000]
     if run is not None:
         from jobs.models import SyncLog
 
         SyncLog.objects.create(run=run, level="error", message=f"{action.op.value}: {exc}", item=action.source_href)
     return "errors"
+
+
+def _record_failures(job, events: list[AuditEvent], failures: dict[str, str]) -> None:
+    """Each failed entry's decision carries the reason and how many runs in a row it failed.
+
+    Nothing is lost by a failure (every run plans from both sides, and the marker in Kimai finds
+    a write whose answer was lost), but an entry that keeps failing must be visible as such.
+    """
+    if not failures:
+        return
+    # One Zammad entry may feed two jobs (two Kimais): each job counts its own attempts.
+    history = AuditEvent.objects.filter(
+        object_type="timesheet", object_id__in=list(failures), after__job=job.pk
+    ).order_by("-id")
+    earlier: dict[str, int] = {}
+    settled: set[str] = set()
+    for href, after in history.values_list("object_id", "after").iterator():
+        if href in settled:
+            continue
+        if (after or {}).get("outcome") == "errors":
+            earlier[href] = earlier.get(href, 0) + 1
+        else:
+            settled.add(href)  # the streak of failures ends at the last success
+    for event in events:
+        href = event.object_id
+        if href in failures:
+            event.after = {**event.after, "error": failures[href], "attempts": earlier.get(href, 0) + 1}
 
 
 def timesheet_link(job, action: TimesheetAction, kimai_id: int) -> ItemLink:
@@ -191,5 +223,5 @@ def _decision(job, run, action: TimesheetAction, outcome: str) -> AuditEvent:
         object_type="timesheet",
         object_id=action.source_href,
         summary=f"job {job.pk} run {getattr(run, 'pk', '-')}: {outcome} ({action.reason}) {action.dest_href}".strip(),
-        after={"kimai": list(action.kimai_ids), "reason": str(action.reason), "outcome": outcome},
+        after={"kimai": list(action.kimai_ids), "reason": str(action.reason), "outcome": outcome, "job": job.pk},
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import threading
 import time
 from dataclasses import dataclass
@@ -37,6 +38,9 @@ class StandIn:
         self.lock = threading.RLock()
         self.delay = 0.0  # seconds each answer takes: lets a test catch a run in the middle
         self.requests: list[Logged] = []
+        # go_away_after(): (method, path pattern, how many more such requests are answered)
+        self._away_after: tuple[str, str, int] | None = None
+        self._connections: set[socket.socket] = set()
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -48,23 +52,66 @@ class StandIn:
             def log_message(self, *args: object) -> None:
                 pass
 
+            def setup(self) -> None:
+                super().setup()
+                owner._connections.add(self.connection)
+
+            def finish(self) -> None:
+                owner._connections.discard(self.connection)
+                super().finish()
+
             def _serve(self) -> None:
                 owner._handle(self)
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._handler = Handler
+        self._port = 0
+        self._listen()
+
+    def _listen(self) -> None:
+        self._server = ThreadingHTTPServer(("127.0.0.1", self._port), self._handler)
         self._server.daemon_threads = True
+        self._port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return f"http://127.0.0.1:{self._port}"
 
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+    def go_away_after(self, method: str, path: str, count: int) -> None:
+        """After the ``count``-th ``method`` request on ``path`` (a regex) is applied, the server
+        goes away before answering it, as a process killed mid-request: that answer is lost and
+        every later request meets connection refused until ``come_back()``."""
+        self._away_after = (method, path, count)
+
+    def go_away(self) -> None:
+        self._away_after = None
+        self.stop()
+        # Keep-alive connections would otherwise still be served by their handler threads.
+        for connection in list(self._connections):
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def come_back(self) -> None:
+        """The same server on the same port with the same state, as after a restart."""
+        self._listen()
+
+    def _going_away(self, method: str, path: str) -> bool:
+        if self._away_after is None:
+            return False
+        wanted_method, pattern, count = self._away_after
+        if method != wanted_method or not re.fullmatch(pattern, path):
+            return False
+        self._away_after = (wanted_method, pattern, count - 1)
+        return count <= 1
 
     def reset_log(self) -> None:
         self.requests.clear()
@@ -82,6 +129,10 @@ class StandIn:
         with self.lock:
             self.requests.append(Logged(handler.command, parts.path, query))
             status, body, headers = self._dispatch(handler, parts.path, query, raw)
+            if self._going_away(handler.command, parts.path):
+                self.go_away()
+                handler.close_connection = True
+                return
         payload = b"" if body is None else json.dumps(body).encode()
         handler.send_response(status)
         if body is not None:

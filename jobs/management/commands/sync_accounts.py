@@ -48,21 +48,19 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         source = self._account(options["source"])
         destination = self._account(options["destination"])
-        job, _ = SyncJob.objects.update_or_create(
-            owner=source.owner,
-            name=f"{source.name} → {destination.name}",
-            defaults={
-                "source": source,
-                "destination": destination,
-                "mode": options["mode"],
-                "sync_calendars": not options["no_calendars"],
-                "sync_contacts": not options["no_contacts"],
-                "create_collections": options["create_collections"],
-            },
-        )
+        settings = {
+            "source": source,
+            "destination": destination,
+            "mode": options["mode"],
+            "sync_calendars": not options["no_calendars"],
+            "sync_contacts": not options["no_contacts"],
+            "create_collections": options["create_collections"],
+        }
+        name = f"{source.name} → {destination.name}"
         if options["dry_run"]:
-            self._print_plan(sync_job_pairs(job, BarProgress(SyncRun(job=job)), dry_run=True))
+            self._dry_run(owner=source.owner, name=name, settings=settings)
             return
+        job, _ = SyncJob.objects.update_or_create(owner=source.owner, name=name, defaults=settings)
         try:
             run = sync_job_start(
                 job=job, trigger=SyncRun.Trigger.CLI, confirm_empty=options["confirm_empty"], enqueue=False
@@ -74,6 +72,25 @@ class Command(BaseCommand):
         self._print_summary(run)
         if run.status != SyncRun.Status.COMPLETED or run.errors:
             sys.exit(1)
+
+    def _dry_run(self, *, owner, name: str, settings: dict) -> None:
+        """Plan with the job a real run would use, and leave the database as it was: an existing
+        job is planned with its links but with this command's options in memory only, and a job
+        made up for the plan (planning needs a saved row to read links and cursors) is deleted."""
+        job = SyncJob.objects.filter(owner=owner, name=name).first()
+        created = job is None
+        if job is None:
+            job = SyncJob.objects.create(owner=owner, name=name, **settings)
+        else:
+            for field, value in settings.items():
+                setattr(job, field, value)
+        try:
+            reports = sync_job_pairs(job, BarProgress(SyncRun(job=job)), dry_run=True)
+        finally:
+            if created:
+                # Unless a real run of the same pair started meanwhile and made it its own.
+                SyncJob.objects.filter(pk=job.pk, runs__isnull=True).delete()
+        self._print_plan(reports)
 
     def _account(self, name: str) -> Account:
         accounts = list(Account.objects.filter(name=name))
