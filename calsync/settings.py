@@ -43,8 +43,9 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
     # The admin's modules are imported by the URLconf (calsync/urls.py), not at start-up: a
-    # management command such as sync_accounts has no use for them.
-    "django.contrib.admin.apps.SimpleAdminConfig",
+    # management command such as sync_accounts has no use for them. This config only names
+    # calsync's admin site (calsync/admin_site.py).
+    "calsync.apps.CalsyncAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
