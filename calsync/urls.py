@@ -18,5 +18,6 @@ urlpatterns = [
     path("ics/", include("feeds.urls")),
     path(".well-known/caldav", dav_views.well_known, name="dav-well-known"),
     re_path(r"^dav/(?P<path>.*)$", dav_views.DavView.as_view(), name="dav"),
+    path("", include("calsync.console.urls")),  # / (the dashboard, staff) and its live JSON
     path("", include("booking.urls")),  # /book/ and /api/availability, /api/appointments, ...
 ]

@@ -53,7 +53,7 @@ def test_it_is_branded_calsync_and_view_site_opens_the_dashboard(admin_client):
     html = admin_client.get("/admin/").content.decode()
 
     assert "Django administration" not in html
-    assert '<a href="/admin/">calsync</a>' in html
+    assert re.search(r'<div id="site-name"><a href="/admin/">.*?</svg>calsync</a></div>', html, flags=re.S)
     assert "<title>Console | calsync</title>" in html
     assert '<a href="/">View site</a>' in html
 
