@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.connectors.base import ConnectorError
-from booking import availability
+from booking import availability, emails
 from booking.models import MAX_INTERVAL, Appointment, Artist, ArtistCalendar
 from booking.pulls import PullResult, busy_pull, calendar_collection, calendar_connector
 from booking.selectors import (
@@ -165,6 +165,7 @@ def appointment_create(
         _insert_checked(appointment, now=now)
         if calendar:
             _queue_push(appointment.pk)
+        emails.booking_mail_queue(appointment=appointment, event=emails.REQUESTED)
     return appointment, answer
 
 
@@ -180,14 +181,22 @@ def _save_and_push(appointment: Appointment, fields: list[str]) -> Appointment:
 def appointment_confirm(*, appointment: Appointment) -> Appointment:
     if appointment.status == Appointment.Status.CANCELLED:
         raise ValidationError("A cancelled appointment cannot be confirmed; book it again.")
+    was_confirmed = appointment.status == Appointment.Status.CONFIRMED
     appointment.status = Appointment.Status.CONFIRMED
     appointment.needs_review = False
-    return _save_and_push(appointment, ["status", "needs_review"])
+    _save_and_push(appointment, ["status", "needs_review"])
+    if not was_confirmed:
+        emails.booking_mail_queue(appointment=appointment, event=emails.CONFIRMED)
+    return appointment
 
 
 def appointment_cancel(*, appointment: Appointment) -> Appointment:
+    was_cancelled = appointment.status == Appointment.Status.CANCELLED
     appointment.status = Appointment.Status.CANCELLED
-    return _save_and_push(appointment, ["status"])
+    _save_and_push(appointment, ["status"])
+    if not was_cancelled:
+        emails.booking_mail_queue(appointment=appointment, event=emails.CANCELLED)
+    return appointment
 
 
 UPDATABLE = ("client_name", "client_email", "client_phone", "description", "start", "end")
@@ -211,6 +220,7 @@ def appointment_update(*, appointment: Appointment, now: datetime | None = None,
         _insert_checked_overlap_only(appointment, fields=[*changes, "push_state", "updated_at"])
         if appointment.calendar_id:
             _queue_push(appointment.pk)
+        emails.booking_mail_queue(appointment=appointment, event=emails.MOVED)
     return appointment
 
 

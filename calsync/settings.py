@@ -255,6 +255,20 @@ CALSYNC_DAV_MAX_XML_BYTES = env_int("CALSYNC_DAV_MAX_XML_BYTES", 2 * 1024 * 1024
 CALSYNC_DAV_QUOTA_BYTES = env_int("CALSYNC_DAV_QUOTA_BYTES", 0, minimum=0)
 CALSYNC_DAV_AUTH_CACHE_SECONDS = env_int("CALSYNC_DAV_AUTH_CACHE_SECONDS", 300, minimum=0)
 
+# --- E-mail (booking confirmations to clients) --------------------------------------------------
+# Without EMAIL_HOST mails are printed to the console (the embedded default); with it, sent by SMTP.
+EMAIL_HOST = env_str("EMAIL_HOST", "")
+EMAIL_PORT = env_int("EMAIL_PORT", 587, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")  # or EMAIL_HOST_PASSWORD_FILE
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+# A mail server that hangs must not hold a booking request for long: mails go after the commit.
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "calsync <calsync@localhost>")
+EMAIL_BACKEND = (
+    "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.console.EmailBackend"
+)
+
 LOG_LEVEL = env_str("CALSYNC_LOG_LEVEL", "INFO").upper()
 LOGGING = {
     "version": 1,
