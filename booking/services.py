@@ -25,6 +25,7 @@ from booking.selectors import (
     availability_from_db,
     blocking_calendars,
     busy_data_age,
+    busy_data_state,
     slots_from_db,
 )
 
@@ -61,14 +62,20 @@ class Freshness:
 
 
 def _refresh_busy_data(*, artist: Artist, now: datetime, known_age: BusyAge | None = None) -> Freshness:
-    """Pull live when the stored busy data is too old; say so when the server cannot be reached."""
-    age = known_age.seconds if known_age is not None else busy_data_age(artist_id=artist.pk, now=now)
-    if age is not None and age <= settings.CALSYNC_BUSY_MAX_AGE_SECONDS:
+    """Pull live when the stored busy data is too old or its last pull failed; say so (degraded)
+    when the server cannot be reached."""
+    state = known_age if known_age is not None else busy_data_state(artist_id=artist.pk, now=now)
+    age = state.seconds
+    if age is not None and age <= settings.CALSYNC_BUSY_MAX_AGE_SECONDS and not state.failing:
         return Freshness(False, age)
     degraded = False
     for calendar in blocking_calendars(artist_id=artist.pk):
-        fresh = calendar.last_pulled_at and (now - calendar.last_pulled_at).total_seconds() <= (
-            settings.CALSYNC_BUSY_MAX_AGE_SECONDS
+        # Young data from a calendar whose last pull failed is not fresh: the server may hold
+        # changes it could not deliver, so it is asked again (or the answer is degraded).
+        fresh = (
+            calendar.last_pulled_at
+            and calendar.last_pull_ok is not False
+            and (now - calendar.last_pulled_at).total_seconds() <= settings.CALSYNC_BUSY_MAX_AGE_SECONDS
         )
         if fresh:
             continue
