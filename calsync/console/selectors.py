@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import F, OuterRef, QuerySet, Subquery, Window
+from django.db.models.functions import RowNumber
 from django.urls import reverse
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
@@ -256,15 +257,22 @@ def attention_for(*, user: AbstractBaseUser, rows: list[JobRow], now: datetime |
 
 
 def history_for(*, jobs: list[SyncJob], limit: int = HISTORY_RUNS) -> dict[int, list[RunPoint]]:
-    """The last ``limit`` ended runs of each job, oldest first."""
+    """The last ``limit`` ended runs of each job, oldest first: one query, whatever the number of jobs."""
     history: dict[int, list[RunPoint]] = {job.pk: [] for job in jobs}
-    for job in jobs:
-        runs = (
-            SyncRun.objects.filter(job=job, started_at__isnull=False, finished_at__isnull=False)
-            .exclude(status__in=SyncRun.ACTIVE)
-            .order_by("-finished_at", "-id")[:limit]
+    latest_first = [F("finished_at").desc(), F("id").desc()]
+    runs = (
+        SyncRun.objects.filter(job__in=jobs, started_at__isnull=False, finished_at__isnull=False)
+        .exclude(status__in=SyncRun.ACTIVE)
+        .only(
+            "id", "job_id", "status", "started_at", "finished_at", "created", "updated", "deleted", "unchanged",
+            "errors",
         )
-        history[job.pk] = [
+        .annotate(recency=Window(RowNumber(), partition_by=[F("job_id")], order_by=latest_first))
+        .filter(recency__lte=limit)
+        .order_by("job_id", "finished_at", "id")
+    )  # fmt: skip
+    for run in runs:
+        history[run.job_id].append(
             RunPoint(
                 at=run.finished_at,
                 items=run.created + run.updated + run.deleted,
@@ -274,6 +282,5 @@ def history_for(*, jobs: list[SyncJob], limit: int = HISTORY_RUNS) -> dict[int, 
                 failed=run.status == SyncRun.Status.FAILED,
                 run_id=run.pk,
             )
-            for run in reversed(list(runs))
-        ]
+        )
     return history

@@ -7,11 +7,14 @@ from typing import Any
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.cache import never_cache
 
-from calsync.console.charts import history_chart
-from calsync.console.selectors import attention_for, history_for, job_rows_for
+from calsync.console.charts import Chart, RunPoint, history_chart, history_svg
+from calsync.console.selectors import JobRow, attention_for, history_for, job_rows_for
+from jobs.models import SyncJob
 from jobs.views.health import health_report
 
 # Seconds between polls while a run is active: live enough to watch, cheap enough for SQLite.
@@ -31,6 +34,18 @@ def _health_detail(part: dict[str, Any]) -> str:
     return f"{where} · {part['latency_ms']:g} ms" if where else f"{part['latency_ms']:g} ms"
 
 
+def _charts(rows: list[JobRow], history: dict[int, list[RunPoint]]) -> list[tuple[SyncJob, Chart, SafeString]]:
+    run_url = reverse("admin:jobs_syncrun_change", args=[0]).replace("/0/", "/{id}/")
+    charts = []
+    for row in rows:
+        if history[row.job.pk]:
+            chart = history_chart(history[row.job.pk], width=270, height=112)
+            # history_svg escapes every text it writes.
+            svg = mark_safe(history_svg(chart, label=f"Sync history of {row.job.name}", run_url=run_url))  # noqa: S308
+            charts.append((row.job, chart, svg))
+    return charts
+
+
 @never_cache
 @staff_member_required
 def dashboard(request: HttpRequest) -> HttpResponse:
@@ -45,9 +60,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "attention": attention_for(user=request.user, rows=rows, now=now),
         "health": health,
         "health_parts": [(name, health[key], _health_detail(health[key])) for name, key in HEALTH_TILES],
-        "charts": [
-            (row.job, history_chart(history[row.job.pk], width=270, height=112)) for row in rows if history[row.job.pk]
-        ],
+        "charts": _charts(rows, history),
         "poll_seconds": POLL_SECONDS,
     }
     return render(request, "console/dashboard.html", context)

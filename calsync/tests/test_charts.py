@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from calsync.console.charts import RunPoint, duration_text, history_chart, nice_ceiling
+from calsync.console.charts import RunPoint, duration_text, history_chart, history_svg, nice_ceiling
 
 START = datetime(2026, 12, 1, tzinfo=UTC)
 points = st.lists(
@@ -68,3 +68,13 @@ def test_it_says_durations_the_way_people_do():
 
 def test_an_empty_history_is_an_empty_chart():
     assert history_chart([]).empty
+
+
+def test_its_svg_escapes_every_text_and_links_each_bar_to_its_run():
+    run = RunPoint(at=START, items=3, unchanged=0, errors=0, seconds=2.0, failed=False, run_id=7)
+
+    svg = history_svg(history_chart([run]), label='History of <script>alert("x")</script>', run_url="/runs/{id}/")
+
+    assert "<script>" not in svg and "&lt;script&gt;" in svg
+    assert '<a href="/runs/7/"><rect' in svg
+    assert svg.startswith("<svg ") and svg.endswith("</svg>")
