@@ -124,3 +124,28 @@ def test_next_run_comes_from_the_beat_schedule():
     assert abs((next_run_at(task, now=now) - (last + timedelta(minutes=15))).total_seconds()) < 1
     task.enabled = False
     assert next_run_at(task, now=now) is None
+
+
+def test_with_the_broker_down_it_still_answers_and_shows_the_broker_red_without_its_password(admin_client, monkeypatch):
+    from kombu import Connection
+
+    from accounts.testing.servers import free_port
+
+    url = f"redis://:broker-secret-31@127.0.0.1:{free_port()}/0"  # nothing listens: connection refused
+
+    class UnreachableBroker:
+        def connection_for_write(self, **options):
+            return Connection(url, **options)
+
+    monkeypatch.setattr("jobs.views.health.celery_app", UnreachableBroker())
+    monkeypatch.setattr("jobs.views.health.BROKER_TIMEOUT_SECONDS", 1.0)
+    dashboard_world()
+
+    response = admin_client.get("/")
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    broker_tile = html.split('data-health="broker"')[1].split("</div>\n  </div>")[0]
+    assert 'class="dot error"' in broker_tile
+    assert "broker-secret-31" not in html
+    assert "Carbonio → Mailcow migration" in html  # the rest of the page is there
