@@ -153,4 +153,6 @@ def booking_mail_queue(*, appointment: Appointment, event: str) -> None:
     if not appointment.client_email:
         return
     mail = booking_mail_facts(appointment, event=event)
-    transaction.on_commit(lambda: booking_mail_send(mail))
+    # robust: even an error nobody foresaw is logged by Django rather than raised into the request
+    # whose booking has already been committed.
+    transaction.on_commit(lambda: booking_mail_send(mail), robust=True)
