@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import F, OuterRef, QuerySet, Subquery, Window
 from django.db.models.functions import RowNumber
 from django.urls import reverse
@@ -31,9 +31,12 @@ HISTORY_RUNS = 24  # runs per job in the history chart
 ATTENTION_ROWS = 5  # rows of one kind before "and N more"
 
 
-def sync_job_list_for(*, user: AbstractBaseUser) -> QuerySet[SyncJob]:
+def sync_job_list_for(*, user: User | AnonymousUser) -> QuerySet[SyncJob]:
+    """Staff see every job, everybody else only their own; anonymous users see none."""
     jobs = SyncJob.objects.select_related("source", "destination", "schedule__interval", "schedule__crontab")
-    return jobs if user.is_staff else jobs.filter(owner=user)
+    if not user.is_authenticated or not user.is_active:
+        return jobs.none()
+    return jobs if user.is_staff else jobs.filter(owner_id=user.pk)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +93,7 @@ def _latest(runs: QuerySet[SyncRun]) -> Subquery:
     return Subquery(runs.filter(job=OuterRef("pk")).order_by("-created_at", "-id").values("id")[:1])
 
 
-def job_rows_for(*, user: AbstractBaseUser, now: datetime | None = None) -> list[JobRow]:
+def job_rows_for(*, user: User | AnonymousUser, now: datetime | None = None) -> list[JobRow]:
     now = now or timezone.now()
     jobs = list(
         sync_job_list_for(user=user).annotate(
@@ -138,8 +141,12 @@ def _first_line(text: str) -> str:
     return (text or "").strip().splitlines()[0][:160] if (text or "").strip() else ""
 
 
-def attention_for(*, user: AbstractBaseUser, rows: list[JobRow], now: datetime | None = None) -> list[AttentionGroup]:
+def attention_for(
+    *, user: User | AnonymousUser, rows: list[JobRow], now: datetime | None = None
+) -> list[AttentionGroup]:
     """What needs a person, most urgent first: failed runs, conflicts, broken connections, bookings."""
+    if isinstance(user, AnonymousUser) or not user.is_active:
+        return []
     now = now or timezone.now()
     groups: list[AttentionGroup | None] = []
 
@@ -272,6 +279,8 @@ def history_for(*, jobs: list[SyncJob], limit: int = HISTORY_RUNS) -> dict[int, 
         .order_by("job_id", "finished_at", "id")
     )  # fmt: skip
     for run in runs:
+        if run.started_at is None or run.finished_at is None:  # excluded by the query; for the type checker
+            continue
         history[run.job_id].append(
             RunPoint(
                 at=run.finished_at,
