@@ -40,9 +40,14 @@ def artist_by_ref(*, ref: str | int, active_only: bool = True) -> Artist | None:
 
 @dataclass(frozen=True, slots=True)
 class BusyAge:
-    """Seconds since the stalest blocking calendar was pulled; ``None`` if one never was, 0 if none exist."""
+    """Seconds since the stalest blocking calendar was pulled; ``None`` if one never was, 0 if none exist.
+
+    ``failing``: blocking calendars whose last pull failed. Their data may still be young, but it is
+    no longer known to be true, so an answer built on it is degraded at once.
+    """
 
     seconds: float | None
+    failing: int = 0
 
 
 _ARTIST_COLUMNS = (
@@ -65,7 +70,7 @@ def artist_with_busy_age(*, ref: str, now: datetime | None = None) -> tuple[Arti
     sql = (
         f"SELECT {', '.join('a.' + q(column) for column in _ARTIST_COLUMNS)}, "  # noqa: S608
         f"(SELECT COUNT(*) {blocking}), (SELECT COUNT(*) {blocking} AND c.last_pulled_at IS NULL), "
-        f"(SELECT MIN(c.last_pulled_at) {blocking}) "
+        f"(SELECT MIN(c.last_pulled_at) {blocking}), (SELECT COUNT(*) {blocking} AND NOT c.last_pull_ok) "
         f"FROM {q(Artist._meta.db_table)} a WHERE a.active AND {by} = %s"
     )
     with connection.cursor() as cursor:
@@ -77,7 +82,8 @@ def artist_with_busy_age(*, ref: str, now: datetime | None = None) -> tuple[Arti
     if isinstance(fields["working_hours"], str):  # SQLite hands back the JSON text
         fields["working_hours"] = json.loads(fields["working_hours"])
     artist = Artist(active=True, **fields)
-    return artist, _age(*row[len(_ARTIST_COLUMNS) :], now)
+    calendar_count, never_pulled, oldest, failing = row[len(_ARTIST_COLUMNS) :]
+    return artist, _age(calendar_count, never_pulled, oldest, now, failing)
 
 
 def artist_list_public() -> QuerySet[Artist]:
@@ -163,26 +169,34 @@ def blocking_calendars(*, artist_id: int) -> QuerySet[ArtistCalendar]:
     return ArtistCalendar.objects.filter(artist_id=artist_id, blocks_time=True).select_related("account")
 
 
-def busy_data_age(*, artist_id: int, now: datetime | None = None) -> float | None:
-    """Seconds since the stalest blocking calendar was pulled; ``None`` if one never was, 0 if none exist."""
+def busy_data_state(*, artist_id: int, now: datetime | None = None) -> BusyAge:
+    """How old the artist's busy data is, and how many of their calendars failed their last pull."""
     table = connection.ops.quote_name(ArtistCalendar._meta.db_table)
     # Every availability check asks this: one aggregate in SQL, like ``busy_near``.
     sql = (
-        "SELECT COUNT(*), SUM(CASE WHEN last_pulled_at IS NULL THEN 1 ELSE 0 END), MIN(last_pulled_at) "  # noqa: S608
-        f"FROM {table} WHERE artist_id = %s AND blocks_time"
+        "SELECT COUNT(*), SUM(CASE WHEN last_pulled_at IS NULL THEN 1 ELSE 0 END), MIN(last_pulled_at), "  # noqa: S608
+        f"SUM(CASE WHEN NOT last_pull_ok THEN 1 ELSE 0 END) FROM {table} WHERE artist_id = %s AND blocks_time"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [artist_id])
-        calendar_count, never_pulled, oldest = cursor.fetchone()
-    return _age(calendar_count, never_pulled, oldest, now).seconds
+        calendar_count, never_pulled, oldest, failing = cursor.fetchone()
+    return _age(calendar_count, never_pulled, oldest, now, failing)
 
 
-def _age(calendar_count: int, never_pulled: int | None, oldest: datetime | str | None, now: datetime | None) -> BusyAge:
+def busy_data_age(*, artist_id: int, now: datetime | None = None) -> float | None:
+    """Seconds since the stalest blocking calendar was pulled; ``None`` if one never was, 0 if none exist."""
+    return busy_data_state(artist_id=artist_id, now=now).seconds
+
+
+def _age(
+    calendar_count: int, never_pulled: int | None, oldest: datetime | str | None, now: datetime | None,
+    failing: int | None = 0,
+) -> BusyAge:
     if not calendar_count:
         return BusyAge(0.0)
     if never_pulled or oldest is None:
-        return BusyAge(None)
-    return BusyAge(((now or timezone.now()) - _aware(oldest)).total_seconds())
+        return BusyAge(None, failing or 0)
+    return BusyAge(((now or timezone.now()) - _aware(oldest)).total_seconds(), failing or 0)
 
 
 def artist_calendar_list_for(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[ArtistCalendar]:

@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.connectors.base import ConnectorError
-from booking import availability
+from booking import availability, emails
 from booking.models import MAX_INTERVAL, Appointment, Artist, ArtistCalendar
 from booking.pulls import PullResult, busy_pull, calendar_collection, calendar_connector
 from booking.selectors import (
@@ -25,6 +25,7 @@ from booking.selectors import (
     availability_from_db,
     blocking_calendars,
     busy_data_age,
+    busy_data_state,
     slots_from_db,
 )
 
@@ -61,14 +62,20 @@ class Freshness:
 
 
 def _refresh_busy_data(*, artist: Artist, now: datetime, known_age: BusyAge | None = None) -> Freshness:
-    """Pull live when the stored busy data is too old; say so when the server cannot be reached."""
-    age = known_age.seconds if known_age is not None else busy_data_age(artist_id=artist.pk, now=now)
-    if age is not None and age <= settings.CALSYNC_BUSY_MAX_AGE_SECONDS:
+    """Pull live when the stored busy data is too old or its last pull failed; say so (degraded)
+    when the server cannot be reached."""
+    state = known_age if known_age is not None else busy_data_state(artist_id=artist.pk, now=now)
+    age = state.seconds
+    if age is not None and age <= settings.CALSYNC_BUSY_MAX_AGE_SECONDS and not state.failing:
         return Freshness(False, age)
     degraded = False
     for calendar in blocking_calendars(artist_id=artist.pk):
-        fresh = calendar.last_pulled_at and (now - calendar.last_pulled_at).total_seconds() <= (
-            settings.CALSYNC_BUSY_MAX_AGE_SECONDS
+        # Young data from a calendar whose last pull failed is not fresh: the server may hold
+        # changes it could not deliver, so it is asked again (or the answer is degraded).
+        fresh = (
+            calendar.last_pulled_at
+            and calendar.last_pull_ok is not False
+            and (now - calendar.last_pulled_at).total_seconds() <= settings.CALSYNC_BUSY_MAX_AGE_SECONDS
         )
         if fresh:
             continue
@@ -165,6 +172,7 @@ def appointment_create(
         _insert_checked(appointment, now=now)
         if calendar:
             _queue_push(appointment.pk)
+        emails.booking_mail_queue(appointment=appointment, event=emails.REQUESTED)
     return appointment, answer
 
 
@@ -187,9 +195,13 @@ def _save_and_push(appointment: Appointment, fields: list[str]) -> Appointment:
 def appointment_confirm(*, appointment: Appointment) -> Appointment:
     if appointment.status == Appointment.Status.CANCELLED:
         raise ValidationError("A cancelled appointment cannot be confirmed; book it again.")
+    was_confirmed = appointment.status == Appointment.Status.CONFIRMED
     appointment.status = Appointment.Status.CONFIRMED
     appointment.needs_review = False
-    return _save_and_push(appointment, ["status", "needs_review"])
+    _save_and_push(appointment, ["status", "needs_review"])
+    if not was_confirmed:
+        emails.booking_mail_queue(appointment=appointment, event=emails.CONFIRMED)
+    return appointment
 
 
 def appointment_push_again(*, appointment: Appointment) -> Appointment:
@@ -198,8 +210,12 @@ def appointment_push_again(*, appointment: Appointment) -> Appointment:
 
 
 def appointment_cancel(*, appointment: Appointment) -> Appointment:
+    was_cancelled = appointment.status == Appointment.Status.CANCELLED
     appointment.status = Appointment.Status.CANCELLED
-    return _save_and_push(appointment, ["status"])
+    _save_and_push(appointment, ["status"])
+    if not was_cancelled:
+        emails.booking_mail_queue(appointment=appointment, event=emails.CANCELLED)
+    return appointment
 
 
 UPDATABLE = ("client_name", "client_email", "client_phone", "description", "start", "end")
@@ -223,6 +239,7 @@ def appointment_update(*, appointment: Appointment, now: datetime | None = None,
         _insert_checked_overlap_only(appointment, fields=[*changes, *owed])
         if appointment.calendar_id:
             _queue_push(appointment.pk)
+        emails.booking_mail_queue(appointment=appointment, event=emails.MOVED)
     return appointment
 
 

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.admin.apps import SimpleAdminConfig
 
 
 class CalsyncConfig(AppConfig):
@@ -8,3 +9,10 @@ class CalsyncConfig(AppConfig):
 
     def ready(self) -> None:
         from calsync import checks  # noqa: F401  (registers the checks)
+
+
+class CalsyncAdminConfig(SimpleAdminConfig):
+    """The admin with calsync's site (branding, sections); like SimpleAdminConfig, it does not
+    autodiscover at start-up: calsync/urls.py does, so a command-line sync loads no admin module."""
+
+    default_site = "calsync.admin_site.CalsyncAdminSite"

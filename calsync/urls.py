@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularJSONAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from feeds.dav import views as dav_views
 
@@ -10,6 +10,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/openapi.json", SpectacularJSONAPIView.as_view(), name="openapi"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="openapi"), name="api-docs"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="openapi"), name="api-redoc"),
     path("api/", include("accounts.urls")),
     path("api/", include("jobs.urls")),
     path("api/", include("jobs.timesheets.urls")),
@@ -17,5 +18,6 @@ urlpatterns = [
     path("ics/", include("feeds.urls")),
     path(".well-known/caldav", dav_views.well_known, name="dav-well-known"),
     re_path(r"^dav/(?P<path>.*)$", dav_views.DavView.as_view(), name="dav"),
+    path("", include("calsync.console.urls")),  # / (the dashboard, staff) and its live JSON
     path("", include("booking.urls")),  # /book/ and /api/availability, /api/appointments, ...
 ]

@@ -6,6 +6,7 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
 from booking.models import Appointment
@@ -53,3 +54,44 @@ def test_a_slot_taken_meanwhile_is_refused_clearly(page, live_server):
     page.fill("#client_email", "ada@example.org")
     page.click("#submit")
     expect(page.locator("#result")).to_have_text("Sorry: That time is already taken.")
+
+
+def _until(page, condition, what: str) -> None:
+    for _ in range(500):  # a bound, so a page that never gets there fails instead of hanging
+        if condition():
+            return
+        page.wait_for_timeout(20)
+    pytest.fail(f"never happened: {what}")
+
+
+def test_overlapping_slot_reloads_show_each_free_slot_once_and_the_newest_answer_wins(page, live_server):
+    artist = make_artist(slug="lio", working_hours={str(d): [["10:00", "14:00"]] for d in range(7)},
+                         slot_step_minutes=60)
+    day = next_week(12).astimezone(ZoneInfo("Europe/Berlin")).date()
+    held, settled = [], []
+    page.on("requestfinished", lambda request: settled.append(request.url))
+    page.on("requestfailed", lambda request: settled.append(request.url))
+
+    def hold_the_first(route):
+        if not held:
+            held.append(route)  # the first reload's answer is late
+        else:
+            route.continue_()
+
+    page.goto(f"{live_server.url}/book/")
+    page.select_option("#artist", str(artist.pk))
+    page.route("**/api/artists/*/slots?*", hold_the_first)
+    page.fill("#date", day.isoformat())  # reload 1: one-hour slots, held back
+    _until(page, lambda: held, "the first reload")
+    page.select_option("#duration", "120")  # reload 2: two-hour slots, answered at once
+    expect(page.locator("#slots button")).to_have_text(["10:00", "11:00", "12:00"])
+
+    try:
+        held[0].continue_()  # the older answer comes in last...
+    except PlaywrightError:
+        pass  # ...unless the page already gave up on it
+    _until(page, lambda: held[0].request.url in settled, "the first reload settling")
+    page.evaluate("() => new Promise((done) => setTimeout(done, 100))")  # let the page handle it
+
+    assert "duration=60" in held[0].request.url
+    expect(page.locator("#slots button")).to_have_text(["10:00", "11:00", "12:00"])

@@ -205,3 +205,28 @@ def test_a_real_worker_pushes_the_booking_after_the_commit(start_celery_worker, 
     eventually(lambda: Appointment.objects.get(pk=appointment.pk).push_state == "synced", what="the push")
     [data] = server_events(radicale, collection).values()
     assert appointment.caldav_uid.encode() in data
+
+
+def test_a_failed_pull_makes_the_answer_degraded_at_once_though_the_data_is_young(client):
+    from accounts.testing.servers import start_radicale
+
+    server = start_radicale()
+    try:
+        artist = make_artist()
+        calendar = attach_calendar(artist, server, new_calendar(server))
+        start = next_week(11)
+        assert busy_pull(calendar=calendar).ok
+        query = {"artist": artist.slug, "start": start.isoformat(), "end": (start + timedelta(hours=1)).isoformat()}
+        assert client.get("/api/availability", query).json()["degraded"] is False
+    finally:
+        server.stop()  # the calendar server goes down: connection refused from now on
+
+    pulled = busy_pull(calendar=ArtistCalendar.objects.get(pk=calendar.pk))  # the periodic pull, as beat runs it
+
+    calendar.refresh_from_db()
+    assert not pulled.ok
+    assert calendar.last_pull_ok is False and calendar.last_error.startswith("pull failed:")
+    assert (timezone.now() - calendar.last_pulled_at).total_seconds() < 900  # young data, yet:
+    answer = client.get("/api/availability", query).json()
+    assert answer["degraded"] is True and answer["available"] is True
+    assert availability_check(artist=artist, start=start, end=start + timedelta(hours=1)).degraded

@@ -100,6 +100,22 @@ def _heartbeat_probe(kind: str, *, now: datetime) -> dict[str, Any]:
     return {**result, "ok": age <= stale_after, "last_seen": last_seen, "age_seconds": round(age, 1), "alive": alive}
 
 
+def health_report(*, now: datetime | None = None) -> dict[str, Any]:
+    """Database, broker, workers and beat, each ``{"ok": ..., ...}``, and ``status`` ok/error.
+
+    The one computation behind /api/health/detailed and the dashboard's health tiles.
+    """
+    now = now or timezone.now()
+    parts = {
+        "database": _database_probe(),
+        "broker": _broker_probe(),
+        "worker": _heartbeat_probe("worker", now=now),
+        "beat": _heartbeat_probe("beat", now=now),
+    }
+    healthy = all(part["ok"] for part in parts.values())
+    return {"status": "ok" if healthy else "error", **parts}
+
+
 class HealthView(APIView):
     # Public and cheap: no authentication, so a monitor with stale credentials still gets an answer.
     authentication_classes: list = []
@@ -131,13 +147,7 @@ class DetailedHealthView(APIView):
         responses={200: DetailedHealthSerializer, 503: DetailedHealthSerializer},
     )
     def get(self, request: Request) -> Response:
-        now = timezone.now()
-        parts = {
-            "database": _database_probe(),
-            "broker": _broker_probe(),
-            "worker": _heartbeat_probe("worker", now=now),
-            "beat": _heartbeat_probe("beat", now=now),
-        }
-        healthy = all(part["ok"] for part in parts.values())
-        body = DetailedHealthSerializer({"status": "ok" if healthy else "error", **parts}).data
+        report = health_report()
+        body = DetailedHealthSerializer(report).data
+        healthy = report["status"] == "ok"
         return Response(body, status=status.HTTP_200_OK if healthy else status.HTTP_503_SERVICE_UNAVAILABLE)

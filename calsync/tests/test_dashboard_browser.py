@@ -1,0 +1,76 @@
+"""The console in headless Chromium at 1280x800: the dashboard follows a run live, and both the
+dashboard and the admin index fit the screen. The screenshots in docs/img come from here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from calsync.testing.console import dashboard_world
+from jobs.models import SyncRun
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+SCREENSHOTS = Path(settings.BASE_DIR) / "docs" / "img"
+
+
+@pytest.fixture
+def screen(admin_page):
+    admin_page.set_viewport_size({"width": 1280, "height": 800})
+    return admin_page
+
+
+def _fits_width(page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def test_the_dashboard_fits_1280_pixels_and_shows_jobs_attention_health_and_history(screen, live_server):
+    world = dashboard_world()
+
+    screen.goto(f"{live_server.url}/")
+
+    expect(screen.locator("h1")).to_have_text("Dashboard")
+    expect(screen.locator(f'tr[data-job="{world.migrate.pk}"] [data-status]')).to_have_text("Running")
+    expect(screen.locator(".attention")).to_contain_text("Nextcloud answered 401")
+    expect(screen.locator('[data-health="workers"] .dot')).to_have_class("dot ok")
+    expect(screen.locator(".chart svg").first).to_be_visible()
+    assert _fits_width(screen)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    screen.screenshot(path=str(SCREENSHOTS / "dashboard.png"))
+
+
+def test_the_dashboard_follows_a_run_to_its_end_without_a_manual_reload(screen, live_server):
+    world = dashboard_world()
+    screen.goto(f"{live_server.url}/")
+    row = screen.locator(f'tr[data-job="{world.migrate.pk}"]')
+    expect(row.locator("[data-progress]")).to_have_text("652 of 1480 items")
+
+    SyncRun.objects.filter(pk=world.running.pk).update(progress_done=1100)
+    expect(row.locator("[data-progress]")).to_have_text("1100 of 1480 items")
+
+    SyncRun.objects.filter(pk=world.running.pk).update(
+        status="completed", progress_done=1480, created=1402, finished_at=timezone.now()
+    )
+    expect(row.locator("[data-status]")).to_have_text("Completed")
+    expect(row).to_contain_text("1402 created")  # the page reloaded: the last result is the new run
+    expect(screen.locator("#live")).to_be_hidden()
+
+
+def test_the_admin_index_is_grouped_and_fits_1280_pixels(screen, live_server):
+    dashboard_world()
+
+    screen.goto(f"{live_server.url}/admin/")
+
+    expect(screen.locator("#site-name")).to_have_text("calsync")
+    captions = screen.locator("#content-main caption").all_inner_texts()
+    assert captions == ["MIGRATE & SYNC", "ICS FEEDS", "BOOKING", "CALDAV SERVER", "TIME SHEETS", "SYSTEM"]
+    assert _fits_width(screen)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    screen.screenshot(path=str(SCREENSHOTS / "admin-index.png"))
+
+    screen.get_by_role("link", name="View site").click()
+    expect(screen.locator("h1")).to_have_text("Dashboard")
