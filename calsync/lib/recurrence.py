@@ -111,13 +111,13 @@ def expand(
         components=list(components),
         keep_recurrence_attributes=keep_recurrence_attributes,
     )
-    # Fetch the window in slices expected to hold about half the instance limit each, so that a
-    # dense rule never makes recurring-ical-events build more components than it may return.
-    step = end - start
+    # Fetch the window in slices: a day first, doubling while they come back sparse, never more than
+    # about half the instance limit by the rules' density, so that a dense rule never makes
+    # recurring-ical-events build more components than it may return.
+    widest = end - start
     if density:
-        step = min(step, max(timedelta(seconds=1), timedelta(seconds=limits.max_instances / 2 / density)))
-    if first_only:
-        step = min(step, timedelta(days=1))
+        widest = min(widest, max(timedelta(seconds=1), timedelta(seconds=limits.max_instances / 2 / density)))
+    step = min(widest, timedelta(days=1)) if masters else widest
     found: list[Component] = []
     seen: set[tuple[str, str, Any]] = set()
     low = start
@@ -139,7 +139,7 @@ def expand(
         if high < end and clock() > deadline:
             return Expansion(found, TIME, f"expanding took longer than {limits.max_seconds:g} s")
         if len(fresh) < limits.max_instances / 8:
-            step *= 2  # sparse here: larger slices, fewer calls
+            step = min(step * 2, widest)  # sparse here: larger slices, fewer calls
         low = high
     return Expansion(found)
 
