@@ -39,6 +39,8 @@ from icalendar import Calendar, Component
 from icalendar.prop import vRecur
 
 STEPS, INSTANCES, TIME = "steps", "instances", "time"
+# Property values of an ordinary event; a bigger master makes each instance copy dearer.
+_ORDINARY_SIZE = 50
 _PERIOD_SECONDS = {
     "SECONDLY": 1, "MINUTELY": 60, "HOURLY": 3600, "DAILY": 86400, "WEEKLY": 7 * 86400,
     "MONTHLY": 28 * 86400, "YEARLY": 365 * 86400,
@@ -106,6 +108,10 @@ def expand(
     if cost > limits.max_steps:
         detail = f"its rules need about {cost:,} steps to reach the window (limit {limits.max_steps:,})"
         return Expansion([], STEPS, detail)
+    # Every instance is a copy of its master: one with 3,000 EXDATEs costs as much as 60 ordinary
+    # ones, so the instance limit is counted in ordinary-sized copies.
+    size = max((_size(master) for master in masters), default=0)
+    most = max(1, int(limits.max_instances * min(1.0, _ORDINARY_SIZE / max(size, 1))))
     query = recurring_ical_events.of(
         _without_dead_rules(calendar, masters, start.date()),
         components=list(components),
@@ -116,7 +122,7 @@ def expand(
     # recurring-ical-events build more components than it may return.
     widest = end - start
     if density:
-        widest = min(widest, max(timedelta(seconds=1), timedelta(seconds=limits.max_instances / 2 / density)))
+        widest = min(widest, max(timedelta(seconds=1), timedelta(seconds=most / 2 / density)))
     step = min(widest, timedelta(days=1)) if masters else widest
     found: list[Component] = []
     seen: set[tuple[str, str, Any]] = set()
@@ -133,12 +139,14 @@ def expand(
             found.append(instance)
             if first_only:
                 return Expansion(found)
-            if len(found) > limits.max_instances:
-                detail = f"more than {limits.max_instances:,} instances"
-                return Expansion(found[: limits.max_instances], INSTANCES, detail)
+            if len(found) > most:
+                detail = f"more than {most:,} instances" + (
+                    f" of a {size:,}-property component" if most < limits.max_instances else ""
+                )
+                return Expansion(found[:most], INSTANCES, detail)
         if high < end and clock() > deadline:
             return Expansion(found, TIME, f"expanding took longer than {limits.max_seconds:g} s")
-        if len(fresh) < limits.max_instances / 8:
+        if len(fresh) < most / 8:
             step = min(step * 2, widest)  # sparse here: larger slices, fewer calls
         low = high
     return Expansion(found)
@@ -154,6 +162,15 @@ def occurs(
 ) -> Expansion:
     """The earliest instance overlapping ``[start, end]``, if any (``instances`` holds at most one)."""
     return expand(calendar, start, end, components=components, limits=limits, first_only=True)
+
+
+def _size(component: Component) -> int:
+    """Property values in the component and its subcomponents (a multi-valued EXDATE counts each)."""
+    total = 0
+    for part in component.walk():
+        for _name, value in part.property_items(recursive=False):
+            total += len(getattr(value, "dts", None) or [None])
+    return total
 
 
 def is_master(component: Component) -> bool:
