@@ -363,7 +363,7 @@ def _when(component: Component, name: str) -> Any:
 
 def _key(component: Component) -> tuple[str, str, Any]:
     when = _when(component, "RECURRENCE-ID") or _when(component, "DTSTART") or _when(component, "DUE")
-    return component.name, str(component.get("UID", "")), when
+    return str(component.name), str(component.get("UID", "")), when
 
 
 def _start_key(component: Component) -> datetime:
