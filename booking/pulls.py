@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -23,9 +24,11 @@ from accounts.connectors import connector_class
 from accounts.connectors.base import Connector, ConnectorError, RemoteCollection
 from accounts.connectors.http import HttpClient
 from booking.availability import split
-from booking.busy import UnreadableCalendar, busy_intervals
+from booking.busy import UnreadableCalendar, busy_expansion
 from booking.ical import event_times
 from booking.models import MAX_INTERVAL, Appointment, ArtistCalendar, BusyBlock, CalendarSyncLog
+from calsync.limits import recurrence_limits
+from jobs.reconcile.items import extract_uid
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +83,14 @@ def busy_pull(
         ArtistCalendar.objects.filter(pk=calendar.pk).update(last_pull_ok=False, last_error=message[:2000])
         _log(calendar, "pull", CalendarSyncLog.Status.ERROR, message, 0, began)
         return PullResult(False, message=message)
+    except SoftTimeLimitExceeded:
+        # The task's soft time limit: nothing of this pull was written (it commits at the end), so
+        # the calendar keeps its previous busy blocks; record why and let the task stop.
+        message = "pull stopped: the task's soft time limit was reached"
+        logger.warning("calendar %s: %s", calendar.pk, message)
+        ArtistCalendar.objects.filter(pk=calendar.pk).update(last_pull_ok=False, last_error=message)
+        _log(calendar, "pull", CalendarSyncLog.Status.ERROR, message, 0, began)
+        raise
     _log(calendar, "pull", CalendarSyncLog.Status.OK, result.message, result.changed + result.deleted, began)
     return result
 
@@ -110,7 +121,9 @@ def _pull(
     if window is not None:
         window_start, window_end = min(window_start, window[0]), max(window_end, window[1])
     zone = ZoneInfo(calendar.artist.time_zone)
+    limits = recurrence_limits()
     rows: dict[str, list[BusyBlock]] = {}
+    bounded = 0
     hrefs = sorted(changed)
     for offset in range(0, len(hrefs), FETCH_BATCH):
         for item in dav.fetch(collection, hrefs[offset : offset + FETCH_BATCH]):
@@ -118,10 +131,18 @@ def _pull(
                 _appointment_seen(item.href, item.etag, item.data)
                 continue
             try:
-                intervals = busy_intervals(item.data, zone=zone, start=window_start, end=window_end)
+                busy = busy_expansion(item.data, zone=zone, start=window_start, end=window_end, limits=limits)
             except UnreadableCalendar as exc:
                 logger.warning("calendar %s: %s is unreadable: %s", calendar.pk, item.href, exc)
                 intervals = []
+            else:
+                intervals = busy.intervals
+                if busy.exceeded:
+                    bounded += 1
+                    logger.warning(
+                        "calendar %s: %s hit the recurrence %s bound (%s); busy for the whole window",
+                        calendar.pk, item.href, busy.exceeded, busy.detail,
+                    )
             rows[item.href] = [
                 BusyBlock(
                     calendar=calendar, artist_id=calendar.artist_id, href=item.href, etag=item.etag,
@@ -145,6 +166,8 @@ def _pull(
         ArtistCalendar.objects.filter(pk=calendar.pk).update(**updates)
     kind = "range" if window is not None else "full" if full else "delta"
     message = f"{kind} pull: {len(rows)} changed, {len(deleted)} deleted"
+    if bounded:
+        message += f", {bounded} too costly to expand (busy for the whole window)"
     return PullResult(True, changed=len(rows), deleted=len(deleted), message=message)
 
 
@@ -176,8 +199,9 @@ def _same_collection(href: str, calendar: ArtistCalendar) -> bool:
 
 
 def _own_uid(data: bytes, calendar: ArtistCalendar) -> bool:
-    facts = event_times(data)
-    return bool(facts and Appointment.objects.filter(artist_id=calendar.artist_id, caldav_uid=facts.uid).exists())
+    # The UID line decides; parsing the whole object here too doubled the cost of a large one.
+    uid = extract_uid(data)
+    return bool(uid and Appointment.objects.filter(artist_id=calendar.artist_id, caldav_uid=uid).exists())
 
 
 def _appointment_seen(href: str, etag: str, data: bytes) -> None:

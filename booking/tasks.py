@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
 
 from booking.models import Artist
 from booking.pushes import PushOwed, appointment_push, appointment_pushes_claim_due
 from booking.services import busy_pull_artist
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(
@@ -47,7 +51,11 @@ def _window(start: str | None, end: str | None) -> tuple[datetime, datetime] | N
 @shared_task(name="booking.pull_all")
 def busy_pull_all_task(start: str | None = None, end: str | None = None) -> int:
     """The periodic pull (beat, every few minutes), or a manual one over a date range."""
-    return sum(result.ok for result in busy_pull_artist(window=_window(start, end)))
+    try:
+        return sum(result.ok for result in busy_pull_artist(window=_window(start, end)))
+    except SoftTimeLimitExceeded:
+        logger.warning("busy pull of all artists stopped by the soft time limit; the next tick goes on")
+        return 0
 
 
 @shared_task(name="booking.pull_artist")
@@ -55,4 +63,8 @@ def busy_pull_artist_task(artist_id: int, start: str | None = None, end: str | N
     artist = Artist.objects.filter(pk=artist_id).first()
     if artist is None:
         return 0
-    return sum(result.ok for result in busy_pull_artist(artist=artist, window=_window(start, end)))
+    try:
+        return sum(result.ok for result in busy_pull_artist(artist=artist, window=_window(start, end)))
+    except SoftTimeLimitExceeded:
+        logger.warning("busy pull of artist %s stopped by the soft time limit", artist_id)
+        return 0

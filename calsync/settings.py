@@ -188,6 +188,23 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CALSYNC_TASKS_EAGER", False)
 CELERY_TIMEZONE = "UTC"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULER = "jobs.beat:HeartbeatScheduler"
+# Every task has time limits: the soft one raises SoftTimeLimitExceeded inside the task (it ends
+# cleanly with a log line), the hard one kills the pool process. A sync run checkpoints every batch
+# and a migration of a large server may take hours, so it gets generous limits of its own; the
+# periodic busy pull walks every artist's calendars.
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CALSYNC_TASK_SOFT_TIME_LIMIT", 300, minimum=1)
+CELERY_TASK_TIME_LIMIT = env_int("CALSYNC_TASK_TIME_LIMIT", CELERY_TASK_SOFT_TIME_LIMIT + 60, minimum=2)
+_SYNC_RUN_SOFT_TIME_LIMIT = env_int("CALSYNC_SYNC_RUN_SOFT_TIME_LIMIT", 6 * 3600, minimum=1)
+_PULL_ALL_SOFT_TIME_LIMIT = env_int("CALSYNC_PULL_ALL_SOFT_TIME_LIMIT", 900, minimum=1)
+CELERY_TASK_ANNOTATIONS = {
+    "jobs.sync_run": {"soft_time_limit": _SYNC_RUN_SOFT_TIME_LIMIT, "time_limit": _SYNC_RUN_SOFT_TIME_LIMIT + 300},
+    "booking.pull_all": {"soft_time_limit": _PULL_ALL_SOFT_TIME_LIMIT, "time_limit": _PULL_ALL_SOFT_TIME_LIMIT + 60},
+}
+if CELERY_TASK_TIME_LIMIT <= CELERY_TASK_SOFT_TIME_LIMIT:
+    raise ImproperlyConfigured("CALSYNC_TASK_TIME_LIMIT must be larger than CALSYNC_TASK_SOFT_TIME_LIMIT")
+# A message whose worker died this many times while running it (SIGKILL, out of memory) is
+# dropped with a log line instead of being redelivered forever (calsync.deliveries).
+CALSYNC_TASK_MAX_DELIVERIES = env_int("CALSYNC_TASK_MAX_DELIVERIES", 5, minimum=1)
 # Fixed entries; per-job schedules are PeriodicTask rows edited in the admin. `expires` keeps a
 # backlog of ticks from piling up while no worker runs.
 CELERY_BEAT_SCHEDULE = {
@@ -254,6 +271,11 @@ CALSYNC_BUSY_WINDOW_DAYS = env_int("CALSYNC_BUSY_WINDOW_DAYS", 400, minimum=1)
 CALSYNC_PUSH_RETRY_BASE_SECONDS = env_float("CALSYNC_PUSH_RETRY_BASE_SECONDS", 10.0, minimum=0.1)
 CALSYNC_PUSH_RETRY_MAX_SECONDS = env_float("CALSYNC_PUSH_RETRY_MAX_SECONDS", 300.0, minimum=0.1)
 CALSYNC_PUSH_MAX_REFUSALS = env_int("CALSYNC_PUSH_MAX_REFUSALS", 3, minimum=1)
+# Every recurrence expansion (busy pulls, the CalDAV server, feeds, imports) is bounded
+# (calsync.lib.recurrence): instances produced, rule periods walked, and seconds spent on one object.
+CALSYNC_RECURRENCE_MAX_INSTANCES = env_int("CALSYNC_RECURRENCE_MAX_INSTANCES", 5000, minimum=1)
+CALSYNC_RECURRENCE_MAX_STEPS = env_int("CALSYNC_RECURRENCE_MAX_STEPS", 100_000, minimum=1)
+CALSYNC_RECURRENCE_MAX_SECONDS = env_float("CALSYNC_RECURRENCE_MAX_SECONDS", 2.0, minimum=0.01)
 # The CalDAV server (/dav/): largest calendar object and XML request body, bytes a user's calendars
 # may hold (0: no limit), and how long a verified app password is remembered.
 CALSYNC_DAV_MAX_OBJECT_BYTES = env_int("CALSYNC_DAV_MAX_OBJECT_BYTES", 1024 * 1024, minimum=1024)

@@ -10,6 +10,8 @@ only maps the feed to one destination calendar and narrows what the feed lists:
   events gone from the feed are kept, so that they are deleted once ``keep_local`` is turned off.
 - ``sync_all=False`` → only events with a current or future occurrence are imported. Events
   already imported that have since passed are left alone (they are not "gone from the feed").
+  Occurrences are found by the one bounded expander; an event too costly to expand is imported
+  as stored (see ``feeds.render``) and its href is logged on the run.
 - A feed that suddenly lists nothing fails the run instead of emptying the calendar.
 - The feed's HTTP ETag is kept as the job's cursor only after a run without item errors: with
   it, an unchanged feed answers 304 and lists nothing, so an item the destination refused would
@@ -19,12 +21,13 @@ only maps the feed to one destination calendar and narrows what the feed lists:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 
 from accounts.connectors import connector_for
 from accounts.connectors.base import ConfigError, Listing, RemoteCollection, RemoteItem
 from accounts.connectors.ics import ICSConnector
+from calsync.limits import recurrence_limits
 from feeds.render import is_current
 from jobs.mapping import CollectionMapper
 from jobs.models import CollectionCursor, SyncJob, SyncRun
@@ -76,9 +79,17 @@ class FeedSource:
     kind = "ics"
 
     def __init__(
-        self, feed: ICSConnector, *, imported: set[str], sync_all: bool, confirm_empty: bool, now: dt.datetime
+        self,
+        feed: ICSConnector,
+        *,
+        imported: set[str],
+        sync_all: bool,
+        confirm_empty: bool,
+        now: dt.datetime,
+        log: Callable[[str, str, str], None] | None = None,
     ) -> None:
         self.feed = feed
+        self.run_log = log or (lambda level, message, item: None)  # the run's log: level, message, item href
         self.imported = imported  # source hrefs this job has links for
         self.sync_all = sync_all
         self.confirm_empty = confirm_empty
@@ -96,7 +107,14 @@ class FeedSource:
         if self.sync_all:
             return listing
         items = self.feed.feed_items()
-        current = {href: etag for href, etag in listing.items.items() if is_current(items[href].data, self.now)}
+        limits = recurrence_limits()
+        current = {}
+        for href, etag in listing.items.items():
+            hits: list[tuple[str, str]] = []
+            if is_current(items[href].data, self.now, limits=limits, hits=hits):
+                current[href] = etag
+            for _uid, detail in hits:
+                self.run_log("warning", f"not expanded ({detail}); imported as stored", href)
         # A delta, so that imported events that have merely passed are "unchanged", not deleted;
         # only what left the feed is deleted.
         return Listing(current, listing.sync_token, complete=False, deleted=self.imported - set(listing.items))
@@ -151,6 +169,7 @@ def _sync_feed(job: SyncJob, feed, dest, progress, *, run, dry_run: bool, confir
         sync_all=job.sync_all,
         confirm_empty=confirm_empty,
         now=dt.datetime.now(dt.UTC),
+        log=progress.log,
     )
     mode = Mode.COPY if job.keep_local else Mode.MIRROR
     pair = Pair(

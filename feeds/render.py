@@ -4,6 +4,13 @@ from past ones by their occurrences. No ORM, no HTTP.
 Rendering keeps what subscribers need: each referenced VTIMEZONE exactly once, recurrence
 overrides beside their master, VTODOs when asked, every X- property. ``METHOD`` is dropped
 (a subscription is not an iTIP message).
+
+Rendering copies objects as stored and never expands them; only telling current from past events
+(``sync_all=False``, here and in ICS imports) expands, through the one bounded expander
+(:mod:`calsync.lib.recurrence`). A series too costly to expand (a ``FREQ=SECONDLY`` rule, say)
+counts as current: it is published or imported as stored, and the subscriber's calendar, which
+expands lazily for what it shows, decides; dropping a live series silently would be worse. The
+bound it hit is noted in ``hits`` (its UID and what happened) for the caller to log.
 """
 
 from __future__ import annotations
@@ -12,28 +19,41 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import recurring_ical_events
 from icalendar import Calendar, Component
+
+from calsync.lib.recurrence import DEFAULT_LIMITS, Limits, RecurrenceError, occurs
 
 PRODID = "-//calsync//ICS feed//EN"
 ITEM_KINDS = ("VEVENT", "VTODO", "VJOURNAL")
+# An occurrence further ahead than this does not make an event current.
+HORIZON = dt.timedelta(days=100 * 366)
 
 
-def is_current(data: bytes, now: dt.datetime) -> bool:
+def is_current(
+    data: bytes, now: dt.datetime, *, limits: Limits = DEFAULT_LIMITS, hits: list[tuple[str, str]] | None = None
+) -> bool:
     """True when the object has an occurrence that ends at or after ``now``.
 
     Judged by occurrences, not by the master's DTEND: a weekly series that started years ago
     and goes on is current; a series whose last occurrence is past is not. Tasks and journals
-    are always current (they have no occurrences to judge by).
+    are always current (they have no occurrences to judge by), and so is a series too costly to
+    expand (noted in ``hits``).
     """
     calendar = Calendar.from_ical(data)
-    if not calendar.walk("VEVENT"):
+    events = calendar.walk("VEVENT")
+    if not events:
         return True
     try:
-        query = recurring_ical_events.of(calendar)
-        return next(iter(query.after(now)), None) is not None
-    except Exception:  # an unexpandable rule (bad RRULE, odd TZ): keep the event rather than drop it
+        found = occurs(calendar, now, now + HORIZON, components=("VEVENT",), limits=limits)
+    except RecurrenceError:  # an unexpandable rule (bad RRULE, odd TZ): keep the event rather than drop it
         return True
+    except Exception:  # icalendar raises many unrelated types on odd data: keep it as well
+        return True
+    if not found.complete:
+        if hits is not None:
+            hits.append((str(events[0].get("UID", "")), found.detail))
+        return True
+    return bool(found.instances)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +69,8 @@ def render_feed(
     include_todos: bool = True,
     sync_all: bool = True,
     now: dt.datetime | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+    hits: list[tuple[str, str]] | None = None,
 ) -> Rendered:
     """One VCALENDAR from standalone calendar objects (each one UID with its overrides)."""
     now = now or dt.datetime.now(dt.UTC)
@@ -68,7 +90,7 @@ def render_feed(
             components = [c for c in components if c.name != "VTODO"]
         if not components:
             continue
-        if not sync_all and not is_current(data, now):
+        if not sync_all and not is_current(data, now, limits=limits, hits=hits):
             continue
         for zone in calendar.walk("VTIMEZONE"):
             zones.setdefault(str(zone.get("TZID")), zone)

@@ -13,6 +13,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from calsync.limits import recurrence_limits
 from feeds.models import IcsFeed
 from feeds.render import render_feed
 from feeds.selectors import ics_feed_path_normalize, ics_feeds_due
@@ -78,16 +79,20 @@ def ics_feed_render(*, feed: IcsFeed, now: dt.datetime | None = None) -> IcsFeed
     unchanged calendar keep getting 304.
     """
     now = now or timezone.now()
+    hits: list[tuple[str, str]] = []
     try:
         objects = source_for(feed.source_type)(feed)
         rendered = render_feed(
-            objects, name=feed.name or feed.path, include_todos=feed.include_todos, sync_all=feed.sync_all, now=now
+            objects, name=feed.name or feed.path, include_todos=feed.include_todos, sync_all=feed.sync_all, now=now,
+            limits=recurrence_limits(), hits=hits,
         )
     except Exception as exc:  # the error belongs on the feed, where the owner sees it
         logger.warning("feed %s: render failed: %s", feed.pk, exc)
         IcsFeed.objects.filter(pk=feed.pk).update(last_synced_at=now, last_error=str(exc)[:5000])
         feed.refresh_from_db()
         return feed
+    for uid, detail in hits:
+        logger.warning("feed %s: event UID %s not expanded (%s); published as stored", feed.pk, uid[:200], detail)
     etag = '"' + hashlib.sha256(rendered.data).hexdigest()[:40] + '"'
     values: dict[str, Any] = {"last_synced_at": now, "last_error": "", "event_count": rendered.events}
     if etag != feed.etag:

@@ -13,6 +13,7 @@ from icalendar.prop import vDDDTypes
 
 from feeds.dav.timerange import (
     UTC,
+    Bounds,
     TimeRange,
     as_utc,
     event_bounds,
@@ -32,11 +33,14 @@ _EXPANDED = ("VEVENT", "VTODO", "VJOURNAL", "VFREEBUSY")
 Period = tuple[datetime, datetime, str]
 
 
-def expand(calendar: Calendar, start: datetime, end: datetime, floating_tz: tzinfo = UTC) -> Calendar:
+def expand(
+    calendar: Calendar, start: datetime, end: datetime, floating_tz: tzinfo = UTC, bounds: Bounds | None = None
+) -> Calendar:
     """Every instance overlapping [start, end) as a component of its own, in UTC (RFC 4791 §9.6.5).
 
     Recurring instances carry RECURRENCE-ID and no RRULE/RDATE/EXDATE; VTIMEZONEs are dropped since nothing
-    refers to them any more; components outside the range are left out. DATE values stay dates.
+    refers to them any more; components outside the range are left out. DATE values stay dates. A series too
+    costly to expand is answered as stored (rules, zones and all; the bound is noted in ``bounds.hits``).
     """
     calendar = standardized(calendar)
     window = TimeRange(start, end)
@@ -45,7 +49,10 @@ def expand(calendar: Calendar, start: datetime, end: datetime, floating_tz: tzin
         result[key] = value
     names = dict.fromkeys(c.name for c in calendar.subcomponents if c.name in _EXPANDED)
     for name in names:
-        for instance, origin in instances(calendar, name, window, floating_tz):
+        found = instances(calendar, name, window, floating_tz, bounds)
+        if found.exceeded:
+            return calendar
+        for instance, origin in found:
             view = instance_view(instance, origin)
             if overlaps(view, window, floating_tz):
                 result.add_component(_standalone(view, instance, floating_tz))
@@ -74,12 +81,13 @@ def free_busy(
     end: datetime,
     floating_tz: tzinfo = UTC,
     now: datetime | None = None,
+    bounds: Bounds | None = None,
 ) -> bytes:
     """A VCALENDAR with one VFREEBUSY for [start, end) (RFC 4791 §7.10): busy time of opaque, non-cancelled
     events (TENTATIVE ones as BUSY-TENTATIVE), recurrences expanded, and of stored VFREEBUSY periods; periods
-    merged, in UTC, clipped to the range."""
+    merged, in UTC, clipped to the range. A series too costly to expand makes the whole range busy."""
     window = TimeRange(start, end)
-    periods = [p for calendar in calendars for p in busy_periods(standardized(calendar), window, floating_tz)]
+    periods = [p for calendar in calendars for p in busy_periods(standardized(calendar), window, floating_tz, bounds)]
     answer = FreeBusy()
     answer.add("UID", str(uuid.uuid4()))
     answer.add("DTSTAMP", (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0))
@@ -94,9 +102,19 @@ def free_busy(
     return calendar.to_ical()
 
 
-def busy_periods(calendar: Calendar, window: TimeRange, tz: tzinfo = UTC) -> Iterator[Period]:
+def busy_periods(
+    calendar: Calendar, window: TimeRange, tz: tzinfo = UTC, bounds: Bounds | None = None
+) -> Iterator[Period]:
     """The busy stretches one calendar object contributes to the window, clipped to it, not yet merged."""
-    for instance, origin in instances(calendar, "VEVENT", window, tz):
+    found = instances(calendar, "VEVENT", window, tz, bounds)
+    if found.exceeded:
+        # Which instances fall in the range is unknown: the whole range is busy (the safe answer), as
+        # strong as the series' own busy type, unless the series takes no time at all.
+        kinds = [kind for kind in map(_busy_type, (c for c, _ in found)) if kind]
+        if kinds:
+            yield from _clipped(window.lo, window.hi, max(kinds, key=BUSY_PRIORITY.__getitem__), window)
+        found.pairs = []
+    for instance, origin in found:
         event = instance_view(instance, origin)
         kind, bounds = _busy_type(event), event_bounds(event, tz)
         if kind and bounds and overlaps(event, window, tz):

@@ -25,6 +25,7 @@ from feeds.dav.spans import candidate_range, component_span, object_span
 from feeds.dav.timerange import (
     TIME_RANGE_COMPONENTS,
     UTC,
+    Bounds,
     TimeRange,
     alarm_times,
     calendar_zone,
@@ -36,7 +37,7 @@ from feeds.dav.timerange import (
 )
 
 __all__ = [
-    "CompFilter", "ParamFilter", "PropFilter", "QueryError", "TextMatch", "TimeRange", "calendar_zone",
+    "Bounds", "CompFilter", "ParamFilter", "PropFilter", "QueryError", "TextMatch", "TimeRange", "calendar_zone",
     "candidate_range", "component_name", "expand", "free_busy", "is_component_only", "matches", "object_span",
     "parse_filter", "parse_time", "parse_time_range", "plain_event_range", "prefilter_range",
 ]  # fmt: skip
@@ -234,43 +235,51 @@ def _title(ch: str) -> str:
 # --- matching -----------------------------------------------------------------------------------------------
 
 
-def matches(filter: CompFilter, calendar: Calendar, floating_tz: tzinfo = UTC) -> bool:
+def matches(filter: CompFilter, calendar: Calendar, floating_tz: tzinfo = UTC, bounds: Bounds | None = None) -> bool:
     """Whether the calendar object resource passes the filter (RFC 4791 §9.7).
 
     A comp-filter matches if some component of its name passes its time-range, prop-filters and nested
     comp-filters together; for a recurrence set with a time-range that is some instance (overrides and
-    EXDATE honoured). A plain component is tested as stored, without any expansion.
+    EXDATE honoured). A plain component is tested as stored, without any expansion. A recurrence set too
+    costly to expand (see :func:`feeds.dav.timerange.instances`) meets every time-range of its comp-filter
+    and is judged on its stored components otherwise; the bound it hit is noted in ``bounds.hits``.
     """
     if filter.is_not_defined or calendar.name != filter.name:
         return False
     calendar = standardized(calendar)
+    bounds = bounds or Bounds()
     if filter.time_range is not None and not any(
-        _comp_holds(calendar, CompFilter(kind, time_range=filter.time_range), floating_tz) for kind in STORED_TYPES
+        _comp_holds(calendar, CompFilter(kind, time_range=filter.time_range), floating_tz, bounds)
+        for kind in STORED_TYPES
     ):
         return False
-    return _holds(calendar, filter, floating_tz)
+    return _holds(calendar, filter, floating_tz, bounds)
 
 
-def _holds(component: Component, cf: CompFilter, tz: tzinfo) -> bool:
+def _holds(component: Component, cf: CompFilter, tz: tzinfo, bounds: Bounds) -> bool:
     return all(_prop_holds(component, pf, tz) for pf in cf.prop_filters) and all(
-        _comp_holds(component, sub, tz) for sub in cf.comp_filters
+        _comp_holds(component, sub, tz, bounds) for sub in cf.comp_filters
     )
 
 
-def _comp_holds(parent: Component, cf: CompFilter, tz: tzinfo) -> bool:
+def _comp_holds(parent: Component, cf: CompFilter, tz: tzinfo, bounds: Bounds) -> bool:
     if cf.is_not_defined:
         return not any(c.name == cf.name for c in parent.subcomponents)
+    candidates, unexpanded = _candidates(parent, cf, tz, bounds)
     return any(
-        (cf.time_range is None or overlaps(candidate, cf.time_range, tz, parent)) and _holds(candidate, cf, tz)
-        for candidate in _candidates(parent, cf, tz)
+        (cf.time_range is None or unexpanded or overlaps(candidate, cf.time_range, tz, parent))
+        and _holds(candidate, cf, tz, bounds)
+        for candidate in candidates
     )
 
 
-def _candidates(parent: Component, cf: CompFilter, tz: tzinfo) -> Iterable[Component]:
+def _candidates(parent: Component, cf: CompFilter, tz: tzinfo, bounds: Bounds) -> tuple[Iterable[Component], bool]:
+    """The components to test, and whether they stand unexpanded for a series too costly to expand."""
     if parent.name != "VCALENDAR":
-        return (c for c in parent.subcomponents if c.name == cf.name)
+        return (c for c in parent.subcomponents if c.name == cf.name), False
     window = _expansion_window(parent, cf, tz)
-    return (instance_view(instance, origin) for instance, origin in instances(parent, cf.name, window, tz))
+    found = instances(parent, cf.name, window, tz, bounds)
+    return (instance_view(instance, origin) for instance, origin in found), bool(found.exceeded)
 
 
 def _expansion_window(calendar: Component, cf: CompFilter, tz: tzinfo) -> TimeRange | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, tzinfo
 from urllib.parse import urlsplit
@@ -11,6 +12,7 @@ import icalendar
 from django.http import HttpRequest, HttpResponse
 
 from accounts.connectors.xml import caldav, dav, node
+from calsync.limits import recurrence_limits
 from feeds.dav import freebusy, query
 from feeds.dav.backends.base import InvalidSyncToken, StoredObject
 from feeds.dav.errors import bad_request, forbidden, not_found
@@ -19,6 +21,8 @@ from feeds.dav.props import collection_property
 from feeds.dav.resources import ROOT, Kind, Resource, object_href, principal_href, resolve
 from feeds.dav.timerange import FLOATING_SLACK
 from feeds.dav.xmlio import Entry, multistatus, parse_body, xml_response
+
+logger = logging.getLogger(__name__)
 
 
 def report(request: HttpRequest, resource: Resource) -> HttpResponse:
@@ -64,7 +68,8 @@ def multiget(request: HttpRequest, resource: Resource, root: Element) -> HttpRes
                 missing.append(object_href(target.user, target.slug, name))
             else:
                 zone = query.calendar_zone(target.calendar.time_zone)
-                entries.append(object_entry(target, stored, wanted, data=_data(stored, wanted, None, zone)))
+                data = _data(stored, wanted, None, zone, href=object_href(target.user, target.slug, name))
+                entries.append(object_entry(target, stored, wanted, data=data))
     entries += [Entry(href, status=404) for href in missing]
     return multistatus(entries)
 
@@ -100,10 +105,19 @@ def calendar_query(request: HttpRequest, resource: Resource, root: Element) -> H
     target = resource if resource.kind is Kind.CALENDAR else _parent(resource)
     zone = query.calendar_zone(resource.calendar.time_zone)
     entries = (
-        object_entry(target, stored, wanted, data=_data(stored, wanted, parsed, zone))
-        for stored, parsed in _matching(compiled, candidates, zone)
+        object_entry(target, stored, wanted, data=_data(stored, wanted, parsed, zone, href=_href(target, stored)))
+        for stored, parsed in _matching(compiled, candidates, zone, target)
     )
     return multistatus(list(entries))
+
+
+def _href(calendar: Resource, stored: StoredObject) -> str:
+    return object_href(calendar.user, calendar.slug, stored.name)
+
+
+def _log_bounds(bounds: query.Bounds, href: str) -> None:
+    for uid, detail in bounds.hits:
+        logger.warning("CalDAV: %s (UID %s) not expanded: %s; answered as stored", href, uid[:200], detail)
 
 
 def _parent(resource: Resource) -> Resource:
@@ -113,10 +127,11 @@ def _parent(resource: Resource) -> Resource:
 
 
 def _matching(
-    compiled: query.CompFilter, candidates: Iterable[StoredObject], floating_tz: tzinfo
+    compiled: query.CompFilter, candidates: Iterable[StoredObject], floating_tz: tzinfo, calendar: Resource
 ) -> Iterator[tuple[StoredObject, icalendar.Calendar | None]]:
     simple = query.is_component_only(compiled)
     inside = _shrunk(query.plain_event_range(compiled))
+    limits = recurrence_limits()
     for stored in candidates:
         if simple or (inside and _within(stored.span, inside)):
             yield stored, None
@@ -125,7 +140,10 @@ def _matching(
             parsed = icalendar.Calendar.from_ical(stored.data)
         except ValueError:
             continue
-        if query.matches(compiled, parsed, floating_tz):
+        bounds = query.Bounds(limits)
+        matched = query.matches(compiled, parsed, floating_tz, bounds=bounds)
+        _log_bounds(bounds, _href(calendar, stored))
+        if matched:
             yield stored, parsed
 
 
@@ -144,16 +162,25 @@ def _within(span: tuple[datetime | None, datetime | None] | None, inside: tuple[
 
 
 def _data(
-    stored: StoredObject, wanted: Wanted, parsed: icalendar.Calendar | None = None, floating_tz: tzinfo = UTC
+    stored: StoredObject,
+    wanted: Wanted,
+    parsed: icalendar.Calendar | None = None,
+    floating_tz: tzinfo = UTC,
+    *,
+    href: str = "",
 ) -> bytes | None:
-    """The calendar-data to answer: stored bytes, or the expanded instances when asked (RFC 4791 9.6.5)."""
+    """The calendar-data to answer: stored bytes, or the expanded instances when asked (RFC 4791 9.6.5);
+    a series too costly to expand is answered as stored."""
     request = wanted.data_request
     expand = request.find(caldav("expand")) if request is not None else None
     if expand is None or stored.data is None:
         return stored.data
     start, end = _range(expand)
     calendar = parsed if parsed is not None else icalendar.Calendar.from_ical(stored.data)
-    return freebusy.expand(calendar, start, end, floating_tz).to_ical()
+    bounds = query.Bounds(recurrence_limits())
+    expanded = freebusy.expand(calendar, start, end, floating_tz, bounds)
+    _log_bounds(bounds, href or stored.name)
+    return expanded.to_ical()
 
 
 def _range(element: Element) -> tuple[datetime, datetime]:
@@ -188,7 +215,8 @@ def sync_collection(request: HttpRequest, resource: Resource, root: Element) -> 
         ) from None
     zone = query.calendar_zone(calendar.time_zone)
     entries = [
-        object_entry(resource, stored, wanted, data=_data(stored, wanted, None, zone)) for stored in changes.changed
+        object_entry(resource, stored, wanted, data=_data(stored, wanted, None, zone, href=_href(resource, stored)))
+        for stored in changes.changed
     ]
     entries += [Entry(object_href(resource.user, resource.slug, name), status=404) for name in changes.deleted]
     return multistatus(entries, sync_token=changes.token)
@@ -204,12 +232,20 @@ def free_busy(request: HttpRequest, resource: Resource, root: Element) -> HttpRe
         raise forbidden("A free-busy-query needs a time-range.", caldav("valid-filter"))
     start, end = _range(element)
     parsed = []
+    hrefs: dict[str, str] = {}
     for stored in calendar.candidates("VEVENT", *query.candidate_range(start, end)):
         try:
             parsed.append(icalendar.Calendar.from_ical(stored.data))
         except ValueError:
             continue
-    busy = freebusy.free_busy(parsed, start, end, query.calendar_zone(calendar.time_zone))
+        for event in parsed[-1].walk("VEVENT"):
+            hrefs.setdefault(str(event.get("UID", "")), _href(resource, stored))
+    bounds = query.Bounds(recurrence_limits())
+    busy = freebusy.free_busy(parsed, start, end, query.calendar_zone(calendar.time_zone), bounds=bounds)
+    for uid, detail in bounds.hits:
+        # A series too costly to expand counts the whole range busy (feeds.dav.timerange.instances).
+        logger.warning("CalDAV free-busy: %s (UID %s) not expanded: %s; busy for the whole range",
+                       hrefs.get(uid, "?"), uid[:200], detail)  # fmt: skip
     return HttpResponse(busy, content_type="text/calendar; charset=utf-8")
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta, tzinfo
 
-from dateutil.rrule import rrulestr
 from icalendar import Calendar, Component
 
+from calsync.lib.recurrence import counted_last_start
 from feeds.dav.timerange import (
     DAY,
     FLOATING_SLACK,
@@ -136,7 +136,9 @@ def _counted_last(rule: object, start: date | datetime, tz: tzinfo) -> datetime 
         return None
     wall = start.replace(tzinfo=None) if isinstance(start, datetime) else datetime(start.year, start.month, start.day)
     try:
-        *_, last = rrulestr(rule.to_ical().decode(), dtstart=wall)
+        last = counted_last_start(rule, wall)  # bounded: a rule that rarely matches is taken as endless
     except (ValueError, TypeError):
+        return None
+    if last is None:
         return None
     return as_utc(last.replace(tzinfo=start.tzinfo) if isinstance(start, datetime) else last, tz)

@@ -8,31 +8,33 @@ calendar-timezone, RFC 4791 §5.2.2), UTC unless the caller knows better.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
-import recurring_ical_events
 import x_wr_timezone
 from icalendar import Calendar, Component
+
+from calsync.lib import recurrence
+from calsync.lib.recurrence import DEFAULT_LIMITS, Limits, RecurrenceError
 
 EARLIEST = datetime.min.replace(tzinfo=UTC)
 LATEST = datetime.max.replace(tzinfo=UTC)
 # Real UTC offsets lie within -12h..+14h, so a floating time or a date is never further than this from its
 # reading in UTC: a stored span computed in UTC is exact to within it, and a prefilter widened by it is safe.
 FLOATING_SLACK = timedelta(hours=14)
-# Bounds on expanding one recurrence set, so a minutely RRULE or an open-ended query cannot run away.
-MAX_INSTANCES = 5000
+# An alarm's REPEAT is bounded like a recurrence; an open-ended query expands this far at most.
+MAX_INSTANCES = DEFAULT_LIMITS.max_instances
 HORIZON = timedelta(days=100 * 366)
-# dateutil walks a rule from DTSTART, so reaching a window far from it costs one step per period on the way.
-MAX_STEPS = 100_000
-_PERIODS = {
-    "SECONDLY": timedelta(seconds=1), "MINUTELY": timedelta(minutes=1), "HOURLY": timedelta(hours=1),
-    "DAILY": timedelta(days=1), "WEEKLY": timedelta(days=7), "MONTHLY": timedelta(days=28),
-    "YEARLY": timedelta(days=365),
-}  # fmt: skip
 RECURRING = ("VEVENT", "VTODO", "VJOURNAL")
-_EXPANSION_ERRORS = (ValueError, TypeError, OverflowError, KeyError, AttributeError)
 DAY = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """The expansion limits of one request, and the bounds it hit as (UID, what happened) for the log."""
+
+    limits: Limits = DEFAULT_LIMITS
+    hits: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -268,81 +270,67 @@ def standardized(calendar: Component) -> Component:
     return x_wr_timezone.to_standard(calendar) if "X-WR-TIMEZONE" in calendar else calendar
 
 
-def is_master(component: Component) -> bool:
-    return ("RRULE" in component or "RDATE" in component) and "RECURRENCE-ID" not in component
+is_master = recurrence.is_master
+
+
+@dataclass
+class Instances:
+    """``(instance, origin)`` pairs; ``exceeded`` names the expansion bound hit, if any."""
+
+    pairs: list[tuple[Component, Component]]
+    exceeded: str = ""
+
+    def __iter__(self) -> Iterator[tuple[Component, Component]]:
+        return iter(self.pairs)
 
 
 def instances(
-    calendar: Component, name: str, window: TimeRange | None, tz: tzinfo = UTC
-) -> Iterator[tuple[Component, Component]]:
+    calendar: Component, name: str, window: TimeRange | None, tz: tzinfo = UTC, bounds: Bounds | None = None
+) -> Instances:
     """``(instance, origin)`` for the components called ``name``.
 
     Without a recurrence set (or without a window) these are the stored components themselves, so a plain
     event costs nothing. A recurrence set yields its instances that may overlap ``window`` (a superset: the
     caller applies :func:`overlaps`), overrides and EXDATE honoured; ``origin`` is the stored component it
     comes from (the master, or the override with that RECURRENCE-ID).
+
+    Expansion goes through the one bounded expander (:mod:`calsync.lib.recurrence`). What the server does
+    when it cannot expand a series:
+
+    - a broken rule: the stored components are judged as they are (the object is not hidden);
+    - a series whose expansion hits a bound (a ``FREQ=SECONDLY`` rule, a ``FREQ=MINUTELY`` one from years
+      ago): ``exceeded`` is set, the pairs are the stored components, and the bound is noted in
+      ``bounds.hits``. Callers then answer with the object *as stored*: a calendar-query counts its
+      time-range as met (the client receives the object and can expand it; hiding a real event from a
+      phone is worse than sending one too many), ``expand`` returns it unexpanded, and free-busy counts
+      the whole requested range busy (the safe answer, as for booking).
     """
     stored = [c for c in calendar.subcomponents if c.name == name]
     masters = [c for c in stored if is_master(c)]
     if window is None or name not in RECURRING or not masters:
-        yield from ((c, c) for c in stored)
-        return
+        return Instances([(c, c) for c in stored])
     overrides = {_rid(c, tz): c for c in stored if "RECURRENCE-ID" in c}
-    produced = 0
-    try:
-        if _too_costly(masters[0], window.start, tz):
-            raise ValueError("too many recurrences before the window")
-        for instance in _expanded(calendar, name, stored, window, tz):
-            produced += 1
-            yield instance, overrides.get(_rid(instance, tz), masters[0])
-    except _EXPANSION_ERRORS:
-        # A broken (or absurdly dense) RRULE must not hide the object nor stall the server: it is then judged
-        # by its stored components.
-        if not produced:
-            yield from ((c, c) for c in stored)
-
-
-def _too_costly(master: Component, start: datetime | None, tz: tzinfo) -> bool:
-    """Whether reaching ``start`` takes dateutil more than MAX_STEPS periods (a FREQ=MINUTELY rule from years
-    ago, say); COUNT bounds the walk."""
-    dtstart = date_value(master, "DTSTART")
-    rules = master.get("RRULE", [])
-    if start is None or dtstart is None:
-        return False
-    for rule in rules if isinstance(rules, list) else [rules]:
-        every = max(1, int(rule.get("INTERVAL", [1])[0]))
-        period = _PERIODS.get(str(rule.get("FREQ", ["DAILY"])[0]).upper(), DAY) * every
-        steps = (start - as_utc(dtstart, tz)) / period
-        if min(steps, int(rule.get("COUNT", [steps])[0])) > MAX_STEPS:
-            return True
-    return False
-
-
-def _rid(component: Component, tz: tzinfo) -> datetime | None:
-    value = date_value(component, "RECURRENCE-ID")
-    return None if value is None else as_utc(value, tz)
-
-
-def _expanded(calendar: Component, name: str, stored: list[Component], window: TimeRange, tz: tzinfo):
-    """Instances in start order, fetched window by window: ``between`` is cheap, ``after`` is not."""
     starts = [
         as_utc(v, tz) for v in (date_value(c, "DTSTART") or date_value(c, "DUE") for c in stored) if v is not None
     ]
     lo = plus(window.start or min(starts, default=datetime(1970, 1, 1, tzinfo=UTC)), -FLOATING_SLACK)
     hi = plus(window.end, FLOATING_SLACK) if window.end else plus(lo, HORIZON)
-    query = recurring_ical_events.of(calendar, keep_recurrence_attributes=True, components=[name])
-    seen: set[tuple[str, datetime | None]] = set()
-    step, count = DAY, 0
-    while lo < hi and count < MAX_INSTANCES:
-        stop = min(plus(lo, step), hi)
-        batch = [c for c in query.between(lo, stop) if (str(c.get("UID")), _rid(c, tz)) not in seen]
-        batch.sort(key=lambda c: as_utc(date_value(c, "DTSTART") or lo, tz))
-        for instance in batch[: MAX_INSTANCES - count]:
-            seen.add((str(instance.get("UID")), _rid(instance, tz)))
-            yield instance
-        count += len(batch)
-        step = step / 2 if len(batch) > 200 and step > timedelta(hours=1) else step * 2 if len(batch) < 20 else step
-        lo = stop
+    bounds = bounds or Bounds()
+    try:
+        expansion = recurrence.expand(
+            calendar, lo, hi, components=(name,), limits=bounds.limits, keep_recurrence_attributes=True
+        )
+    except RecurrenceError:
+        return Instances([(c, c) for c in stored])
+    if not expansion.complete:
+        bounds.hits.append((str(masters[0].get("UID", "")), expansion.detail))
+        return Instances([(c, c) for c in stored], expansion.exceeded)
+    return Instances([(i, overrides.get(_rid(i, tz), masters[0])) for i in expansion.instances])
+
+
+def _rid(component: Component, tz: tzinfo) -> datetime | None:
+    value = date_value(component, "RECURRENCE-ID")
+    return None if value is None else as_utc(value, tz)
 
 
 def instance_view(instance: Component, origin: Component) -> Component:

@@ -169,7 +169,9 @@ def test_events_well_inside_the_range_match_without_being_parsed(alice: DavClien
     alice.put(alice.home + "calendar/edge.ics", event("edge", start="20200301T020000Z"))  # near the edge: parsed
     parsed = []
     real = reports.query.matches
-    monkeypatch.setattr(reports.query, "matches", lambda f, cal, tz=None: parsed.append(cal) or real(f, cal, tz))
+    monkeypatch.setattr(
+        reports.query, "matches", lambda f, cal, tz=None, **kw: parsed.append(cal) or real(f, cal, tz, **kw)
+    )
     found = query(alice, in_range("20200301T000000Z", "20200401T000000Z"))
     assert sorted(href.rsplit("/", 1)[1] for href in found) == [
         "d10.ics",
