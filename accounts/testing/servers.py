@@ -40,14 +40,40 @@ class DavServer:
     process: subprocess.Popen = field(repr=False)
     directory: Path = field(repr=False)
     log: Path = field(repr=False)
+    argv: list[str] = field(default_factory=list, repr=False)
+    env: dict[str, str] | None = field(default=None, repr=False)
+    auth: tuple[str, str] | None = field(default=None, repr=False)
 
-    def stop(self) -> None:
+    def halt(self) -> None:
+        """Stop the process and keep its data: clients now get "connection refused", as from a
+        server being restarted or a host that went away."""
         self.process.terminate()
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+    def restart(self) -> None:
+        """Start it again on the same port with the same data (after ``halt``)."""
+        if self.process.poll() is None:
+            self.halt()
+        deadline = time.monotonic() + 30
+        while True:  # the port may linger for a moment after the old process closed it
+            self.process = subprocess.Popen(
+                self.argv, stdout=self.log.open("ab"), stderr=subprocess.STDOUT, env=self.env
+            )
+            try:
+                _wait_until_serving(self.url, self.process, self.log, auth=self.auth)
+                return
+            except RuntimeError:
+                if time.monotonic() > deadline:
+                    raise
+                self.halt()
+                time.sleep(0.5)
+
+    def stop(self) -> None:
+        self.halt()
         shutil.rmtree(self.directory, ignore_errors=True)
 
     def collection_url(self, name: str) -> str:
@@ -88,23 +114,23 @@ def start_radicale(username: str = "alice", password: str = "s3cret-pass") -> Da
     users.write_text(f"{username}:{password}\n")
     port = free_port()
     log = directory / "server.log"
-    process = subprocess.Popen(
-        [
-            sys.executable, "-m", "radicale",
-            "--server-hosts", f"127.0.0.1:{port}",
-            "--storage-filesystem-folder", str(directory / "collections"),
-            "--auth-type", "htpasswd",
-            "--auth-htpasswd-filename", str(users),
-            "--auth-htpasswd-encryption", "plain",
-            "--rights-type", "owner_only",
-            "--logging-level", "warning",
-        ],
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-    )
+    argv = [
+        sys.executable, "-m", "radicale",
+        "--server-hosts", f"127.0.0.1:{port}",
+        "--storage-filesystem-folder", str(directory / "collections"),
+        "--auth-type", "htpasswd",
+        "--auth-htpasswd-filename", str(users),
+        "--auth-htpasswd-encryption", "plain",
+        "--rights-type", "owner_only",
+        "--logging-level", "warning",
+    ]  # fmt: skip
+    process = subprocess.Popen(argv, stdout=log.open("wb"), stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
     _wait_until_serving(url, process, log, auth=(username, password))
-    return DavServer("radicale", url, username, password, f"/{username}/", process, directory, log)
+    return DavServer(
+        "radicale", url, username, password, f"/{username}/", process, directory, log, argv,
+        auth=(username, password),
+    )  # fmt: skip
 
 
 def start_xandikos(username: str = "user") -> DavServer:
@@ -113,20 +139,17 @@ def start_xandikos(username: str = "user") -> DavServer:
     directory = Path(tempfile.mkdtemp(prefix="calsync-xandikos-"))
     port = free_port()
     log = directory / "server.log"
-    process = subprocess.Popen(
-        [
-            str(BIN / "xandikos"), "serve",
-            "-d", str(directory / "data"),
-            "--state-dir", str(directory / "state"),
-            "-l", "127.0.0.1", "-p", str(port),
-            "--autocreate",
-            "--current-user-principal", f"/{username}/",
-            "--no-detect-systemd",
-        ],
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "XDG_DATA_HOME": str(directory / "xdg")},
-    )
+    argv = [
+        str(BIN / "xandikos"), "serve",
+        "-d", str(directory / "data"),
+        "--state-dir", str(directory / "state"),
+        "-l", "127.0.0.1", "-p", str(port),
+        "--autocreate",
+        "--current-user-principal", f"/{username}/",
+        "--no-detect-systemd",
+    ]  # fmt: skip
+    env = {**os.environ, "XDG_DATA_HOME": str(directory / "xdg")}
+    process = subprocess.Popen(argv, stdout=log.open("wb"), stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{port}/"
     _wait_until_serving(url, process, log)
-    return DavServer("xandikos", url, username, "unused", f"/{username}/", process, directory, log)
+    return DavServer("xandikos", url, username, "unused", f"/{username}/", process, directory, log, argv, env)
