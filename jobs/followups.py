@@ -14,9 +14,10 @@ import datetime as dt
 import logging
 
 from django.conf import settings
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from jobs.models import SyncJob, SyncRun
+from jobs.models import OwedItem, SyncJob, SyncRun
 from jobs.runs import RunStateError, sync_job_start
 
 logger = logging.getLogger(__name__)
@@ -66,3 +67,12 @@ def sync_followups_start_due(*, now: dt.datetime | None = None) -> list[int]:
     if started:
         logger.info("started follow-up runs %s", started)
     return started
+
+
+def owed_items_retry(*, items: QuerySet[OwedItem]) -> int:
+    """A person fixed something (the destination's trashbin, a permission): try these items again
+    at the next sweep, including the ones that needed attention. Returns how many jobs follow up."""
+    job_ids = set(items.values_list("job_id", flat=True))
+    items.update(state=OwedItem.State.OWED, attempts=0)
+    SyncJob.objects.filter(pk__in=job_ids).update(retry_at=timezone.now())
+    return len(job_ids)
