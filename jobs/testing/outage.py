@@ -53,6 +53,7 @@ def dav(server: DavServer):
 class OutageFigures:
     items_per_job: int
     outage_seconds: float
+    modes: tuple[str, ...] = MODES
     owed_peak: int = 0  # the most items owed at once during the outage
     failed_runs: int = 0  # runs that ended early or failed while the server was away
     followup_runs: int = 0
@@ -61,7 +62,7 @@ class OutageFigures:
 
     def lines(self) -> list[str]:
         return [
-            f"items per job: {self.items_per_job} (copy, mirror, two-way at once)",
+            f"items per job: {self.items_per_job} ({', '.join(self.modes)} at once)",
             f"outage: {self.outage_seconds:.0f} s of connection refused",
             f"written before the stop: {self.done_when_stopped}",
             f"items owed at the peak: {self.owed_peak}",
@@ -83,24 +84,27 @@ class OutageWorld:
             owner=owner, name=f"outage dest {token}", kind="caldav", url=dest.url,
             username=dest.username, password=dest.password,
         )  # fmt: skip
-        source_dav = dav(source)
-        objects = samples.calendar_objects(items)
+        # One source calendar read by the three jobs, each writing into a calendar of its own.
+        source_dav, dest_dav = dav(source), dav(dest)
+        self.source_collection = source_dav.create_collection(
+            name=f"Outage {token}", kind="calendar", components=("VEVENT", "VTODO")
+        )
+        for data in samples.calendar_objects(items):
+            source_dav.put(self.source_collection, data, uid=extract_uid(data))
         self.jobs: dict[str, SyncJob] = {}
         self.collections: dict[str, RemoteCollection] = {}
         for mode in modes:
-            collection = source_dav.create_collection(
+            self.collections[mode] = dest_dav.create_collection(
                 name=f"Outage {mode} {token}", kind="calendar", components=("VEVENT", "VTODO")
             )
-            for data in objects:
-                source_dav.put(collection, data, uid=extract_uid(data))
-            self.collections[mode] = collection
             self.jobs[mode] = SyncJob.objects.create(
                 owner=owner, name=f"outage {mode} {token}", source=self.source_account,
                 destination=self.dest_account, mode=mode, sync_contacts=False,
-                collection_map={collection.url: ""},
+                collection_map={self.source_collection.url: self.collections[mode].url},
             )  # fmt: skip
         source_dav.close()
-        self.figures = OutageFigures(items_per_job=items, outage_seconds=0)
+        dest_dav.close()
+        self.figures = OutageFigures(items_per_job=items, outage_seconds=0, modes=tuple(modes))
 
     def start(self) -> list[SyncRun]:
         return [sync_job_start(job=job) for job in self.jobs.values()]
@@ -150,24 +154,21 @@ class OutageWorld:
         self.figures.followup_runs = runs.filter(trigger=SyncRun.Trigger.FOLLOWUP).count()
         return self.figures.seconds_to_land
 
-    def dest_collection(self, mode: str, connector) -> RemoteCollection:
-        name = self.collections[mode].name
-        return next(c for c in connector.list_collections() if c.name == name and c.kind == "calendar")
-
     def dest_counts(self) -> dict[str, int]:
         connector = dav(self.dest)
         try:
-            return {mode: len(connector.list_items(self.dest_collection(mode, connector)).items) for mode in self.jobs}
-        except (StopIteration, ConnectorError):  # not created yet, or the server is still away
+            return {mode: len(connector.list_items(self.collections[mode]).items) for mode in self.jobs}
+        except ConnectorError:  # the server is still away
             return {}
         finally:
             connector.close()
 
-    def contents(self, server: DavServer, mode: str, *, dest: bool) -> Counter:
-        """(UID, content) of every object, counted: a duplicate shows as a count of 2."""
-        connector = dav(server)
+    def contents(self, mode: str = "", *, dest: bool) -> Counter:
+        """(UID, content) of every object in the source calendar or in ``mode``'s destination
+        calendar, counted: a duplicate shows as a count of 2."""
+        connector = dav(self.dest if dest else self.source)
         try:
-            collection = self.dest_collection(mode, connector) if dest else self.collections[mode]
+            collection = self.collections[mode] if dest else self.source_collection
             hrefs = list(connector.list_items(collection).items)
             return Counter(
                 (extract_uid(item.data), normalized(item.data)) for item in connector.fetch(collection, hrefs)
