@@ -142,6 +142,8 @@ def sync_run_finish(*, run: SyncRun, progress, status: str, error: str = "", tra
 def sync_runs_release(*, worker: str) -> int:
     """The worker ``worker`` is shutting down: its runs stop after the batch in flight and go
     back to the queue, instead of waiting for the stale-run detector."""
+    if not worker:
+        return 0  # runs executed in-process (the CLI) have no worker to lose
     return SyncRun.objects.filter(status=Status.RUNNING, worker=worker).update(requeue_requested=True)
 
 
