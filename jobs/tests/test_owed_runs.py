@@ -116,6 +116,10 @@ def test_items_the_source_cannot_serve_are_owed_reported_and_land_in_the_follow_
         assert listed["count"] == 2
         job_data = api.get(f"/api/sync-jobs/{job.pk}").json()
         assert job_data["owed_items"] == {"owed": 2, "needs_attention": 0} and job_data["retry_at"]
+        assert job_data["state"] == "completed-with-owed-items"
+        # The dry run plans them again although no listing since names them as changed.
+        [plan] = api.post(f"/api/sync-jobs/{job.pk}/dry-run", {}, format="json").json()
+        assert plan["counts"] == {"create-destination": 2}
 
         proxy.failing = set()
         second = follow_up(job, django_capture_on_commit_callbacks)
