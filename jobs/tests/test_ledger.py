@@ -137,3 +137,15 @@ def test_an_owed_item_that_vanished_from_the_source_is_settled_not_retried_forev
     world.sync()
 
     assert world.store.ledger == {}
+
+
+def test_items_a_live_server_answers_500_for_are_owed_one_by_one_not_taken_for_an_outage():
+    world = LedgerWorld(Mode.COPY)
+    hrefs = _fill(world, 10)
+    world.source_server.unreadable = set(hrefs[2:7])  # five in a row
+
+    progress = world.sync()
+
+    assert progress.down is None
+    assert world.owed() == sorted(hrefs[2:7])
+    assert len(world.dest_server.collections[world.dest_cal.url].items) == 5
