@@ -213,6 +213,11 @@ CELERY_BEAT_SCHEDULE = {
     "refresh-due-feeds": {"task": "feeds.refresh_due_feeds", "schedule": 60.0, "options": {"expires": 55}},
     "booking-pull-busy": {"task": "booking.pull_all", "schedule": 300.0, "options": {"expires": 290}},
     "booking-push-owed": {"task": "booking.push_owed", "schedule": 60.0, "options": {"expires": 55}},
+    "start-due-followups": {
+        "task": "jobs.start_due_followups",
+        "schedule": float(env_int("CALSYNC_FOLLOWUP_SWEEP_SECONDS", 30, minimum=1)),
+        "options": {"expires": 25},
+    },
 }
 
 # --- REST API --------------------------------------------------------------------------------
@@ -256,6 +261,18 @@ CALSYNC_HEARTBEAT_SECONDS = env_int("CALSYNC_HEARTBEAT_SECONDS", 15, minimum=1)
 # A running sync whose heartbeat is older than this is taken for dead and resumed.
 CALSYNC_RUN_STALE_SECONDS = env_int("CALSYNC_RUN_STALE_SECONDS", 120, minimum=5)
 CALSYNC_RUN_MAX_ATTEMPTS = env_int("CALSYNC_RUN_MAX_ATTEMPTS", 5, minimum=1)
+# Owed items (writes or reads that failed): a run that leaves some, or fails because a server is
+# away, is followed up after these delays in seconds, step by step; past the last one, a job with
+# a schedule waits for it and one without keeps the last delay. Beat sweeps for due follow-ups.
+_backoff = env_list("CALSYNC_FOLLOWUP_BACKOFF", ["60", "300", "900", "3600"])
+CALSYNC_FOLLOWUP_BACKOFF = [int(part) for part in _backoff if part.isdigit()]
+if not CALSYNC_FOLLOWUP_BACKOFF or len(CALSYNC_FOLLOWUP_BACKOFF) != len(_backoff) or min(CALSYNC_FOLLOWUP_BACKOFF) < 1:
+    raise ImproperlyConfigured("CALSYNC_FOLLOWUP_BACKOFF must be a comma-separated list of seconds, each at least 1")
+CALSYNC_FOLLOWUP_SWEEP_SECONDS = env_int("CALSYNC_FOLLOWUP_SWEEP_SECONDS", 30, minimum=1)
+# An item the server refuses (403, 415, an unsettled 412) this many times waits as "needs attention".
+CALSYNC_OWED_MAX_ATTEMPTS = env_int("CALSYNC_OWED_MAX_ATTEMPTS", 3, minimum=1)
+# Items in a row failing because their server is away (after the HTTP retries) end the run.
+CALSYNC_SERVER_DOWN_AFTER = env_int("CALSYNC_SERVER_DOWN_AFTER", 3, minimum=1)
 # Concurrent sync runs writing to one destination server (host:port), across all workers.
 CALSYNC_WRITES_PER_SERVER = env_int("CALSYNC_WRITES_PER_SERVER", 2, minimum=1)
 # Audit events older than this many days are deleted by a daily beat task.

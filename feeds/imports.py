@@ -13,9 +13,9 @@ only maps the feed to one destination calendar and narrows what the feed lists:
   Occurrences are found by the one bounded expander; an event too costly to expand is imported
   as stored (see ``feeds.render``) and its href is logged on the run.
 - A feed that suddenly lists nothing fails the run instead of emptying the calendar.
-- The feed's HTTP ETag is kept as the job's cursor only after a run without item errors: with
-  it, an unchanged feed answers 304 and lists nothing, so an item the destination refused would
-  never be tried again.
+- The feed's HTTP ETag is kept as the job's cursor only after a run that owes nothing: with it,
+  an unchanged feed answers 304 and lists nothing, so an owed item would never be tried again.
+  Owed items are in the job's ledger and retried by follow-up runs like any sync's.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
+
+from django.conf import settings
 
 from accounts.connectors import connector_for
 from accounts.connectors.base import ConfigError, Listing, RemoteCollection, RemoteItem
@@ -32,10 +34,11 @@ from feeds.render import is_current
 from jobs.mapping import CollectionMapper
 from jobs.models import CollectionCursor, SyncJob, SyncRun
 from jobs.reconcile.apply import PairSync
+from jobs.reconcile.ledger import OutageDetector
 from jobs.reconcile.pair import Pair
 from jobs.reconcile.plan import EmptySideGuard, Mode
 from jobs.reconcile.tokens import past_own_writes
-from jobs.runner import OrmLinkStore, PairReport, dav_connector
+from jobs.runner import OrmLinkStore, PairReport, dav_connector, pair_progress
 
 
 class ErrorCounter:
@@ -69,7 +72,7 @@ class KeptLinks:
     def forget(self, source_hrefs: Iterable[str]) -> None:
         pass
 
-    def __getattr__(self, name: str):  # load, save, conflict are the store's own
+    def __getattr__(self, name: str):  # load, save, conflict and the owed ledger are the store's own
         return getattr(self.store, name)
 
 
@@ -185,20 +188,28 @@ def _sync_feed(job: SyncJob, feed, dest, progress, *, run, dry_run: bool, confir
         "info", f"ICS import as {mode.value}: events gone from the feed are {gone}; the job's mode does not apply"
     )
     cursors = {c.url: c.sync_token for c in CollectionCursor.objects.filter(job=job)}
-    counted = ErrorCounter(progress)
+    counted = ErrorCounter(pair_progress(progress, collection, pair))
     links = KeptLinks(store) if job.keep_local else store
-    sync = PairSync(pair, links, counted, dry_run=dry_run, loaded=before)  # type: ignore[arg-type]
+    sync = PairSync(
+        pair,
+        links,  # type: ignore[arg-type]
+        counted,
+        dry_run=dry_run,
+        loaded=before,
+        max_attempts=settings.CALSYNC_OWED_MAX_ATTEMPTS,
+        outage=OutageDetector(settings.CALSYNC_SERVER_DOWN_AFTER),
+    )
     result = sync.run(
         source_token=_feed_etag(cursors.get(collection.url, ""), mode),
         dest_tokens={url: cursors.get(url, "") for url in pair.dest_urls},
         confirm_empty=confirm_empty,
     )
     if not dry_run:
-        # After item errors the feed's ETag is forgotten: the next run downloads the feed in full
-        # and retries what failed (what succeeded is unchanged by then and costs nothing).
-        source_token = result.source_token if not counted.errors else ""
-        dest_tokens = result.dest_tokens
-        if counted.writes and not counted.errors:
+        # With items owed the feed's ETag is forgotten: the next run downloads the feed in full
+        # and retries them (what landed is unchanged by then and costs nothing).
+        source_token = result.source_token if not sync.owes else ""
+        dest_tokens = result.dest_tokens if not sync.owes else {}
+        if counted.writes and not sync.owes:
             dest_tokens = past_own_writes(
                 dest=dest,
                 collections=pair.dest_collections.values(),
@@ -206,12 +217,14 @@ def _sync_feed(job: SyncJob, feed, dest, progress, *, run, dry_run: bool, confir
                 before=before,
                 after=list(sync.records.values()),
             )
-        if counted.errors:
+        if sync.owes:
             CollectionCursor.objects.filter(job=job, url=collection.url).delete()
         for url, token in {collection.url: _feed_cursor(source_token, mode), **dest_tokens}.items():
             if token:
                 CollectionCursor.objects.update_or_create(job=job, url=url, defaults={"sync_token": token})
-        progress.log("info", f"{job.source.name}: done")
+        progress.log(
+            "info", f"{job.source.name}: done" + (", with items owed (they are tried again)" if sync.owes else "")
+        )
     return PairReport(collection.url, ", ".join(pair.dest_urls), "feed", result.actions, mapped.would_create)
 
 

@@ -16,6 +16,7 @@ from django.utils.safestring import SafeString
 
 from jobs.conflicts import ConflictError, conflict_resolve
 from jobs.models import Conflict, Heartbeat, SyncJob, SyncLog, SyncRun
+from jobs.reports import owed_counts, run_report, run_report_csv
 from jobs.runs import (
     RunStateError,
     active_run,
@@ -30,8 +31,12 @@ STATUS_COLOURS = {
     "pending": "#777",
     "queued": "#2c7be5",
     "running": "#2c7be5",
+    "pausing": "#e5a82c",
+    "cancelling": "#777",
     "paused": "#e5a82c",
     "completed": "#2e8540",
+    "completed-with-owed-items": "#d35400",
+    "completed-with-errors": "#d35400",
     "failed": "#c0392b",
     "cancelled": "#777",
 }
@@ -94,7 +99,10 @@ class SyncJobForm(forms.ModelForm):
 @admin.register(SyncJob)
 class SyncJobAdmin(admin.ModelAdmin):
     form = SyncJobForm
-    list_display = ("name", "source", "destination", "mode", "status", "progress", "schedule_text", "enabled")
+    list_display = (
+        "name", "source", "destination", "mode", "status", "progress", "owed_text", "retry_at", "schedule_text",
+        "enabled",
+    )  # fmt: skip
     list_filter = ("mode", "enabled")
     search_fields = ("name",)
     actions = ("start_jobs", "pause_jobs", "resume_jobs", "cancel_jobs")
@@ -124,7 +132,17 @@ class SyncJobAdmin(admin.ModelAdmin):
         if run is None:
             return status_badge("pending")
         url = reverse("admin:jobs_syncrun_change", args=[run.pk])
-        return format_html('<a href="{}">{}</a>', url, status_badge(run.status))
+        return format_html('<a href="{}">{}</a>', url, status_badge(run.state))
+
+    @admin.display(description="owed")
+    def owed_text(self, job: SyncJob) -> SafeString | str:
+        counts = owed_counts(job)
+        if not any(counts.values()):
+            return "—"
+        url = reverse("admin:jobs_oweditem_changelist") + f"?job__id__exact={job.pk}"
+        return format_html(
+            '<a href="{}">{} owed, {} need attention</a>', url, counts["owed"], counts["needs_attention"]
+        )
 
     @admin.display(description="progress")
     def progress(self, job: SyncJob) -> SafeString:
@@ -212,6 +230,8 @@ class SyncRunAdmin(admin.ModelAdmin):
         "updated",
         "deleted",
         "errors",
+        "owed",
+        "needs_attention",
     )
     list_filter = ("status", "trigger")
     list_select_related = ("job",)
@@ -227,7 +247,21 @@ class SyncRunAdmin(admin.ModelAdmin):
 
     @admin.display(description="status", ordering="status")
     def status_text(self, run: SyncRun) -> SafeString:
-        return status_badge(run.status)
+        return status_badge(run.state)
+
+    def changeform_view(
+        self, request: HttpRequest, object_id: str | None = None, form_url: str = "", extra_context=None
+    ):
+        run = self.get_object(request, object_id) if object_id else None
+        if run is not None:
+            extra_context = {**(extra_context or {}), "run_report": run_report(run)}
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def report_csv_view(self, request: HttpRequest, run_id: int) -> HttpResponse:
+        run = get_object_or_404(self.get_queryset(request), pk=run_id)
+        response = HttpResponse(run_report_csv(run_report(run)), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="calsync-run-{run.pk}-report.csv"'
+        return response
 
     @admin.display(description="progress")
     def progress(self, run: SyncRun) -> SafeString:
@@ -238,6 +272,7 @@ class SyncRunAdmin(admin.ModelAdmin):
         return [
             path("<int:run_id>/progress/", view(self.progress_view), name="jobs_syncrun_progress"),
             path("<int:run_id>/control/<str:verb>/", view(self.control_view), name="jobs_syncrun_control"),
+            path("<int:run_id>/report.csv", view(self.report_csv_view), name="jobs_syncrun_report_csv"),
             *super().get_urls(),
         ]
 
@@ -260,7 +295,7 @@ class SyncRunAdmin(admin.ModelAdmin):
         )
         return JsonResponse(
             {
-                "status": run.status,
+                "status": run.state,
                 "active": run.is_active,
                 **{name: getattr(run, name) for name in counters},
                 "logs": lines,
@@ -359,4 +394,5 @@ class HeartbeatAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Heartbeat | None = None) -> bool:
         return False
+import jobs.admin_ledger  # noqa: E402 - registers the owed-items admin
 import jobs.timesheets.admin  # noqa: E402, F401 - registers the time-sheet admin

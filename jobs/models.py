@@ -61,6 +61,10 @@ class SyncJob(models.Model):
         "django_celery_beat.PeriodicTask", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     enabled = models.BooleanField(default=True)
+    # Follow-ups: a run that leaves items owed (or fails for a transient reason) sets when the
+    # next try is due; a beat sweep starts it (jobs.followups). ``retry_step`` picks the delay.
+    retry_at = models.DateTimeField("next retry due", null=True, blank=True, db_index=True)
+    retry_step = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -97,6 +101,7 @@ class SyncRun(models.Model):
         API = "api"
         WEBHOOK = "webhook"
         CLI = "cli"
+        FOLLOWUP = "followup"  # started by the sweep because an earlier run left items owed
 
     job = models.ForeignKey(SyncJob, on_delete=models.CASCADE, related_name="runs")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
@@ -109,6 +114,10 @@ class SyncRun(models.Model):
     )
     pause_requested = models.BooleanField(default=False)
     cancel_requested = models.BooleanField(default=False)
+    # Set when the worker running it is told to stop (SIGTERM): the runner ends the batch in
+    # flight and puts the run back in the queue.
+    requeue_requested = models.BooleanField(default=False)
+    worker = models.CharField(max_length=200, blank=True, help_text="The worker that runs (or last ran) it.")
     task_id = models.CharField(max_length=64, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -123,6 +132,11 @@ class SyncRun(models.Model):
     errors = models.PositiveIntegerField(default=0)
     progress_done = models.PositiveIntegerField(default=0)
     progress_total = models.PositiveIntegerField(default=0)
+    # Items still owed (to be retried) and needing attention (refused for good) when it ended.
+    owed = models.PositiveIntegerField(default=0)
+    needs_attention = models.PositiveIntegerField(default=0)
+    # Per collection counters: {source url: {"name", "destination", "created", ...}}.
+    report = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
 
     class Meta:
@@ -142,6 +156,22 @@ class SyncRun(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in self.ACTIVE
+
+    @property
+    def state(self) -> str:
+        """The status as a person needs it: a pause or cancel on its way, an unclean finish."""
+        if self.status == self.Status.RUNNING and self.cancel_requested:
+            return "cancelling"
+        if self.status == self.Status.RUNNING and self.pause_requested:
+            return "pausing"
+        if self.status == self.Status.COMPLETED and (self.owed or self.needs_attention or self.errors):
+            return "completed-with-owed-items" if self.owed or self.needs_attention else "completed-with-errors"
+        return self.status
+
+    @property
+    def clean(self) -> bool:
+        """Finished and nothing left behind: no errors, nothing owed, nothing needing attention."""
+        return self.status == self.Status.COMPLETED and not (self.owed or self.needs_attention or self.errors)
 
 
 class SyncLog(models.Model):
@@ -183,6 +213,8 @@ class ItemLink(models.Model):
     dest_etag = models.CharField(max_length=200, blank=True)
     dest_hash = models.CharField(max_length=64, blank=True)
     synced_at = models.DateTimeField(default=timezone.now)
+    # The run that last wrote it: a resumed run does not count its own earlier work as unchanged.
+    run = models.ForeignKey("SyncRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
         constraints = [
@@ -212,6 +244,45 @@ class CollectionCursor(models.Model):
 
     def __str__(self) -> str:
         return f"{self.url} @ {self.sync_token}"
+
+
+class OwedItem(models.Model):
+    """The ledger of what a job still owes: an item whose write or read did not happen.
+
+    Recorded when an item fails (retries exhausted, connection refused, 5xx, timeout, a refusal),
+    planned again by every later run whatever the listing says, and deleted when it lands. An
+    item refused for good CALSYNC_OWED_MAX_ATTEMPTS times waits as "needs attention" instead.
+    ``href`` is the source href, or the destination href of an item that exists only there.
+    """
+
+    class State(models.TextChoices):
+        OWED = "owed", "Owed (retried automatically)"
+        NEEDS_ATTENTION = "needs_attention", "Needs attention (refused by the server)"
+
+    job = models.ForeignKey(SyncJob, on_delete=models.CASCADE, related_name="owed_items")
+    source_collection = models.CharField(max_length=1000)
+    href = models.CharField(max_length=1000)
+    dest_href = models.CharField(max_length=1000, blank=True)
+    uid = models.CharField(max_length=1000, blank=True)
+    summary = models.CharField(max_length=300, blank=True)
+    operation = models.CharField(max_length=30)
+    reason = models.TextField()
+    status = models.PositiveSmallIntegerField(null=True, blank=True, help_text="The server's HTTP status, if any.")
+    etag = models.CharField(max_length=200, blank=True, help_text="The version of the item that failed.")
+    state = models.CharField(max_length=16, choices=State.choices, default=State.OWED)
+    attempts = models.PositiveIntegerField(default=1)
+    first_failed_at = models.DateTimeField(default=timezone.now)
+    last_failed_at = models.DateTimeField(default=timezone.now)
+    run = models.ForeignKey(SyncRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="owed_items")
+
+    class Meta:
+        ordering = ["job", "source_collection", "href"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "source_collection", "href"], name="oweditem_unique_item")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.href} ({self.state}): {self.reason[:80]}"
 
 
 class Conflict(models.Model):

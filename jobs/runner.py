@@ -1,8 +1,9 @@
-"""Execute one SyncRun: connect, map collections, sync each pair, keep the run row up to date.
+"""Execute one SyncRun: connect, map collections, plan every pair, then sync each, and keep the
+run row up to date.
 
-The ORM side of the engine lives here: ``OrmLinkStore`` keeps ``ItemLink`` rows, ``RunProgress``
-buffers counters and log lines and writes them at each checkpoint (one UPDATE and one INSERT per
-batch, not per item), and reads pause/cancel requests at the same clean points.
+The engine's ORM ports live beside it: ``jobs/stores.py`` (links, the owed-items ledger,
+conflicts) and ``jobs/progress.py`` (counters, log lines, pause/cancel/requeue requests); how a
+run ends (owed counts, follow-ups, going back to the queue) is ``jobs.runs.sync_run_finish``.
 """
 
 from __future__ import annotations
@@ -10,9 +11,9 @@ from __future__ import annotations
 import logging
 import time
 import traceback
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -22,15 +23,21 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.connectors import connector_for
-from accounts.connectors.base import Connector, ConnectorError, RemoteItem, TransientError
+from accounts.connectors.base import Connector, ConnectorError, RemoteCollection, TransientError
 from accounts.models import Account
 from jobs.engines import UnsupportedJob, engine_for
 from jobs.mapping import CollectionMapper, MappedCollection, selected
-from jobs.models import CollectionCursor, Conflict, ItemLink, SyncJob, SyncLog, SyncRun, WriteSlot
+from jobs.models import CollectionCursor, SyncJob, SyncRun, WriteSlot
+from jobs.progress import RunProgress
 from jobs.reconcile.apply import PairSync
-from jobs.reconcile.pair import LinkRecord, Pair, Stopped
+from jobs.reconcile.ledger import OutageDetector
+from jobs.reconcile.pair import Pair, ServerDown, Stopped
 from jobs.reconcile.plan import Action, EmptySideGuard, Mode, Op, Policy
 from jobs.reconcile.tokens import past_own_writes
+from jobs.runs import sync_run_finish
+from jobs.stores import OrmLinkStore
+
+__all__ = ["OrmLinkStore", "PairReport", "RunProgress", "dav_connector", "sync_job_pairs", "sync_run_execute"]
 
 logger = logging.getLogger(__name__)
 
@@ -42,133 +49,6 @@ class NoWriteSlot(Exception):
 
 
 # --- ORM adapters ------------------------------------------------------------------------------
-
-
-class OrmLinkStore:
-    def __init__(self, job: SyncJob, source_collection: str, run: SyncRun | None = None) -> None:
-        self.job = job
-        self.source_collection = source_collection
-        self.run = run
-
-    def load(self) -> list[LinkRecord]:
-        rows = ItemLink.objects.filter(job=self.job, source_collection=self.source_collection).values_list(
-            "source_href", "dest_href", "dest_collection", "uid", "source_etag", "source_hash", "dest_etag", "dest_hash"
-        )
-        return [LinkRecord(*row) for row in rows]
-
-    def save(self, records: Iterable[LinkRecord]) -> None:
-        records = list(records)
-        now = timezone.now()
-        with transaction.atomic():
-            # A destination href can move to another source item (two-way re-creation); drop the
-            # stale pairing first so the unique constraints hold.
-            ItemLink.objects.filter(job=self.job, dest_href__in=[r.dest_href for r in records]).exclude(
-                source_href__in=[r.source_href for r in records]
-            ).delete()
-            ItemLink.objects.bulk_create(
-                [
-                    ItemLink(
-                        job=self.job,
-                        source_collection=self.source_collection,
-                        dest_collection=r.dest_collection,
-                        uid=r.uid[:1000],
-                        source_href=r.source_href,
-                        source_etag=r.source_etag,
-                        source_hash=r.source_hash,
-                        dest_href=r.dest_href,
-                        dest_etag=r.dest_etag,
-                        dest_hash=r.dest_hash,
-                        synced_at=now,
-                    )
-                    for r in records
-                ],
-                update_conflicts=True,
-                unique_fields=["job", "source_href"],
-                update_fields=[
-                    "dest_collection",
-                    "uid",
-                    "source_etag",
-                    "source_hash",
-                    "dest_href",
-                    "dest_etag",
-                    "dest_hash",
-                    "synced_at",
-                ],
-            )
-
-    def forget(self, source_hrefs: Iterable[str]) -> None:
-        ItemLink.objects.filter(job=self.job, source_href__in=list(source_hrefs)).delete()
-
-    def conflict(self, *, action: Action, source: RemoteItem | None, dest: RemoteItem | None, reason: str) -> None:
-        link = ItemLink.objects.filter(job=self.job, source_href=action.source_href).first()
-        values = {
-            "run": self.run,
-            "link": link,
-            "source_collection": self.source_collection,
-            "dest_collection": link.dest_collection if link else "",
-            "source_etag": source.etag if source else "",
-            "source_data": source.data.decode("utf-8", "replace") if source else "",
-            "dest_etag": dest.etag if dest else "",
-            "dest_data": dest.data.decode("utf-8", "replace") if dest else "",
-            "reason": reason,
-        }
-        # One open conflict per item pair: a conflict that waits for a human is refreshed by
-        # later runs, not repeated.
-        Conflict.objects.update_or_create(
-            job=self.job,
-            source_href=action.source_href,
-            dest_href=action.dest_href,
-            resolution="",
-            defaults=values,
-            create_defaults={**values, "uid": _uid(source or dest)},
-        )
-
-
-def _uid(item: RemoteItem | None) -> str:
-    from jobs.reconcile.items import extract_uid
-
-    return extract_uid(item.data)[:1000] if item else ""
-
-
-@dataclass
-class RunProgress:
-    """Counters and log lines of a run, written at checkpoints; pause/cancel read there too."""
-
-    run: SyncRun
-    counters: dict[str, int] = field(default_factory=dict)
-    lines: list[SyncLog] = field(default_factory=list)
-    total: int = 0
-
-    COUNTERS = ("created", "updated", "deleted", "unchanged", "conflicts", "errors")
-
-    def log(self, level: str, message: str, item: str = "") -> None:
-        self.lines.append(SyncLog(run=self.run, level=level, message=message[:5000], item=item[:1000]))
-        if level == "error":
-            logger.warning("run %s: %s %s", self.run.pk, message, item)
-
-    def count(self, **counters: int) -> None:
-        for name, value in counters.items():
-            self.counters[name] = self.counters.get(name, 0) + value
-
-    def planned(self, total: int) -> None:
-        self.total += total
-
-    def checkpoint(self) -> bool:
-        self.flush()
-        flags = SyncRun.objects.filter(pk=self.run.pk).values("pause_requested", "cancel_requested").first() or {}
-        return not (flags.get("pause_requested") or flags.get("cancel_requested"))
-
-    def flush(self) -> None:
-        if self.lines:
-            SyncLog.objects.bulk_create(self.lines)
-            self.lines = []
-        values = {name: self.counters.get(name, 0) for name in self.COUNTERS}
-        values.update(
-            progress_done=self.counters.get("done", 0),
-            progress_total=max(self.total, self.counters.get("done", 0)),
-            heartbeat_at=timezone.now(),
-        )
-        SyncRun.objects.filter(pk=self.run.pk).update(**values)
 
 
 # --- write slots -------------------------------------------------------------------------------
@@ -223,27 +103,57 @@ def sync_job_pairs(
 def sync_dav_job(
     job: SyncJob, progress, *, run: SyncRun | None = None, dry_run: bool = False, confirm_empty: bool = False
 ) -> list[PairReport]:
-    """CalDAV/CardDAV → CalDAV/CardDAV: every mapped calendar and address book."""
-    reports: list[PairReport] = []
+    """CalDAV/CardDAV → CalDAV/CardDAV: every mapped calendar and address book.
+
+    Every collection pair is listed and planned before the first write, so the run's total is
+    known from the start; then the pairs are written one after the other.
+    """
     kinds = []
     if job.sync_calendars:
         kinds.append(("caldav", "calendar"))
     if job.sync_contacts:
         kinds.append(("carddav", "addressbook"))
-    for connector_kind, collection_kind in kinds:
-        source = dav_connector(job.source, connector_kind)
-        dest = dav_connector(job.destination, connector_kind)
-        try:
-            reports += _sync_kind(
-                job, source, dest, collection_kind, progress, run=run, dry_run=dry_run, confirm_empty=confirm_empty
-            )
-        finally:
-            source.close()
-            dest.close()
-    return reports
+    connectors: list[Connector] = []
+    outage = OutageDetector(settings.CALSYNC_SERVER_DOWN_AFTER)
+    try:
+        entries: list[PreparedPair | PairReport] = []
+        for connector_kind, collection_kind in kinds:
+            source = dav_connector(job.source, connector_kind)
+            dest = dav_connector(job.destination, connector_kind)
+            connectors += [source, dest]
+            entries += _prepare_kind(
+                job, source, dest, collection_kind, progress,
+                run=run, dry_run=dry_run, confirm_empty=confirm_empty, outage=outage,
+            )  # fmt: skip
+        return _execute(job, entries, progress, dry_run=dry_run)
+    finally:
+        for connector in connectors:
+            connector.close()
 
 
-def _sync_kind(job, source, dest, collection_kind, progress, *, run, dry_run, confirm_empty) -> list[PairReport]:
+@dataclass
+class PreparedPair:
+    """A collection pair listed and planned, waiting for its turn to write."""
+
+    name: str
+    kind: str
+    pair: Pair
+    sync: PairSync
+    mapped: MappedCollection
+
+
+def pair_progress(progress, collection: RemoteCollection, pair: Pair):
+    """The run's progress, tallied per collection for the run report when the run keeps one."""
+    if not hasattr(progress, "for_collection"):
+        return progress
+    return progress.for_collection(
+        collection.url, name=collection.name or collection.url, destination=", ".join(pair.dest_urls)
+    )
+
+
+def _prepare_kind(
+    job, source, dest, collection_kind, progress, *, run, dry_run, confirm_empty, outage
+) -> list[PreparedPair | PairReport]:
     try:
         source_collections = selected(
             [c for c in source.list_collections() if c.kind == collection_kind], job.collection_map or {}
@@ -264,7 +174,7 @@ def _sync_kind(job, source, dest, collection_kind, progress, *, run, dry_run, co
         source=source,
     )
     cursors = {c.url: c.sync_token for c in CollectionCursor.objects.filter(job=job)}
-    reports = []
+    entries: list[PreparedPair | PairReport] = []
     for collection in source_collections:
         try:
             if collection_kind == "calendar":
@@ -275,7 +185,7 @@ def _sync_kind(job, source, dest, collection_kind, progress, *, run, dry_run, co
             continue
         if not mapped.dest:
             if mapped.would_create:
-                reports.append(_dry_run_create_report(source, mapped, collection_kind))
+                entries.append(_dry_run_create_report(source, mapped, collection_kind))
             continue
         pair = Pair(
             source,
@@ -287,26 +197,58 @@ def _sync_kind(job, source, dest, collection_kind, progress, *, run, dry_run, co
             frozenset(job.components) | {"VCARD"},
             is_calendar=collection_kind == "calendar",
         )
-        store = OrmLinkStore(job, collection.url, run)
-        writes_before = _writes(progress)
-        sync = PairSync(pair, store, progress, dry_run=dry_run)
-        result = sync.run(
+        sync = PairSync(
+            pair,
+            OrmLinkStore(job, collection.url, run),
+            pair_progress(progress, collection, pair),
+            dry_run=dry_run,
+            max_attempts=settings.CALSYNC_OWED_MAX_ATTEMPTS,
+            outage=outage,
+        )
+        sync.prepare(
             source_token=cursors.get(collection.url, ""),
             dest_tokens={url: cursors.get(url, "") for url in pair.dest_urls},
             confirm_empty=confirm_empty,
         )
+        entries.append(PreparedPair(collection.name or collection.url, collection_kind, pair, sync, mapped))
+    return entries
+
+
+def _execute(job: SyncJob, entries: list[PreparedPair | PairReport], progress, *, dry_run: bool) -> list[PairReport]:
+    reports: list[PairReport] = []
+    for index, entry in enumerate(entries):
+        if isinstance(entry, PairReport):
+            reports.append(entry)
+            continue
+        pair, sync = entry.pair, entry.sync
+        writes_before = _writes(progress)
+        try:
+            result = sync.execute()
+        except ServerDown as exc:
+            for later in entries[index + 1 :]:
+                if isinstance(later, PreparedPair):
+                    later.sync.abandon(str(exc))
+            raise
         reports.append(
-            PairReport(collection.url, ", ".join(pair.dest_urls), collection_kind, result.actions, mapped.would_create)
-        )
-        if not dry_run:
-            dest_tokens = result.dest_tokens
-            if _writes(progress) > writes_before and pair.mode != Mode.TWO_WAY:
-                dest_tokens = past_own_writes(
-                    dest=dest, collections=pair.dest_collections.values(), tokens=dest_tokens,
-                    before=sync.loaded, after=list(sync.records.values()),
-                )  # fmt: skip
-            _save_cursors(job, {collection.url: result.source_token, **dest_tokens})
-            progress.log("info", f"{collection.name or collection.url}: done")
+            PairReport(
+                pair.source_collection.url, ", ".join(pair.dest_urls), entry.kind, result.actions,
+                entry.mapped.would_create,
+            )
+        )  # fmt: skip
+        if dry_run:
+            continue
+        if sync.owes:
+            # Its tokens stay where they were: the next run lists in full and tries again.
+            progress.log("warning", f"{entry.name}: done, with items owed (they are tried again)")
+            continue
+        dest_tokens = result.dest_tokens
+        if _writes(progress) > writes_before and pair.mode != Mode.TWO_WAY:
+            dest_tokens = past_own_writes(
+                dest=pair.dest, collections=pair.dest_collections.values(), tokens=dest_tokens,
+                before=sync.loaded, after=list(sync.records.values()),
+            )  # fmt: skip
+        _save_cursors(job, {pair.source_collection.url: result.source_token, **dest_tokens})
+        progress.log("info", f"{entry.name}: done")
     return reports
 
 
@@ -332,47 +274,69 @@ def _save_cursors(job: SyncJob, tokens: dict[str, str]) -> None:
             CollectionCursor.objects.update_or_create(job=job, url=url, defaults={"sync_token": token})
 
 
-def sync_run_claim(run_id: int) -> SyncRun | None:
+def sync_run_claim(run_id: int, worker: str = "") -> SyncRun | None:
     """queued → running, as a compare-and-set: a redelivered task message claims nothing."""
     now = timezone.now()
-    claimed = SyncRun.objects.filter(pk=run_id, status=SyncRun.Status.QUEUED).update(
+    claimed = SyncRun.objects.filter(
+        pk=run_id, status=SyncRun.Status.QUEUED
+    ).update(
         status=SyncRun.Status.RUNNING,
         started_at=Coalesce("started_at", Value(now)),  # a resumed run keeps its first start
         heartbeat_at=now,
         attempts=F("attempts") + 1,
+        worker=worker[:200],
+        requeue_requested=False,
     )
     if claimed != 1:
         return None
     return SyncRun.objects.select_related("job__source", "job__destination").get(pk=run_id)
 
 
-def sync_run_execute(run_id: int, *, progress_class: type[RunProgress] = RunProgress) -> SyncRun | None:
+def _started(run: SyncRun, progress) -> None:
+    job = run.job
+    if run.attempts > 1 or run.progress_done:
+        progress.log(
+            "info",
+            f"run resumed (attempt {run.attempts}, {run.trigger}): {run.progress_done} of "
+            f"{run.progress_total} steps were done before; mode {job.mode}",
+        )
+    else:
+        progress.log("info", f"run started ({run.trigger}), mode {job.mode}")
+
+
+def sync_run_execute(
+    run_id: int, *, progress_class: type[RunProgress] = RunProgress, worker: str = ""
+) -> SyncRun | None:
     """Run a queued run to its end (or to a pause/cancel point). Returns the run, or None if it
     was not ours to run."""
-    run = sync_run_claim(run_id)
+    run = sync_run_claim(run_id, worker)
     if run is None:
         return None
     job = run.job
     progress = progress_class(run)
     started = time.monotonic()
-    status, error = SyncRun.Status.COMPLETED, ""
+    status, error, transient = SyncRun.Status.COMPLETED, "", False
     try:
         host = urlsplit(job.destination.url).netloc.lower()
         with write_slot(host, run):
-            progress.log("info", f"run started ({run.trigger}), mode {job.mode}")
+            _started(run, progress)
             sync_job_pairs(job, progress, run=run, confirm_empty=run.confirm_empty)
     except Stopped:
-        flags = SyncRun.objects.filter(pk=run.pk).values("cancel_requested").get()
-        status = SyncRun.Status.CANCELLED if flags["cancel_requested"] else SyncRun.Status.PAUSED
-        progress.log("info", f"run {status} at a clean point")
+        status = _stopped_status(run)
+        if status == SyncRun.Status.QUEUED:
+            progress.log("warning", "the worker is stopping: the run goes back to the queue and resumes from here")
+        else:
+            progress.log("info", f"run {status} at a clean point")
     except NoWriteSlot:
         progress.flush()
         SyncRun.objects.filter(pk=run.pk).update(status=SyncRun.Status.QUEUED)
         raise
     except (EmptySideGuard, UnsupportedJob) as exc:
         status, error = SyncRun.Status.FAILED, str(exc)
+    except ServerDown as exc:
+        status, error, transient = SyncRun.Status.FAILED, f"stopped early: {exc}", True
     except TransientError as exc:
-        status, error = SyncRun.Status.FAILED, f"the server did not answer reliably: {exc}"
+        status, error, transient = SyncRun.Status.FAILED, f"the server did not answer reliably: {exc}", True
     except ConnectorError as exc:
         status, error = SyncRun.Status.FAILED, str(exc)
         if exc.permanent:
@@ -384,17 +348,18 @@ def sync_run_execute(run_id: int, *, progress_class: type[RunProgress] = RunProg
     if error:
         progress.log("error", error)
     progress.log("info", f"run {status} in {time.monotonic() - started:.1f} s")
-    progress.flush()
-    finished = (
-        timezone.now()
-        if status in (SyncRun.Status.COMPLETED, SyncRun.Status.FAILED, SyncRun.Status.CANCELLED)
-        else None
-    )
-    SyncRun.objects.filter(pk=run.pk).update(
-        status=status, error=error, finished_at=finished, pause_requested=False, cancel_requested=False
-    )
+    sync_run_finish(run=run, progress=progress, status=status, error=error, transient=transient)
     run.refresh_from_db()
     return run
+
+
+def _stopped_status(run: SyncRun) -> str:
+    flags = SyncRun.objects.filter(pk=run.pk).values("cancel_requested", "pause_requested").get()
+    if flags["cancel_requested"]:
+        return SyncRun.Status.CANCELLED
+    if flags["pause_requested"]:
+        return SyncRun.Status.PAUSED
+    return SyncRun.Status.QUEUED  # its worker is shutting down
 
 
 def _flag_account(job: SyncJob, exc: ConnectorError) -> None:

@@ -10,10 +10,10 @@ import logging
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
-from jobs.models import SyncJob, SyncLog, SyncRun
+from jobs.models import OwedItem, SyncJob, SyncLog, SyncRun
 
 logger = logging.getLogger(__name__)
 Status = SyncRun.Status
@@ -101,6 +101,50 @@ def sync_run_cancel(*, run: SyncRun) -> SyncRun:
         raise RunStateError(f"run #{run.pk} is {run.status}; it cannot be cancelled")
     run.refresh_from_db()
     return run
+
+
+def sync_run_finish(*, run: SyncRun, progress, status: str, error: str = "", transient: bool = False) -> None:
+    """Write how a run ended: its counters, what the job still owes, and what happens next.
+
+    A run that ends owing items, or fails because a server was away, schedules its follow-up; a
+    clean one clears the backoff. A run whose worker is stopping goes back to the queue at once.
+    """
+    from jobs.followups import sync_job_clear_followup, sync_job_schedule_followup
+
+    job = SyncJob.objects.select_related("schedule").get(pk=run.job_id)  # its retry step as it is now
+    ledger = dict(OwedItem.objects.filter(job=job).values_list("state").annotate(n=models.Count("id")).order_by())
+    owed, attention = ledger.get(OwedItem.State.OWED, 0), ledger.get(OwedItem.State.NEEDS_ATTENTION, 0)
+    ended = status in (Status.COMPLETED, Status.FAILED)
+    if ended and (owed or transient) and job.enabled:
+        retry_at = sync_job_schedule_followup(job=job)
+        when = f"a follow-up run is due at {retry_at:%Y-%m-%d %H:%M:%S} UTC" if retry_at else "its schedule retries"
+        progress.log("warning", f"{owed} item(s) owed, {attention} need attention; {when}")
+    elif status == Status.COMPLETED:
+        sync_job_clear_followup(job=job)
+        if attention:
+            progress.log("warning", f"{attention} item(s) need attention: the server refuses them (see the owed items)")
+    progress.flush()
+    finished = timezone.now() if status in (Status.COMPLETED, Status.FAILED, Status.CANCELLED) else None
+    SyncRun.objects.filter(pk=run.pk).update(
+        status=status,
+        error=error,
+        finished_at=finished,
+        pause_requested=False,
+        cancel_requested=False,
+        requeue_requested=False,
+        owed=owed,
+        needs_attention=attention,
+    )
+    if status == Status.QUEUED:
+        _enqueue(run)
+
+
+def sync_runs_release(*, worker: str) -> int:
+    """The worker ``worker`` is shutting down: its runs stop after the batch in flight and go
+    back to the queue, instead of waiting for the stale-run detector."""
+    if not worker:
+        return 0  # runs executed in-process (the CLI) have no worker to lose
+    return SyncRun.objects.filter(status=Status.RUNNING, worker=worker).update(requeue_requested=True)
 
 
 def sync_runs_recover() -> list[int]:

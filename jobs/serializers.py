@@ -6,7 +6,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import Account
-from jobs.models import CALENDAR_COMPONENTS, Conflict, SyncJob, SyncLog, SyncRun
+from jobs.models import CALENDAR_COMPONENTS, Conflict, OwedItem, SyncJob, SyncLog, SyncRun
+from jobs.reports import owed_counts
 from jobs.schedules import schedule_description
 
 
@@ -57,14 +58,20 @@ class ScheduleSerializer(serializers.Serializer):
 
 class RunSerializer(serializers.ModelSerializer):
     progress_percent = serializers.SerializerMethodField()
+    state = serializers.CharField(
+        read_only=True,
+        help_text="The status as it reads to a person: pausing/cancelling while a request waits for the clean "
+        "point, completed-with-owed-items or completed-with-errors for a run that left something behind.",
+    )
+    clean = serializers.BooleanField(read_only=True, help_text="Completed with no errors and nothing owed.")
 
     class Meta:
         model = SyncRun
         fields = [
-            "id", "status", "trigger", "created_at", "started_at", "finished_at", "heartbeat_at",
-            "created", "updated", "deleted", "unchanged", "conflicts", "errors",
-            "progress_done", "progress_total", "progress_percent", "error", "attempts",
-            "pause_requested", "cancel_requested",
+            "id", "job", "status", "state", "clean", "trigger", "created_at", "started_at", "finished_at",
+            "heartbeat_at", "created", "updated", "deleted", "unchanged", "conflicts", "errors",
+            "owed", "needs_attention", "progress_done", "progress_total", "progress_percent", "error", "attempts",
+            "pause_requested", "cancel_requested", "worker",
         ]  # fmt: skip
         read_only_fields = fields
 
@@ -86,16 +93,19 @@ class SyncJobSerializer(serializers.ModelSerializer):
     )
     schedule = ScheduleSerializer(required=False, help_text="Run every N minutes or on a crontab; null fields: none.")
     status = serializers.SerializerMethodField(help_text="The latest run's status, or pending.")
+    state = serializers.SerializerMethodField(help_text="The latest run's state (see the run's state).")
     last_run = serializers.SerializerMethodField()
+    owed_items = serializers.SerializerMethodField(help_text="Items still owed and items needing attention.")
 
     class Meta:
         model = SyncJob
         fields = [
             "id", "name", "source", "destination", "mode", "conflict_policy", "sync_calendars", "sync_contacts",
             "components", "create_collections", "collection_map", "sync_all", "keep_local", "enabled",
-            "schedule", "status", "last_run", "created_at", "updated_at",
+            "schedule", "status", "state", "last_run", "owed_items", "retry_at", "created_at", "updated_at",
         ]  # fmt: skip
-        read_only_fields = ["created_at", "updated_at"]
+        read_only_fields = ["created_at", "updated_at", "retry_at"]
+        extra_kwargs = {"retry_at": {"help_text": "When the next follow-up run is due (items are owed)."}}
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -121,6 +131,14 @@ class SyncJobSerializer(serializers.ModelSerializer):
     def get_status(self, job: SyncJob) -> str:
         latest = self._latest(job)
         return latest.status if latest else SyncRun.Status.PENDING
+
+    def get_state(self, job: SyncJob) -> str:
+        latest = self._latest(job)
+        return latest.state if latest else SyncRun.Status.PENDING
+
+    @extend_schema_field(serializers.DictField(child=serializers.IntegerField()))
+    def get_owed_items(self, job: SyncJob) -> dict[str, int]:
+        return owed_counts(job)
 
     @extend_schema_field(RunSerializer(allow_null=True))
     def get_last_run(self, job: SyncJob) -> dict | None:
@@ -170,6 +188,49 @@ class ConflictSerializer(serializers.ModelSerializer):
             "created_at", "resolution", "resolved_by", "resolved_at",
         ]  # fmt: skip
         read_only_fields = fields
+
+
+class OwedItemSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = OwedItem
+        fields = [
+            "id", "job", "source_collection", "href", "dest_href", "uid", "summary", "operation", "state", "reason",
+            "status", "attempts", "first_failed_at", "last_failed_at", "run",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class RunReportItemSerializer(serializers.Serializer):
+    collection = serializers.CharField()
+    href = serializers.CharField()
+    dest_href = serializers.CharField()
+    uid = serializers.CharField()
+    summary = serializers.CharField()
+    operation = serializers.CharField()
+    state = serializers.CharField()
+    reason = serializers.CharField()
+    status = serializers.IntegerField(allow_null=True)
+    attempts = serializers.IntegerField(allow_null=True)
+    first_failed_at = serializers.CharField()
+    last_failed_at = serializers.CharField()
+
+
+class RunReportSerializer(serializers.Serializer):
+    run = serializers.IntegerField()
+    job = serializers.IntegerField()
+    status = serializers.CharField()
+    state = serializers.CharField()
+    clean = serializers.BooleanField()
+    trigger = serializers.CharField()
+    started_at = serializers.CharField(allow_null=True)
+    finished_at = serializers.CharField(allow_null=True)
+    error = serializers.CharField()
+    counters = serializers.DictField(child=serializers.IntegerField())
+    owed = serializers.IntegerField()
+    needs_attention = serializers.IntegerField()
+    collections = serializers.ListField(child=serializers.DictField(), help_text="Counters per collection.")
+    items = RunReportItemSerializer(many=True, help_text="Every item the run could not apply.")
+    notes = serializers.ListField(child=serializers.DictField(), help_text="Repairs and skips, per item.")
 
 
 class ResolveSerializer(serializers.Serializer):

@@ -6,6 +6,7 @@ import logging
 
 from celery import shared_task
 
+from jobs.followups import sync_followups_start_due
 from jobs.models import SyncJob, SyncRun
 from jobs.runner import NoWriteSlot, sync_run_execute
 from jobs.runs import RunStateError, sync_job_start, sync_runs_recover
@@ -26,6 +27,7 @@ def ping(token: str) -> str:
 
 
 @shared_task(
+    bind=True,
     name="jobs.sync_run",
     autoretry_for=(NoWriteSlot,),
     retry_backoff=5,
@@ -33,18 +35,25 @@ def ping(token: str) -> str:
     retry_jitter=True,
     max_retries=None,
 )
-def sync_run_task(run_id: int) -> None:
+def sync_run_task(self, run_id: int) -> None:
     """Execute a queued run; a redelivered or duplicate message finds it claimed and does nothing.
 
     While every write slot of the destination server is held by other runs, the run goes back to
-    queued and the task retries with backoff.
+    queued and the task retries with backoff. The run remembers its worker, so a worker that is
+    told to stop can hand its runs back to the queue.
     """
-    sync_run_execute(run_id)
+    sync_run_execute(run_id, worker=self.request.hostname or "")
 
 
 @shared_task(name="jobs.recover_runs")
 def sync_runs_recover_task() -> list[int]:
     return sync_runs_recover()
+
+
+@shared_task(name="jobs.start_due_followups")
+def sync_followups_start_due_task() -> list[int]:
+    """Beat's sweep: start the follow-up runs of jobs whose retry time has come."""
+    return sync_followups_start_due()
 
 
 @shared_task(name="jobs.sync_job_scheduled")

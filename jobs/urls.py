@@ -1,12 +1,20 @@
 from django.urls import re_path
 from rest_framework.routers import SimpleRouter
 
-from jobs.views import ConflictViewSet, DetailedHealthView, HealthView, SyncJobViewSet, WorkerStatusView
+from jobs.views import (
+    ConflictViewSet,
+    DetailedHealthView,
+    HealthView,
+    SyncJobViewSet,
+    SyncRunViewSet,
+    WorkerStatusView,
+)
 
 router = SimpleRouter()
 # Same slash rule as accounts.urls: with or without, both answer.
 router.trailing_slash = "/?"
 router.register("sync-jobs", SyncJobViewSet, basename="sync-job")
+router.register("sync-runs", SyncRunViewSet, basename="sync-run")
 router.register("conflicts", ConflictViewSet, basename="conflict")
 
 urlpatterns = [

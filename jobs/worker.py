@@ -7,7 +7,7 @@ import logging
 from typing import Any
 
 from celery import bootsteps
-from celery.signals import worker_process_init
+from celery.signals import worker_process_init, worker_shutting_down
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection
 
@@ -52,6 +52,23 @@ class HeartbeatStep(bootsteps.StartStopStep):
             # connection left open there would be inherited by forked pool children or linger
             # idle on PostgreSQL until the worker exits.
             connection.close()
+
+
+@worker_shutting_down.connect
+def release_runs(sender: Any = None, **_kwargs: Any) -> None:
+    """A warm shutdown (SIGTERM, Ctrl-C of ``make run``) waits for the task in flight: tell its
+    runs to stop after their current batch and go back to the queue, so they resume at once on
+    the next worker instead of after the stale-run timeout."""
+    from jobs.runs import sync_runs_release
+
+    try:
+        released = sync_runs_release(worker=str(sender or ""))
+        if released:
+            logger.warning("worker %s stopping: %d run(s) go back to the queue after their batch", sender, released)
+    except DatabaseError:
+        logger.warning("could not hand the runs of %s back to the queue", sender, exc_info=True)
+    finally:
+        connection.close()
 
 
 @worker_process_init.connect

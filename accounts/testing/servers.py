@@ -62,8 +62,17 @@ class DavServer:
     def restart(self) -> None:
         """The same server on the same port with the same storage, as after a reboot."""
         self.halt()
-        self.process = _launch(self.command, self.log, self.env, append=True)
-        _wait_until_serving(self.url, self.process, self.log, auth=self.auth)
+        deadline = time.monotonic() + 30
+        while True:  # the port may linger for a moment after the old process closed it
+            self.process = _launch(self.command, self.log, self.env, append=True)
+            try:
+                _wait_until_serving(self.url, self.process, self.log, auth=self.auth)
+                return
+            except RuntimeError:
+                if time.monotonic() > deadline:
+                    raise
+                self.halt()
+                time.sleep(0.5)
 
     def collection_url(self, name: str) -> str:
         return f"{self.url.rstrip('/')}{self.home}{name}/"

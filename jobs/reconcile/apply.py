@@ -1,34 +1,30 @@
 """Carry out a plan for one collection pair, batch by batch, remembering each item as it lands.
 
-``sync_pair`` lists both sides, plans, fetches only the items the plan names, writes them, and
-records an ``ItemLink`` per finished item through a ``LinkStore``. Between batches it asks the
-``Progress`` whether to stop (pause, cancel), so a stop or a crash loses at most the batch in
-flight, and the next run re-plans from the links without duplicating anything.
+``PairSync.prepare`` lists both sides and plans; ``execute`` fetches only the items the plan
+names, writes them, and records an ``ItemLink`` per finished item through a ``LinkStore``. A
+runner prepares every pair of a job first, so the run's total is known before it writes. Between
+batches it asks the ``Progress`` whether to stop (pause, cancel), so a stop or a crash loses at
+most the batch in flight, and the next run re-plans from the links without duplicating anything.
+
+An item that fails (write or read) is recorded as owed in the ledger and planned again by every
+later run: with anything owed the pair is listed in full, and its sync tokens stay where they
+were. Several items in a row failing because their server is away end the pair at once
+(``ServerDown``), with everything it had not applied recorded as owed.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
-from urllib.parse import urlsplit
-
-from accounts.connectors.base import (
-    ConnectorError,
-    ItemRejected,
-    Listing,
-    NotFound,
-    PreconditionFailed,
-    RemoteCollection,
-    RemoteItem,
-)
+from accounts.connectors.base import ConnectorError, Listing, RemoteItem, TransientError
 from jobs.reconcile.items import component_kinds, content_hash, extract_uid, strip_method
-from jobs.reconcile.pair import LinkRecord, LinkStore, Pair, PairResult, Progress, Stopped
+from jobs.reconcile.ledger import OutageDetector, PairLedger, item_key, summary_of
+from jobs.reconcile.ops import ItemOps, path_of
+from jobs.reconcile.pair import LinkRecord, LinkStore, Pair, PairResult, Progress, ServerDown, Stopped
 from jobs.reconcile.plan import (
     Action,
     EmptySideGuard,
     Fingerprint,
     Mode,
     Op,
-    Policy,
     SideListing,
     dest_only_actions,
     pair_unlinked,
@@ -38,10 +34,6 @@ from jobs.reconcile.plan import (
 BATCH = 100
 
 
-def _path(url: str) -> str:
-    return urlsplit(url).path if "://" in url else url
-
-
 def _as_delta(listing: Listing, known: set[str]) -> SideListing:
     """Express a listing as a delta over ``known`` hrefs so several collections can be merged."""
     if listing.complete:
@@ -49,7 +41,7 @@ def _as_delta(listing: Listing, known: set[str]) -> SideListing:
     return SideListing(dict(listing.items), complete=False, deleted=set(listing.deleted))
 
 
-class PairSync:
+class PairSync(ItemOps):
     def __init__(
         self,
         pair: Pair,
@@ -58,6 +50,8 @@ class PairSync:
         *,
         dry_run: bool = False,
         loaded: list[LinkRecord] | None = None,
+        max_attempts: int = 3,
+        outage: OutageDetector | None = None,
     ) -> None:
         self.pair = pair
         self.store = store
@@ -70,24 +64,48 @@ class PairSync:
         self.by_dest: dict[str, LinkRecord] = {record.dest_href: record for record in self.records.values()}
         self.pending: list[LinkRecord] = []
         self.forgotten: list[str] = []
+        self.ledger = PairLedger(store, max_attempts=max_attempts)
+        # One detector per run, shared by its pairs: an outage does not start over per collection.
+        self.outage = outage or OutageDetector()
+        # Planned and not yet applied, by item key: what an outage leaves owed.
+        self.outstanding: dict[str, Action] = {}
+        self.unreadable: dict[str, ConnectorError] = {}
+        self.result = PairResult()
+        self._plan_actions: list[Action] = []
+        self._new_in_source: dict[str, str] = {}
+        self._unlinked_dest: dict[str, Fingerprint] = {}
+        self.finished = False
+
+    @property
+    def owes(self) -> bool:
+        """This pair left something owed: its sync tokens must not move past it."""
+        return self.ledger.owes or bool(self.outstanding) or not self.finished
 
     # --- listing and planning ------------------------------------------------------------------
 
     def run(
         self, *, source_token: str = "", dest_tokens: dict[str, str] | None = None, confirm_empty: bool = False
     ) -> PairResult:
+        self.prepare(source_token=source_token, dest_tokens=dest_tokens, confirm_empty=confirm_empty)
+        return self.execute()
+
+    def prepare(
+        self, *, source_token: str = "", dest_tokens: dict[str, str] | None = None, confirm_empty: bool = False
+    ) -> PairResult:
+        """List both sides and plan; tell the progress how many steps the plan has."""
         pair = self.pair
         dest_tokens = dest_tokens or {}
-        # Without links, a token would hide what is already there: list fully the first time.
-        source_listing = pair.source.list_items(pair.source_collection, sync_token=source_token if self.records else "")
+        # Without links, a token would hide what is already there; with owed items, it would
+        # hide them (they changed before the token): list fully then.
+        use_tokens = bool(self.records) and not self.ledger.owes_from_before
+        source_listing = pair.source.list_items(pair.source_collection, sync_token=source_token if use_tokens else "")
         dest_listings = {
-            url: pair.dest.list_items(collection, sync_token=dest_tokens.get(url, "") if self.records else "")
+            url: pair.dest.list_items(collection, sync_token=dest_tokens.get(url, "") if use_tokens else "")
             for url, collection in {c.url: c for c in pair.dest_collections.values()}.items()
         }
-        result = PairResult(
-            source_token=source_listing.sync_token,
-            dest_tokens={url: listing.sync_token for url, listing in dest_listings.items()},
-        )
+        result = self.result
+        result.source_token = source_listing.sync_token
+        result.dest_tokens = {url: listing.sync_token for url, listing in dest_listings.items()}
         if pair.mode == Mode.TWO_WAY and not confirm_empty:
             for url, listing in dest_listings.items():
                 known = [r for r in self.records.values() if r.dest_collection == url]
@@ -110,19 +128,36 @@ class PairSync:
             mode=pair.mode,
             confirm_empty=confirm_empty,
         )
-        self.progress.count(unchanged=plan.unchanged)
-        unlinked_dest = self._fingerprints_of_unlinked_dest(plan.unlinked_dest, bool(plan.new_in_source))
-        total = len(plan.actions) + len(plan.new_in_source)
+        planned = {action.source_href for action in plan.actions}
+        # Links this same run wrote before a pause or a crash were counted when they were made.
+        self.progress.count(
+            unchanged=sum(1 for r in self.records.values() if r.source_href not in planned and not r.this_run)
+        )
+        self._plan_actions = self._without_attention_items(plan.actions)
+        creates = [Action(Op.CREATE_DEST, source_href=h, source_etag=e) for h, e in plan.new_in_source.items()]
+        self._new_in_source = {a.source_href: a.source_etag for a in self._without_attention_items(creates)}
+        self._unlinked_dest = self._fingerprints_of_unlinked_dest(plan.unlinked_dest, bool(self._new_in_source))
         if pair.mode == Mode.TWO_WAY:
-            total += len(unlinked_dest)
-        self.progress.planned(total)
-
-        self._apply(plan.actions, result)
-        self._apply_new(plan.new_in_source, unlinked_dest, result)
+            waiting = {a.dest_href for a in self._without_attention_items(dest_only_actions(self._unlinked_dest))}
+            self._unlinked_dest = {h: fp for h, fp in self._unlinked_dest.items() if h in waiting}
+        for action in self._plan_actions:
+            self.outstanding[item_key(action)] = action
+        for href, etag in self._new_in_source.items():
+            self.outstanding[href] = Action(Op.CREATE_DEST, source_href=href, source_etag=etag, reason="new in source")
         if pair.mode == Mode.TWO_WAY:
-            self._apply(dest_only_actions(unlinked_dest), result)
-        self._flush()
+            for action in dest_only_actions(self._unlinked_dest):
+                self.outstanding[item_key(action)] = action
+        self.progress.planned(len(self.outstanding))
         return result
+
+    def _without_attention_items(self, actions: list[Action]) -> list[Action]:
+        kept = []
+        for action in actions:
+            if self.ledger.waits_for_attention(action):
+                self.progress.log("warning", "not retried: it needs attention (see the owed items)", item_key(action))
+            else:
+                kept.append(action)
+        return kept
 
     def _fingerprints_of_unlinked_dest(self, unlinked: dict[str, str], have_new: bool) -> dict[str, Fingerprint]:
         # Fetching the destination's unlinked items costs a multiget; it is only worth it when
@@ -134,6 +169,37 @@ class PairSync:
             fingerprints[item.href] = Fingerprint(extract_uid(item.data), content_hash(item.data), item.etag)
         return fingerprints
 
+    # --- executing -----------------------------------------------------------------------------
+
+    def execute(self) -> PairResult:
+        """Apply the plan ``prepare`` made. An outage records what is left as owed and re-raises."""
+        result = self.result
+        try:
+            self._apply(self._plan_actions, result)
+            unlinked_dest = dict(self._unlinked_dest)
+            self._apply_new(self._new_in_source, unlinked_dest, result)
+            if self.pair.mode == Mode.TWO_WAY:
+                self._apply(dest_only_actions(unlinked_dest), result)
+        except ServerDown as exc:
+            self.abandon(str(exc))
+            raise
+        if not self.dry_run:
+            # Items that vanished between listing and reading were not written and owe nothing.
+            self.outstanding.clear()
+            self.finished = True
+            self.ledger.finish()
+        self._flush()
+        return result
+
+    def abandon(self, reason: str) -> None:
+        """Record everything planned and not applied as owed (the run stops before reaching it)."""
+        if self.dry_run:
+            return
+        for action in self.outstanding.values():
+            self.ledger.fail(action, None, reason=f"not tried: {reason}", attempted=False)
+        self.outstanding.clear()
+        self._flush()
+
     # --- fetching ------------------------------------------------------------------------------
 
     def _fetch_source(self, hrefs: list[str]) -> dict[str, RemoteItem]:
@@ -144,9 +210,28 @@ class PairSync:
     def _fetch_dest(self, hrefs: list[str]) -> dict[str, RemoteItem]:
         found: dict[str, RemoteItem] = {}
         for collection in {c.url: c for c in self.pair.dest_collections.values()}.values():
-            wanted = [href for href in hrefs if href.startswith(_path(collection.url)) and href not in found]
+            wanted = [href for href in hrefs if href.startswith(path_of(collection.url)) and href not in found]
             if wanted:
                 found.update({item.href: item for item in self.pair.dest.fetch(collection, wanted)})
+        return found
+
+    def _read(self, fetch, hrefs: list[str]) -> dict[str, RemoteItem]:
+        """Read a batch; when the batch fails, read its items one by one, so one item the server
+        cannot serve does not hold back the others (and is remembered as unreadable)."""
+        if not hrefs:
+            return {}
+        try:
+            found = fetch(hrefs)
+        except TransientError:
+            found = {}
+            for href in hrefs:
+                try:
+                    found.update(fetch([href]))
+                except TransientError as exc:
+                    self.unreadable[href] = exc
+                    self.outage.failed(exc)
+                else:
+                    self.outage.succeeded()
         return found
 
     # --- applying ------------------------------------------------------------------------------
@@ -157,7 +242,8 @@ class PairSync:
         remaining = dict(unlinked_dest)
         hrefs = list(new_in_source)
         for start in range(0, len(hrefs), BATCH):
-            items = self._fetch_source(hrefs[start : start + BATCH])
+            batch = hrefs[start : start + BATCH]
+            items = self._read(self._fetch_source, batch)
             fingerprints = {
                 href: Fingerprint(extract_uid(item.data), content_hash(item.data), item.etag)
                 for href, item in items.items()
@@ -165,7 +251,12 @@ class PairSync:
             actions = pair_unlinked(fingerprints, remaining, mode=self.pair.mode, dest_only=False)
             for action in actions:
                 remaining.pop(action.dest_href, None)
-            self._apply(actions, result, source_items=items)
+            unread = [
+                Action(Op.CREATE_DEST, source_href=href, source_etag=new_in_source[href], reason="new in source")
+                for href in batch
+                if href in self.unreadable
+            ]
+            self._apply([*unread, *actions], result, source_items=items)
         unlinked_dest.clear()
         unlinked_dest.update(remaining)
 
@@ -179,9 +270,16 @@ class PairSync:
             batch = actions[start : start + BATCH]
             src = dict(source_items or {})
             src.update(
-                self._fetch_source([a.source_href for a in batch if _needs_source(a) and a.source_href not in src])
+                self._read(
+                    self._fetch_source,
+                    [
+                        a.source_href
+                        for a in batch
+                        if _needs_source(a) and a.source_href not in src and a.source_href not in self.unreadable
+                    ],
+                )
             )
-            dst = self._fetch_dest([a.dest_href for a in batch if _needs_dest(a)])
+            dst = self._read(self._fetch_dest, [a.dest_href for a in batch if _needs_dest(a)])
             _warm([*src.values(), *dst.values()], calendar=self.pair.is_calendar)
             for action in batch:
                 self._apply_one(action, src.get(action.source_href), dst.get(action.dest_href))
@@ -190,223 +288,45 @@ class PairSync:
                 raise Stopped()
 
     def _apply_one(self, action: Action, source: RemoteItem | None, dest: RemoteItem | None) -> None:
-        item = action.source_href or action.dest_href
+        key = item_key(action)
+        self.outstanding.pop(key, None)
+        self.progress.count(done=1)
+        unread = self._unread(action)
+        if unread is not None:
+            return self._failed(action, unread, f"could not be read: {unread}", source or dest)
         try:
             handler = getattr(self, f"_op_{action.op.name.lower()}")
             handler(action, source, dest)
-        except ItemRejected as exc:
-            self.progress.count(errors=1)
-            self.progress.log("error", f"{action.op.value} refused by the server: {exc}", item)
         except ConnectorError as exc:
-            if exc.permanent:
+            if exc.permanent:  # the account is unusable (credentials, configuration): the run stops
                 raise
-            self.progress.count(errors=1)
-            self.progress.log("error", f"{action.op.value} failed: {exc}", item)
-        self.progress.count(done=1)
+            verb = "refused by the server" if not isinstance(exc, TransientError) else "failed"
+            return self._failed(action, exc, f"{action.op.value} {verb}: {exc}", source or dest)
+        self.outage.succeeded()
+        self.ledger.land(action)
 
-    # Each _op_* handles one Op; they are looked up by name in _apply_one.
+    def _unread(self, action: Action) -> ConnectorError | None:
+        if _needs_source(action) and action.source_href in self.unreadable:
+            return self.unreadable[action.source_href]
+        if _needs_dest(action) and action.dest_href in self.unreadable:
+            return self.unreadable[action.dest_href]
+        return None
 
-    def _op_create_dest(self, action: Action, source: RemoteItem | None, dest: RemoteItem | None) -> None:
-        if source is None:
-            self.progress.log("warning", "vanished from the source before it could be copied", action.source_href)
-            return
-        data = strip_method(source.data) if self.pair.is_calendar else source.data
-        collection = self.pair.dest_for(data)
-        if collection is None:
-            self.progress.log(
-                "info",
-                f"skipped: {', '.join(sorted(component_kinds(data))) or 'no component'} not synced",
-                action.source_href,
-            )
-            self.progress.count(unchanged=1)
-            return
-        uid = extract_uid(data)
-        try:
-            written = self.pair.dest.put(collection, data, uid=uid)
-        except PreconditionFailed as exc:
-            # An object already sits where this one would go: a crashed run's last write, or an
-            # item the server kept. Compare it instead of overwriting it.
-            self._adopt_existing(action, source, _path(exc.url or ""), collection)
-            return
-        self._remember(source, written.href, written.etag, content_hash(data), collection.url, uid)
-        self.progress.count(created=1)
-
-    def _adopt_existing(self, action: Action, source: RemoteItem, href: str, collection: RemoteCollection) -> None:
-        owner = self.by_dest.get(href)
-        if owner is not None and owner.source_href != source.href:
-            # Two source objects share a UID (it happens: broken exporters, copied events). Only
-            # one can own the destination object, or every run would overwrite the other.
-            raise ItemRejected(f"duplicate UID {extract_uid(source.data)!r}: {owner.source_href} already holds it")
-        existing = self._fetch_dest([href]).get(href) if href else None
-        if existing is None:
-            raise ItemRejected("the server refused to create it (412) and no object is at its URL")
-        if content_hash(existing.data) == content_hash(source.data):
-            self._remember(source, existing.href, existing.etag, content_hash(existing.data), collection.url)
-            self.progress.count(unchanged=1)
-            return
-        self._op_update_dest(replace(action, dest_href=existing.href, dest_etag=existing.etag), source, existing)
-
-    def _op_update_dest(self, action: Action, source: RemoteItem | None, dest: RemoteItem | None) -> None:
-        if source is None:
-            return
-        record = self.records.get(action.source_href)
-        data = strip_method(source.data) if self.pair.is_calendar else source.data
-        new_hash = content_hash(data)
-        collection_url = record.dest_collection if record else self._collection_url_of(action.dest_href)
-        if dest is not None and content_hash(dest.data) == new_hash:
-            self._remember(source, dest.href, dest.etag, new_hash, collection_url)
-            self.progress.count(unchanged=1)
-            return
-        collection = self._collection(collection_url)
-        etag = dest.etag if dest is not None else action.dest_etag
-        try:
-            written = self.pair.dest.put(collection, data, href=action.dest_href, etag=etag)
-        except PreconditionFailed:
-            # Edited on the destination since we looked: re-read and decide, never overwrite blind.
-            fresh = self._fetch_dest([action.dest_href]).get(action.dest_href)
-            if fresh is None:
-                return self._op_create_dest(action, source, None)
-            if self.pair.mode == Mode.TWO_WAY:
-                return self._op_conflict(replace(action, dest_etag=fresh.etag), source, fresh)
-            written = self.pair.dest.put(collection, data, href=action.dest_href, etag=fresh.etag)
-        self._remember(source, written.href, written.etag, new_hash, collection.url)
-        self.progress.count(updated=1)
-
-    def _op_delete_dest(self, action: Action, source: RemoteItem | None, dest: RemoteItem | None) -> None:
-        try:
-            self.pair.dest.delete(action.dest_href, etag=action.dest_etag)
-        except PreconditionFailed:
-            if self.pair.mode == Mode.TWO_WAY:  # edited there after the source deleted it: keep the edit
-                fresh = self._fetch_dest([action.dest_href]).get(action.dest_href)
-                return self._op_create_source(action, None, fresh)
-            self.pair.dest.delete(action.dest_href)
-        except NotFound:
-            pass
-        self._forget(action.source_href)
-        self.progress.count(deleted=1)
-
-    def _op_create_source(self, action: Action, source: RemoteItem | None, dest: RemoteItem | None) -> None:
-        if dest is None:
-            return
-        uid = extract_uid(dest.data)
-        written = self.pair.source.put(self.pair.source_collection, dest.data, uid=uid)
-        if action.source_href:
-            self._forget(action.source_href)
-        self._remember(
-            RemoteItem(written.href, written.etag, dest.data),
-            dest.href,
-            dest.etag,
-            content_hash(dest.data),
-            self._collection_url_of(dest.href),
-            uid,
+    def _failed(self, action: Action, exc: ConnectorError, reason: str, item: RemoteItem | None) -> None:
+        data = item.data if item is not None else None
+        linked = self.records.get(action.source_href)
+        record = self.ledger.fail(
+            action,
+            exc,
+            reason=reason,
+            uid=extract_uid(data) if data else (linked.uid if linked else ""),
+            summary=summary_of(data),
         )
-        self.progress.count(created=1)
-
-    def _op_update_source(self, action: Action, source: RemoteItem | None, dest: RemoteItem | None) -> None:
-        if dest is None:
-            return
-        record = self.records.get(action.source_href)
-        if source is not None and content_hash(source.data) == content_hash(dest.data):
-            self._remember(source, dest.href, dest.etag, content_hash(dest.data), self._collection_url_of(dest.href))
-            self.progress.count(unchanged=1)
-            return
-        etag = source.etag if source is not None else action.source_etag
-        try:
-            written = self.pair.source.put(self.pair.source_collection, dest.data, href=action.source_href, etag=etag)
-        except PreconditionFailed:
-            fresh = self._fetch_source([action.source_href]).get(action.source_href)
-            return self._op_conflict(action, fresh, dest)
-        self._remember(
-            RemoteItem(written.href, written.etag, dest.data),
-            dest.href,
-            dest.etag,
-            content_hash(dest.data),
-            record.dest_collection if record else self._collection_url_of(dest.href),
-        )
-        self.progress.count(updated=1)
-
-    def _op_delete_source(self, action: Action, source: RemoteItem | None, dest: RemoteItem | None) -> None:
-        try:
-            self.pair.source.delete(action.source_href, etag=action.source_etag)
-        except PreconditionFailed:
-            fresh = self._fetch_source([action.source_href]).get(action.source_href)
-            if fresh is not None:
-                return self._op_create_dest(action, fresh, None)
-        except NotFound:
-            pass
-        self._forget(action.source_href)
-        self.progress.count(deleted=1)
-
-    def _op_conflict(self, action: Action, source: RemoteItem | None, dest: RemoteItem | None) -> None:
-        if source is None or dest is None:
-            return (
-                self._op_create_dest(action, source, None)
-                if dest is None
-                else self._op_create_source(action, None, dest)
-            )
-        if content_hash(source.data) == content_hash(dest.data):
-            self._remember(source, dest.href, dest.etag, content_hash(dest.data), self._collection_url_of(dest.href))
-            self.progress.count(unchanged=1)
-            return
-        if self.pair.policy == Policy.SOURCE_WINS:
-            return self._op_update_dest(replace(action, dest_etag=dest.etag), source, None)
-        if self.pair.policy == Policy.DESTINATION_WINS:
-            return self._op_update_source(replace(action, source_etag=source.etag), source, dest)
-        self.store.conflict(action=action, source=source, dest=dest, reason=action.reason or "changed on both sides")
-        self.progress.count(conflicts=1)
-        self.progress.log("warning", f"conflict: {action.reason}; waiting for a decision", action.source_href)
-
-    def _op_link(self, action: Action, source: RemoteItem | None, dest: RemoteItem | None) -> None:
-        if source is None:
-            return
-        data = strip_method(source.data) if self.pair.is_calendar else source.data
-        self._remember(
-            source, action.dest_href, action.dest_etag, content_hash(data), self._collection_url_of(action.dest_href)
-        )
-        self.progress.count(unchanged=1)
-
-    def _op_forget(self, action: Action, source: RemoteItem | None, dest: RemoteItem | None) -> None:
-        self._forget(action.source_href)
-
-    # --- link bookkeeping ----------------------------------------------------------------------
-
-    def _collection_url_of(self, href: str) -> str:
-        for collection in self.pair.dest_collections.values():
-            if href.startswith(_path(collection.url)):
-                return collection.url
-        return next(iter(self.pair.dest_collections.values())).url
-
-    def _collection(self, url: str) -> RemoteCollection:
-        for collection in self.pair.dest_collections.values():
-            if collection.url == url:
-                return collection
-        return next(iter(self.pair.dest_collections.values()))
-
-    def _remember(
-        self, source: RemoteItem, dest_href: str, dest_etag: str, dest_hash: str, collection: str, uid: str = ""
-    ) -> None:
-        record = LinkRecord(
-            source_href=source.href,
-            dest_href=dest_href,
-            dest_collection=collection,
-            uid=uid or extract_uid(source.data),
-            source_etag=source.etag,
-            source_hash=content_hash(source.data),
-            dest_etag=dest_etag,
-            dest_hash=dest_hash,
-        )
-        old = self.by_dest.get(dest_href)
-        if old is not None and old.source_href != source.href:
-            self._forget(old.source_href)
-        self.records[source.href] = record
-        self.by_dest[dest_href] = record
-        self.pending.append(record)
-
-    def _forget(self, source_href: str) -> None:
-        record = self.records.pop(source_href, None)
-        if record is not None:
-            self.by_dest.pop(record.dest_href, None)
-        self.forgotten.append(source_href)
+        self.progress.count(errors=1)
+        what = "needs attention" if record.state != "owed" else "owed, will be retried"
+        self.progress.log("error", f"{reason} ({what}, attempt {record.attempts})", item_key(action))
+        # Last: an outage raises ServerDown, and this item is already in the ledger by then.
+        self.outage.failed(exc)
 
     def _flush(self) -> None:
         if self.forgotten:
@@ -415,6 +335,7 @@ class PairSync:
         if self.pending:
             self.store.save(self.pending)
             self.pending = []
+        self.ledger.flush()
 
 
 def _warm(items: list[RemoteItem], *, calendar: bool) -> None:

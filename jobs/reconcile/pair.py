@@ -1,7 +1,9 @@
 """What applying a plan works on and reports to: a collection pair, its links, and the ports.
 
-``LinkStore`` and ``Progress`` are the engine's two ports: ``jobs/runner.py`` implements them on
-the ORM (the ICS import uses the same), ``jobs/testing/memory.py`` in memory for the tests.
+``LinkStore`` and ``Progress`` are the engine's two ports: ``jobs/stores.py`` and
+``jobs/progress.py`` implement them on the ORM (the ICS import uses the same),
+``jobs/testing/memory.py`` in memory for the tests. The link store also keeps the ledger of
+owed items (``OwedRecord``): what failed and must be tried again.
 """
 
 from __future__ import annotations
@@ -25,9 +27,33 @@ class LinkRecord:
     source_hash: str = ""
     dest_etag: str = ""
     dest_hash: str = ""
+    this_run: bool = False  # written by the run now going (before a pause or a crash)
 
     def as_link(self) -> Link:
         return Link(self.source_href, self.source_etag, self.dest_href, self.dest_etag)
+
+
+OWED = "owed"
+NEEDS_ATTENTION = "needs_attention"
+
+
+@dataclass(slots=True)
+class OwedRecord:
+    """An item a run did not apply. ``href`` is the source href, or the destination href of an
+    item that exists only there; ``etag`` is the version that failed (a new version is retried
+    even when the old one needs attention)."""
+
+    href: str
+    operation: str
+    reason: str
+    dest_href: str = ""
+    uid: str = ""
+    summary: str = ""
+    status: int | None = None
+    etag: str = ""
+    refused: bool = False  # the server answered and said no (not a timeout or an outage)
+    attempts: int = 1
+    state: str = OWED
 
 
 class LinkStore(Protocol):
@@ -36,6 +62,18 @@ class LinkStore(Protocol):
     def save(self, records: Iterable[LinkRecord]) -> None: ...
 
     def forget(self, source_hrefs: Iterable[str]) -> None: ...
+
+    def owed(self) -> list[OwedRecord]:
+        """The ledger of this pair: items earlier runs did not apply."""
+        ...
+
+    def owe(self, records: Iterable[OwedRecord]) -> None:
+        """Record (or update, keyed by ``href``) items that were not applied."""
+        ...
+
+    def settle(self, hrefs: Iterable[str]) -> None:
+        """Items that landed: drop them from the ledger."""
+        ...
 
     def conflict(self, *, action: Action, source: RemoteItem | None, dest: RemoteItem | None, reason: str) -> None: ...
 
@@ -54,6 +92,11 @@ class Progress(Protocol):
 
 class Stopped(Exception):
     """The run was asked to stop between two batches."""
+
+
+class ServerDown(Exception):
+    """Several items in a row failed for a transient reason after the HTTP retries: the server is
+    gone for now. The run stops writing, and what it did not apply is owed."""
 
 
 @dataclass(slots=True)

@@ -22,6 +22,7 @@ from accounts.connectors.base import (
     PutResult,
     RemoteCollection,
     RemoteItem,
+    TransientError,
 )
 from jobs.reconcile.items import component_kinds, extract_uid
 
@@ -46,6 +47,18 @@ class MemoryServer:
         self.writes = 0
         self.crash_after: int | None = None
         self.refuse_uids: set[str] = set()
+        # Outages on purpose: ``down`` refuses every connection once ``down_after_writes`` more
+        # writes have landed; ``unreadable`` hrefs answer reads with 500.
+        self.down = False
+        self.down_after_writes: int | None = None
+        self.unreadable: set[str] = set()
+
+    def answer(self) -> None:
+        """Raise what a stopped server gives a client: connection refused."""
+        if self.down_after_writes is not None and self.writes >= self.down_after_writes:
+            self.down = True
+        if self.down:
+            raise TransientError(f"Could not connect to {self.name}: connection refused")
 
     def add_collection(
         self, name: str, kind: str = "calendar", components: tuple[str, ...] = ("VEVENT", "VTODO")
@@ -91,10 +104,12 @@ class MemoryConnector:
 
     def list_collections(self) -> list[RemoteCollection]:
         self.requests += 1
+        self.server.answer()
         return [collection.meta for collection in self.server.collections.values()]
 
     def list_items(self, collection: RemoteCollection, *, sync_token: str = "") -> Listing:
         self.requests += 1
+        self.server.answer()
         stored = self.server.collections[collection.url]
         token = str(stored.changes[-1][0]) if stored.changes else "0"
         if not sync_token:
@@ -110,6 +125,10 @@ class MemoryConnector:
 
     def fetch(self, collection: RemoteCollection, hrefs: Iterable[str]) -> Iterator[RemoteItem]:
         self.requests += 1
+        self.server.answer()
+        hrefs = list(hrefs)
+        if self.server.unreadable & set(hrefs):
+            raise TransientError("Could not read items: the server answered 500", status=500)
         stored = self.server.collections[collection.url]
         for href in hrefs:
             if href in stored.items:
@@ -121,6 +140,7 @@ class MemoryConnector:
     ) -> PutResult:
         self.requests += 1
         server = self.server
+        server.answer()
         if server.crash_after is not None and server.writes >= server.crash_after:
             raise Crash("worker killed")
         stored = server.collections[collection.url]
@@ -140,6 +160,7 @@ class MemoryConnector:
 
     def delete(self, href: str, *, etag: str = "") -> None:
         self.requests += 1
+        self.server.answer()
         collection = self.server.collection_of(href)
         if href not in collection.items:
             return
@@ -166,6 +187,7 @@ class MemoryLinkStore:
     def __init__(self) -> None:
         self.records: dict = {}
         self.conflicts: list[dict] = []
+        self.ledger: dict = {}  # href → OwedRecord
 
     def load(self) -> list:
         return list(self.records.values())
@@ -177,6 +199,17 @@ class MemoryLinkStore:
     def forget(self, source_hrefs) -> None:
         for href in source_hrefs:
             self.records.pop(href, None)
+
+    def owed(self) -> list:
+        return list(self.ledger.values())
+
+    def owe(self, records) -> None:
+        for record in records:
+            self.ledger[record.href] = record
+
+    def settle(self, hrefs) -> None:
+        for href in hrefs:
+            self.ledger.pop(href, None)
 
     def conflict(self, *, action, source, dest, reason) -> None:
         self.conflicts.append({"action": action, "source": source, "dest": dest, "reason": reason})

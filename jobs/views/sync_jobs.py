@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 from accounts.connectors.base import ConnectorError
 from accounts.drf import validation_errors_as_400
 from jobs.conflicts import ConflictError, conflict_resolve
-from jobs.models import Conflict, Heartbeat, SyncJob, SyncLog, SyncRun
+from jobs.models import Conflict, Heartbeat, OwedItem, SyncJob, SyncLog, SyncRun
 from jobs.reconcile.plan import EmptySideGuard
 from jobs.runner import PairReport, RunProgress, sync_job_pairs
 from jobs.runs import (
@@ -33,6 +33,7 @@ from jobs.runs import (
 from jobs.serializers import (
     ConflictSerializer,
     LogSerializer,
+    OwedItemSerializer,
     PairPlanSerializer,
     ResolveSerializer,
     RunSerializer,
@@ -41,6 +42,7 @@ from jobs.serializers import (
     WorkerStatusSerializer,
 )
 from jobs.services import sync_job_create, sync_job_delete, sync_job_update
+from jobs.views.sync_runs import owed_items_response
 
 DRY_RUN_ACTIONS_SHOWN = 500
 
@@ -155,6 +157,15 @@ class SyncJobViewSet(viewsets.ModelViewSet):
     def runs(self, request: Request, pk: str | None = None) -> Response:
         page = self.paginate_queryset(self.get_object().runs.all())
         return self.get_paginated_response(RunSerializer(page, many=True).data)
+
+    @extend_schema(
+        summary="Items the job still owes (retried automatically) or that need attention",
+        parameters=[OpenApiParameter("state", str, enum=OwedItem.State.values, description="Only this state.")],
+        responses={200: OwedItemSerializer(many=True)},
+    )
+    @action(detail=True, methods=["get"])
+    def owed(self, request: Request, pk: str | None = None) -> Response:
+        return owed_items_response(self, self.get_object(), request)
 
     @extend_schema(
         summary="Log lines of the job's runs",
