@@ -19,7 +19,14 @@ SECTIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     (
         "Migrate & sync",
         "sync",
-        ("jobs.SyncJob", "jobs.SyncRun", "jobs.Conflict", "accounts.Account", "accounts.Collection"),
+        (
+            "jobs.SyncJob",
+            "jobs.SyncRun",
+            "jobs.OwedItem",
+            "jobs.Conflict",
+            "accounts.Account",
+            "accounts.Collection",
+        ),
     ),
     ("ICS feeds", "feeds", ("feeds.IcsFeed",)),
     ("Booking", "booking", ("booking.Appointment", "booking.Artist", "booking.BusyBlock", "booking.CalendarSyncLog")),

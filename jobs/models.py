@@ -384,6 +384,10 @@ class TimesheetSettings(models.Model):
     )
     new_project_name = models.CharField(max_length=150, default="Support")
 
+    class Meta:
+        verbose_name = "time sheet settings"
+        verbose_name_plural = "time sheet settings"
+
     def __str__(self) -> str:
         return f"time sheet settings of {self.job}"
 

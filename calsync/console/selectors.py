@@ -23,7 +23,7 @@ from booking.models import Appointment
 from booking.selectors import appointment_list, artist_calendar_list_for
 from calsync.console.charts import RunPoint, duration_text
 from feeds.selectors import ics_feed_list_for
-from jobs.models import Conflict, SyncJob, SyncRun
+from jobs.models import Conflict, OwedItem, SyncJob, SyncRun
 
 logger = logging.getLogger(__name__)
 
@@ -169,6 +169,29 @@ def attention_for(
         )
     )
 
+    owed = (
+        OwedItem.objects.filter(job__in=sync_job_list_for(user=user))
+        .select_related("job")
+        .order_by("-state", "-last_failed_at")  # needs_attention before owed
+    )
+    shown_owed = list(owed[: ATTENTION_ROWS + 1])
+    groups.append(
+        _group(
+            "Items not yet synced",
+            [
+                Attention(
+                    "error" if item.state == OwedItem.State.NEEDS_ATTENTION else "warning",
+                    f"{item.job.name}: {item.summary or item.uid or item.href}",
+                    f"{item.get_state_display()} — {_first_line(item.reason)} (attempts: {item.attempts})",
+                    reverse("admin:jobs_oweditem_change", args=[item.pk]),
+                )
+                for item in shown_owed
+            ],
+            owed.count() if len(shown_owed) > ATTENTION_ROWS else len(shown_owed),
+            reverse("admin:jobs_oweditem_changelist"),
+        )
+    )
+
     conflicts = Conflict.objects.filter(resolution="", job__in=sync_job_list_for(user=user)).select_related("job")
     open_conflicts = list(conflicts.order_by("-created_at")[: ATTENTION_ROWS + 1])
     groups.append(
@@ -239,6 +262,24 @@ def attention_for(
             ],
             feeds.count(),
             reverse("admin:feeds_icsfeed_changelist"),
+        )
+    )
+
+    refused = appointment_list().filter(push_state__in=Appointment.NEEDS_ATTENTION).order_by("start", "id")
+    groups.append(
+        _group(
+            "Appointments not in the calendar",
+            [
+                Attention(
+                    "error",
+                    f"{a.client_name} with {a.artist.name}",
+                    _first_line(a.push_error) or a.get_push_state_display(),
+                    reverse("admin:booking_appointment_change", args=[a.pk]),
+                )
+                for a in refused[: ATTENTION_ROWS + 1]
+            ],
+            refused.count(),
+            reverse("admin:booking_appointment_changelist"),
         )
     )
 

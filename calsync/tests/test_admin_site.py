@@ -26,7 +26,7 @@ def test_it_groups_the_index_by_what_people_do(admin_client):
 
     sections = _sections(html)
     assert list(sections) == ["Migrate & sync", "ICS feeds", "Booking", "CalDAV server", "Time sheets", "System"]
-    assert sections["Migrate & sync"][:3] == ["Sync jobs", "Sync runs", "Conflicts"]
+    assert sections["Migrate & sync"][:4] == ["Sync jobs", "Sync runs", "Owed items", "Conflicts"]
     assert "ICS feeds" in sections["ICS feeds"]
     assert sections["Booking"][0] == "Appointments"
     assert "Periodic tasks" in sections["System"]

@@ -9,9 +9,10 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
 
+from booking.models import Appointment
 from calsync.console.selectors import next_run_at
 from calsync.testing.console import dashboard_world
-from jobs.models import Heartbeat
+from jobs.models import Heartbeat, OwedItem
 
 pytestmark = pytest.mark.django_db
 
@@ -66,6 +67,29 @@ def test_it_lists_what_needs_attention(admin_client):
     assert "/ics/studio/holidays" in html and "timed out after 20 s" in html
     assert "Jonas Weber with Mira Lenz" in html
     assert "calendar was unreachable, check it" in html  # Lea's request was taken degraded
+
+
+def test_it_lists_items_still_owed_and_pushes_the_calendar_refused(admin_client):
+    world = dashboard_world()
+    OwedItem.objects.create(
+        job=world.migrate, source_collection="/cal/", href="/cal/standup.ics", summary="Stand-up",
+        operation="create", reason="connection refused by mailcow.test:443",
+    )  # fmt: skip
+    OwedItem.objects.create(
+        job=world.migrate, source_collection="/cal/", href="/cal/journal.ics", operation="create",
+        reason="403 supported-calendar-component", state=OwedItem.State.NEEDS_ATTENTION, attempts=3,
+    )  # fmt: skip
+    refused = Appointment.objects.filter(status=Appointment.Status.PENDING).first()
+    Appointment.objects.filter(pk=refused.pk).update(
+        push_state=Appointment.PushState.FAILED, push_error="403 Forbidden: calendar is read-only"
+    )
+
+    html = admin_client.get("/").content.decode()
+
+    assert "Items not yet synced" in html
+    assert f"{world.migrate.name}: Stand-up" in html and "connection refused by mailcow.test:443" in html
+    assert "/cal/journal.ics" in html and "Needs attention" in html
+    assert "Appointments not in the calendar" in html and "calendar is read-only" in html
 
 
 def test_it_says_all_clear_when_nothing_waits(admin_client):
