@@ -4,11 +4,13 @@ The embedded default needs nothing installed: SQLite and a filesystem Celery bro
 ``CALSYNC_DATA_DIR``. Production sets ``DATABASE_URL`` and ``CELERY_BROKER_URL``.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from calsync.client_address import parse_networks
 from calsync.env import (
     env_bool,
     env_float,
@@ -53,6 +55,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "django_celery_beat",
+    "axes",
     "calsync.apps.CalsyncConfig",
     "accounts",
     "jobs",
@@ -71,6 +74,8 @@ MIDDLEWARE = [
     "jobs.audit.AuditUserMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as axes requires: it turns a lock-out flagged during the view into the 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "calsync.urls"
@@ -116,6 +121,28 @@ def _database(url: str) -> dict:
 
 DATABASES = {"default": _database(env_str("DATABASE_URL", f"sqlite:///{DATA_DIR / 'calsync.sqlite3'}"))}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Brute-force guard (accounts/lockout.py): axes refuses locked-out attempts before the password is
+# hashed, the user-name limit next, then the real check.
+AUTHENTICATION_BACKENDS = [
+    "accounts.lockout.LoginGuardBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Proxies whose X-Forwarded-For is believed (addresses or CIDRs); calsync.client_address.
+CALSYNC_TRUSTED_PROXIES = [str(net) for net in parse_networks(env_list("CALSYNC_TRUSTED_PROXIES"))]
+AXES_CLIENT_IP_CALLABLE = "calsync.client_address.client_ip"
+# Failures are counted per (user name, address) and per address: an attacker locks out only
+# themselves, never the user signing in from elsewhere.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_FAILURE_LIMIT = env_int("CALSYNC_LOGIN_FAILURE_LIMIT", 10, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("CALSYNC_LOGIN_COOLOFF_MINUTES", 15, minimum=1))
+# Refused attempts are not recorded: no write per refused guess, and the lock ends on time.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+# Failures per user name, from all addresses, in one cool-off window, after which addresses that
+# never signed in as that user are refused (0: off). The user is never locked out of known devices.
+CALSYNC_LOGIN_USERNAME_FAILURE_LIMIT = env_int("CALSYNC_LOGIN_USERNAME_FAILURE_LIMIT", 30, minimum=0)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -200,7 +227,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.BasicAuthentication",
+        "accounts.authentication.GuardedBasicAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
@@ -234,9 +261,10 @@ CALSYNC_RUN_MAX_ATTEMPTS = env_int("CALSYNC_RUN_MAX_ATTEMPTS", 5, minimum=1)
 CALSYNC_WRITES_PER_SERVER = env_int("CALSYNC_WRITES_PER_SERVER", 2, minimum=1)
 # Audit events older than this many days are deleted by a daily beat task.
 CALSYNC_AUDIT_RETENTION_DAYS = env_int("CALSYNC_AUDIT_RETENTION_DAYS", 365, minimum=1)
-# Booking: public booking requests per client IP; busy data older than this is re-checked live
-# (with a short timeout) before answering; busy events are expanded this many days ahead.
+# Booking: public booking requests per client IP and per client e-mail address; busy data older
+# than this is re-checked live (with a short timeout) before answering; busy events are expanded this many days ahead.
 CALSYNC_BOOKING_RATE = env_str("CALSYNC_BOOKING_RATE", "20/hour")
+CALSYNC_BOOKING_EMAIL_RATE = env_str("CALSYNC_BOOKING_EMAIL_RATE", "5/hour")
 CALSYNC_BUSY_MAX_AGE_SECONDS = env_int("CALSYNC_BUSY_MAX_AGE_SECONDS", 900, minimum=0)
 CALSYNC_BUSY_LIVE_TIMEOUT = env_float("CALSYNC_BUSY_LIVE_TIMEOUT", 3.0, minimum=0.1)
 CALSYNC_BUSY_WINDOW_DAYS = env_int("CALSYNC_BUSY_WINDOW_DAYS", 400, minimum=1)
