@@ -52,7 +52,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    # API tokens are stored hashed (SHA-512); accounts migration 0003 moved the plain-text ones.
+    "knox",
     "drf_spectacular",
     "django_celery_beat",
     "axes",
@@ -225,7 +226,7 @@ REST_FRAMEWORK = {
     # Token first: an anonymous API request then gets 401 with "WWW-Authenticate: Token", which
     # tells a client what to send (session-first would answer 403).
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "knox.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
         "accounts.authentication.GuardedBasicAuthentication",
     ],
@@ -234,6 +235,8 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 100,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
+# Tokens never expire unless the admin gives one an expiry, as before; "Authorization: Token …".
+REST_KNOX = {"TOKEN_TTL": None, "AUTH_HEADER_PREFIX": "Token"}
 SPECTACULAR_SETTINGS = {
     "TITLE": "calsync API",
     "DESCRIPTION": "Sync CalDAV/CardDAV servers, ICS feeds, bookings and time sheets.",
