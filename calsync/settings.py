@@ -4,6 +4,7 @@ The embedded default needs nothing installed: SQLite and a filesystem Celery bro
 ``CALSYNC_DATA_DIR``. Production sets ``DATABASE_URL`` and ``CELERY_BROKER_URL``.
 """
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,13 +20,18 @@ from calsync.env import (
     env_raw,
     env_str,
     generated_secret,
+    private_data_dir,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
+# Every process (web, worker, beat, manage.py) imports this first: from here on the files it
+# creates (SQLite and its WAL, cache entries, broker messages, static files) are its user's alone.
+os.umask(0o077)
+
 DATA_DIR = Path(env_str("CALSYNC_DATA_DIR", str(BASE_DIR / "data"))).resolve()
 try:
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    private_data_dir(DATA_DIR)
 except OSError as exc:
     raise ImproperlyConfigured(f"CALSYNC_DATA_DIR={str(DATA_DIR)!r} cannot be created: {exc.strerror}") from None
 
