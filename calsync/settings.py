@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     # API tokens are stored hashed (SHA-512); accounts migration 0003 moved the plain-text ones.
     "knox",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI served from here: no CDN, and the CSP stays 'self'
     "django_celery_beat",
     "axes",
     "calsync.apps.CalsyncConfig",
@@ -72,7 +73,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "calsync.security.UntrustedProxyHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "calsync.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -171,8 +174,24 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = True
 
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("CALSYNC_BEHIND_TLS_PROXY") else None
-SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("CALSYNC_SECURE_COOKIES", False)
+# --- HTTPS ---------------------------------------------------------------------------------
+# Behind a TLS-terminating proxy Django learns "this was HTTPS" from X-Forwarded-Proto (only from
+# CALSYNC_TRUSTED_PROXIES when that is set: calsync.security.UntrustedProxyHeadersMiddleware).
+CALSYNC_BEHIND_TLS_PROXY = env_bool("CALSYNC_BEHIND_TLS_PROXY", False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if CALSYNC_BEHIND_TLS_PROXY else None
+# Served over HTTPS: cookies only over HTTPS, HSTS, plain HTTP redirected (health probes excepted,
+# they come from inside), and the CSP upgrades stray http:// links.
+CALSYNC_HTTPS = env_bool("CALSYNC_HTTPS", CALSYNC_BEHIND_TLS_PROXY)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("CALSYNC_SECURE_COOKIES", CALSYNC_HTTPS)
+SECURE_SSL_REDIRECT = CALSYNC_HTTPS
+SECURE_REDIRECT_EXEMPT = [r"^api/health$"]
+SECURE_HSTS_SECONDS = env_int("CALSYNC_HSTS_SECONDS", 365 * 86400 if CALSYNC_HTTPS else 0, minimum=0)
+# calsync's own host name and the ones below it; the parent domain is not touched.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = env_bool("CALSYNC_HSTS_PRELOAD", False)
+# Preloading commits the whole registered domain in browsers' built-in lists: the domain owner's
+# decision (hstspreload.org), so --deploy's reminder about it is silenced until they opt in.
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 
 
 def _cache(url: str) -> dict:
@@ -248,6 +267,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Sync CalDAV/CardDAV servers, ICS feeds, bookings and time sheets.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {
         "HealthStatusEnum": ["ok", "error"],
         "RunStatusEnum": "jobs.models.SyncRun.Status",
