@@ -9,7 +9,7 @@ a PBKDF2 run (eight guessers hashing flat out made every other request ~50 times
   elsewhere is not locked out. Lock-outs are listed, and lifted, in the admin (Axes → Access
   attempts: delete the row).
 - A per-user-name limit slows a guesser who spreads over many addresses without locking the user
-  out: once a name has ``CALSYNC_LOGIN_USERNAME_FAILURE_LIMIT`` failures in the cool-off window,
+  out: once a name has ``CALSYNC_LOGIN_USERNAME_FAILURE_LIMIT`` failures in a cool-off window,
   further attempts for it are refused *only from addresses that never signed in as that user*.
   The user keeps signing in from their own devices; a stranger's botnet gets that many guesses per
   window in total.
@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import math
+import time
 from typing import Any
 
 from axes.backends import AxesStandaloneBackend
@@ -66,7 +67,9 @@ def _digest(*parts: str) -> str:
 
 
 def _failures_key(username: str) -> str:
-    return f"login-failures:{_digest(username.casefold())}"
+    # Fixed windows of one cool-off: the key names its window, so no backend's TTL handling matters.
+    window = int(time.time() // _cooloff_seconds())
+    return f"login-failures:{_digest(username.casefold())}:{window}"
 
 
 def _known_key(username: str, address: str) -> str:
@@ -119,7 +122,8 @@ def refuse_if_now_locked(request: Any) -> None:
 
 def login_succeeded(request: Any, username: str) -> None:
     """Remember the address as one this user signs in from (exempt from the user-name limit)."""
-    cache.set(_known_key(username, client_ip(request)), 1, KNOWN_ADDRESS_DAYS * 86400)
+    # add, not set: API Basic auth signs in on every request, and a read is cheaper than a write.
+    cache.add(_known_key(username, client_ip(request)), 1, KNOWN_ADDRESS_DAYS * 86400)
 
 
 def _count_failure(sender: object, credentials: dict, request: Any = None, **kwargs: object) -> None:
@@ -127,13 +131,15 @@ def _count_failure(sender: object, credentials: dict, request: Any = None, **kwa
     # A refused attempt checked no password: it is not a guess, and must not cost a write.
     if not username or request is None or getattr(request, "axes_locked_out", False):
         return
-    key = _failures_key(username)
-    # The window starts at the first failure and is not extended by later ones.
-    cache.add(key, 0, _cooloff_seconds())
+    key, keep = _failures_key(username), 2 * _cooloff_seconds()
+    if cache.add(key, 1, keep):
+        return
     try:
-        cache.incr(key)
+        cache.incr(key)  # atomic on Redis
     except ValueError:  # expired between add and incr
-        cache.set(key, 1, _cooloff_seconds())
+        cache.set(key, 1, keep)
+    # Non-Redis caches re-set the entry with the default timeout on incr: keep it for its window.
+    cache.touch(key, keep)
 
 
 def _remember_login(sender: object, request: Any, user: Any, **kwargs: object) -> None:
