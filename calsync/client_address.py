@@ -57,6 +57,15 @@ def _parse_hop(hop: str) -> Address | None:
     return address
 
 
+def peer_is_trusted_proxy(request: HttpRequest) -> bool | None:
+    """Whether the connection comes from a trusted proxy; ``None`` when none are configured."""
+    networks = _trusted(tuple(settings.CALSYNC_TRUSTED_PROXIES))
+    if not networks:
+        return None
+    peer = _parse_hop(request.META.get("REMOTE_ADDR", "") or "")
+    return peer is not None and _is_trusted(peer, networks)
+
+
 def client_ip(request: HttpRequest) -> str:
     """The client's address as a string ("" when the WSGI server gave none)."""
     remote = request.META.get("REMOTE_ADDR", "") or ""
