@@ -20,7 +20,7 @@ def hash_existing_tokens(apps, schema_editor):
         return
     AuthToken = apps.get_model("knox", "AuthToken")
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT key, user_id, created FROM {OLD_TABLE}")
+        cursor.execute("SELECT key, user_id, created FROM authtoken_token")
         rows = cursor.fetchall()
     for key, user_id, created in rows:
         token = AuthToken.objects.create(
@@ -28,8 +28,8 @@ def hash_existing_tokens(apps, schema_editor):
         )
         # auto_now_add set "now"; keep the token's real age for the admin list.
         AuthToken.objects.filter(pk=token.pk).update(created=created)
-    schema_editor.execute(f"DELETE FROM {OLD_TABLE}")
-    schema_editor.execute(f"DROP TABLE {OLD_TABLE}")
+    schema_editor.execute("DELETE FROM authtoken_token")
+    schema_editor.execute("DROP TABLE authtoken_token")
     schema_editor.execute("DELETE FROM django_migrations WHERE app = 'authtoken'")
 
 
