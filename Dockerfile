@@ -7,6 +7,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     CALSYNC_DATA_DIR=/data \
+    HOST=0.0.0.0 \
     PORT=8000
 
 RUN groupadd --system calsync \
@@ -26,4 +27,4 @@ RUN SECRET_KEY=collectstatic-only CALSYNC_ENCRYPTION_KEYS=collectstatic-only-not
 
 USER calsync
 EXPOSE 8000
-CMD ["sh", "-c", "exec gunicorn calsync.wsgi --bind 0.0.0.0:${PORT} --workers ${CALSYNC_WEB_WORKERS:-2} --worker-class gthread --threads ${CALSYNC_WEB_THREADS:-4} --access-logfile - --no-control-socket"]
+CMD ["sh", "-c", "exec gunicorn calsync.wsgi --bind ${HOST}:${PORT} --workers ${CALSYNC_WEB_WORKERS:-2} --worker-class gthread --threads ${CALSYNC_WEB_THREADS:-4} --access-logfile - --no-control-socket"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -35,12 +37,14 @@ from booking.services import (
     artist_calendar_check,
     slots_check,
 )
+from calsync.client_address import client_ip
 
 
 class BookingRateThrottle(SimpleRateThrottle):
-    """Booking requests per client IP, ``CALSYNC_BOOKING_RATE``, counted in the cache.
+    """Booking requests per client address, ``CALSYNC_BOOKING_RATE``, counted in the cache.
 
-    REMOTE_ADDR only: X-Forwarded-For is whatever the client wants it to be.
+    The address is ``client_ip``: X-Forwarded-For counts only through ``CALSYNC_TRUSTED_PROXIES``,
+    so behind a proxy each visitor has a bucket of their own, and a forged header buys nothing.
     """
 
     scope = "booking"
@@ -49,7 +53,27 @@ class BookingRateThrottle(SimpleRateThrottle):
         return settings.CALSYNC_BOOKING_RATE
 
     def get_cache_key(self, request: Request, view: object) -> str:
-        return self.cache_format % {"scope": self.scope, "ident": request.META.get("REMOTE_ADDR", "")}
+        return self.cache_format % {"scope": self.scope, "ident": client_ip(request)}
+
+
+class BookingEmailThrottle(SimpleRateThrottle):
+    """Booking requests per client e-mail address, ``CALSYNC_BOOKING_EMAIL_RATE``, from any address.
+
+    Keeps one person (or one victim's address in someone else's hands) from filling an artist's
+    calendar with requests from many addresses. The key is a keyed digest, never the address.
+    """
+
+    scope = "booking-email"
+
+    def get_rate(self) -> str:
+        return settings.CALSYNC_BOOKING_EMAIL_RATE
+
+    def get_cache_key(self, request: Request, view: object) -> str | None:
+        email = request.data.get("client_email") if hasattr(request.data, "get") else None
+        if not isinstance(email, str) or not email.strip():
+            return None  # no e-mail, no bucket: the serializer refuses the request anyway
+        digest = hmac.new(settings.SECRET_KEY.encode(), email.strip().casefold().encode(), hashlib.sha256)
+        return self.cache_format % {"scope": self.scope, "ident": digest.hexdigest()[:40]}
 
 
 def _artist_or_400(ref: str) -> Artist:
@@ -120,7 +144,7 @@ class AppointmentViewSet(viewsets.ModelViewSet):
 
     def get_throttles(self) -> list:
         if self.action == "create" and not (self.request.user and self.request.user.is_staff):
-            return [BookingRateThrottle()]
+            return [BookingRateThrottle(), BookingEmailThrottle()]
         return []
 
     @extend_schema(request=s.BookingRequestSerializer, responses={201: s.BookingConfirmationSerializer})

@@ -79,6 +79,30 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
 
 
+DATA_DIR_ENTRIES = {"secret_key", "encryption_key", "broker", "cache", "static"}
+
+
+def private_data_dir(path: Path) -> None:
+    """Create ``path`` readable by this user only (0700) and close what an older calsync left open.
+
+    The data dir holds the SQLite database, the generated keys, broker messages and the cache:
+    nobody else on the machine may read them. Files created later are covered by the umask
+    settings.py sets; files from before it existed (0644 SQLite files) are made 0600 here. A
+    directory owned by someone else (a mounted volume) is left as it is.
+    """
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if path.stat().st_uid != os.getuid():
+        return
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o700)
+    for child in path.iterdir():
+        if child.name not in DATA_DIR_ENTRIES and not child.name.startswith("calsync.sqlite3"):
+            continue  # only what calsync itself puts there
+        if child.is_symlink() or not child.lstat().st_mode & 0o077:
+            continue
+        child.chmod(0o700 if child.is_dir() else 0o600)
+
+
 def generated_secret(path: Path, *, nbytes: int = 48) -> str:
     """Read a secret from ``path``, creating it on first use.
 

@@ -4,11 +4,14 @@ The embedded default needs nothing installed: SQLite and a filesystem Celery bro
 ``CALSYNC_DATA_DIR``. Production sets ``DATABASE_URL`` and ``CELERY_BROKER_URL``.
 """
 
+import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from calsync.client_address import parse_networks
 from calsync.env import (
     env_bool,
     env_float,
@@ -17,13 +20,18 @@ from calsync.env import (
     env_raw,
     env_str,
     generated_secret,
+    private_data_dir,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
+# Every process (web, worker, beat, manage.py) imports this first: from here on the files it
+# creates (SQLite and its WAL, cache entries, broker messages, static files) are its user's alone.
+os.umask(0o077)
+
 DATA_DIR = Path(env_str("CALSYNC_DATA_DIR", str(BASE_DIR / "data"))).resolve()
 try:
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    private_data_dir(DATA_DIR)
 except OSError as exc:
     raise ImproperlyConfigured(f"CALSYNC_DATA_DIR={str(DATA_DIR)!r} cannot be created: {exc.strerror}") from None
 
@@ -53,10 +61,12 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    # API tokens are stored hashed (SHA-512); accounts migration 0003 moved the plain-text ones.
+    "knox",
     "drf_spectacular",
-    "drf_spectacular_sidecar",
+    "drf_spectacular_sidecar",  # Swagger UI served from here: no CDN, and the CSP stays 'self'
     "django_celery_beat",
+    "axes",
     "calsync.apps.CalsyncConfig",
     "accounts",
     "jobs",
@@ -66,7 +76,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "calsync.security.UntrustedProxyHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "calsync.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -75,6 +87,8 @@ MIDDLEWARE = [
     "jobs.audit.AuditUserMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as axes requires: it turns a lock-out flagged during the view into the 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "calsync.urls"
@@ -121,6 +135,28 @@ def _database(url: str) -> dict:
 DATABASES = {"default": _database(env_str("DATABASE_URL", f"sqlite:///{DATA_DIR / 'calsync.sqlite3'}"))}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Brute-force guard (accounts/lockout.py): axes refuses locked-out attempts before the password is
+# hashed, the user-name limit next, then the real check.
+AUTHENTICATION_BACKENDS = [
+    "accounts.lockout.LoginGuardBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Proxies whose X-Forwarded-For is believed (addresses or CIDRs); calsync.client_address.
+CALSYNC_TRUSTED_PROXIES = [str(net) for net in parse_networks(env_list("CALSYNC_TRUSTED_PROXIES"))]
+AXES_CLIENT_IP_CALLABLE = "calsync.client_address.client_ip"
+# Failures are counted per (user name, address) and per address: an attacker locks out only
+# themselves, never the user signing in from elsewhere.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_FAILURE_LIMIT = env_int("CALSYNC_LOGIN_FAILURE_LIMIT", 10, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("CALSYNC_LOGIN_COOLOFF_MINUTES", 15, minimum=1))
+# Refused attempts are not recorded: no write per refused guess, and the lock ends on time.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+# Failures per user name, from all addresses, in one cool-off window, after which addresses that
+# never signed in as that user are refused (0: off). The user is never locked out of known devices.
+CALSYNC_LOGIN_USERNAME_FAILURE_LIMIT = env_int("CALSYNC_LOGIN_USERNAME_FAILURE_LIMIT", 30, minimum=0)
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -141,8 +177,24 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = True
 
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("CALSYNC_BEHIND_TLS_PROXY") else None
-SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("CALSYNC_SECURE_COOKIES", False)
+# --- HTTPS ---------------------------------------------------------------------------------
+# Behind a TLS-terminating proxy Django learns "this was HTTPS" from X-Forwarded-Proto (only from
+# CALSYNC_TRUSTED_PROXIES when that is set: calsync.security.UntrustedProxyHeadersMiddleware).
+CALSYNC_BEHIND_TLS_PROXY = env_bool("CALSYNC_BEHIND_TLS_PROXY", False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if CALSYNC_BEHIND_TLS_PROXY else None
+# Served over HTTPS: cookies only over HTTPS, HSTS, plain HTTP redirected (health probes excepted,
+# they come from inside), and the CSP upgrades stray http:// links.
+CALSYNC_HTTPS = env_bool("CALSYNC_HTTPS", CALSYNC_BEHIND_TLS_PROXY)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("CALSYNC_SECURE_COOKIES", CALSYNC_HTTPS)
+SECURE_SSL_REDIRECT = CALSYNC_HTTPS
+SECURE_REDIRECT_EXEMPT = [r"^api/health$"]
+SECURE_HSTS_SECONDS = env_int("CALSYNC_HSTS_SECONDS", 365 * 86400 if CALSYNC_HTTPS else 0, minimum=0)
+# calsync's own host name and the ones below it; the parent domain is not touched.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = env_bool("CALSYNC_HSTS_PRELOAD", False)
+# Preloading commits the whole registered domain in browsers' built-in lists: the domain owner's
+# decision (hstspreload.org), so --deploy's reminder about it is silenced until they opt in.
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 
 
 def _cache(url: str) -> dict:
@@ -225,21 +277,22 @@ REST_FRAMEWORK = {
     # Token first: an anonymous API request then gets 401 with "WWW-Authenticate: Token", which
     # tells a client what to send (session-first would answer 403).
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "knox.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.BasicAuthentication",
+        "accounts.authentication.GuardedBasicAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 100,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
+# Tokens never expire unless the admin gives one an expiry, as before; "Authorization: Token …".
+REST_KNOX = {"TOKEN_TTL": None, "AUTH_HEADER_PREFIX": "Token"}
 SPECTACULAR_SETTINGS = {
     "TITLE": "calsync API",
     "DESCRIPTION": "Sync CalDAV/CardDAV servers, ICS feeds, bookings and time sheets.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
-    # The UIs' JavaScript comes from drf-spectacular-sidecar's static files, never a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
@@ -277,9 +330,10 @@ CALSYNC_SERVER_DOWN_AFTER = env_int("CALSYNC_SERVER_DOWN_AFTER", 3, minimum=1)
 CALSYNC_WRITES_PER_SERVER = env_int("CALSYNC_WRITES_PER_SERVER", 2, minimum=1)
 # Audit events older than this many days are deleted by a daily beat task.
 CALSYNC_AUDIT_RETENTION_DAYS = env_int("CALSYNC_AUDIT_RETENTION_DAYS", 365, minimum=1)
-# Booking: public booking requests per client IP; busy data older than this is re-checked live
-# (with a short timeout) before answering; busy events are expanded this many days ahead.
+# Booking: public booking requests per client IP and per client e-mail address; busy data older
+# than this is re-checked live (with a short timeout) before answering; busy events are expanded this many days ahead.
 CALSYNC_BOOKING_RATE = env_str("CALSYNC_BOOKING_RATE", "20/hour")
+CALSYNC_BOOKING_EMAIL_RATE = env_str("CALSYNC_BOOKING_EMAIL_RATE", "5/hour")
 CALSYNC_BUSY_MAX_AGE_SECONDS = env_int("CALSYNC_BUSY_MAX_AGE_SECONDS", 900, minimum=0)
 CALSYNC_BUSY_LIVE_TIMEOUT = env_float("CALSYNC_BUSY_LIVE_TIMEOUT", 3.0, minimum=0.1)
 CALSYNC_BUSY_WINDOW_DAYS = env_int("CALSYNC_BUSY_WINDOW_DAYS", 400, minimum=1)

@@ -4,7 +4,7 @@ import base64
 
 import pytest
 from django.db import connection
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from accounts.models import Account, Collection
@@ -51,9 +51,9 @@ def test_wrong_basic_credentials_are_refused(django_user_model):
 
 def test_token_and_basic_authentication_are_accepted(django_user_model):
     alice = django_user_model.objects.create_user("alice", password="login-password")
-    token = Token.objects.create(user=alice)
+    _row, token = AuthToken.objects.create(user=alice)
     with_token, with_basic = APIClient(), APIClient()
-    with_token.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    with_token.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     with_basic.credentials(HTTP_AUTHORIZATION="Basic " + base64.b64encode(b"alice:login-password").decode())
 
     assert with_token.get("/api/accounts").status_code == 200

@@ -20,6 +20,7 @@ ALWAYS_OPEN = {str(day): [["00:00", "24:00"]] for day in range(7)}
 def generous_booking_rate(settings) -> None:
     """Only the throttling test counts requests; the rest must not trip over each other's counts."""
     settings.CALSYNC_BOOKING_RATE = "100000/hour"
+    settings.CALSYNC_BOOKING_EMAIL_RATE = "100000/hour"
 
 
 def make_artist(**fields) -> Artist:

@@ -4,6 +4,10 @@ A password is ``<lookup>-<secret>``: the lookup part finds the one row to check,
 verified against a salted slow hash. Calendar clients send the credentials with every request, so a
 verified pair is remembered in the cache under a keyed digest (never the password itself) for
 ``CALSYNC_DAV_AUTH_CACHE_SECONDS``; a cache hit still reads the row, so revoking works at once.
+Every check that would hash goes through the brute-force guard first (accounts.lockout): a
+locked-out guess raises ``LoginRefused`` (the view answers 429) and a wrong password is recorded
+as a failed login, exactly as for the admin and the API. A cache hit skips the guard: those exact
+credentials were verified moments ago.
 """
 
 from __future__ import annotations
@@ -19,8 +23,10 @@ from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.core.cache import cache
 from django.db import transaction
+from django.http import HttpRequest
 from django.utils import timezone
 
+from accounts.lockout import check_login_allowed, login_failed, login_succeeded
 from feeds.dav.models import AppPassword
 
 _ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"  # no 0/o, 1/l: people type these into phones
@@ -37,9 +43,12 @@ def new_app_password(*, user, name: str) -> tuple[AppPassword, str]:
     return row, plain
 
 
-def authenticate(header: str):
-    """The user an ``Authorization: Basic`` header proves, or ``None``."""
-    credentials = _basic_credentials(header)
+def authenticate(request: HttpRequest):
+    """The user the request's ``Authorization: Basic`` header proves, or ``None``.
+
+    Raises ``accounts.lockout.LoginRefused`` when the attempt is locked out.
+    """
+    credentials = _basic_credentials(request.META.get("HTTP_AUTHORIZATION", ""))
     if credentials is None:
         return None
     username, password = credentials
@@ -48,7 +57,15 @@ def authenticate(header: str):
         + hmac.new(settings.SECRET_KEY.encode(), f"{username}\0{password}".encode(), hashlib.sha256).hexdigest()
     )
     cached = cache.get(key)
-    row = _active(pk=cached) if cached is not None else _verify(username, password)
+    if cached is not None:
+        row = _active(pk=cached)
+    else:
+        check_login_allowed(request, username)
+        row = _verify(username, password)
+        if row is None:
+            login_failed(request, username)
+            return None
+        login_succeeded(request, username)
     if row is None or row.user.get_username() != username:
         return None
     if cached is None:

@@ -13,6 +13,7 @@ from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
+from accounts.lockout import LoginRefused
 from feeds.dav import auth, objects_http, propfind, reports
 from feeds.dav.errors import DavError
 from feeds.dav.resources import ROOT, resolve
@@ -49,7 +50,10 @@ class DavView(View):
         method = request.method.upper()
         if method not in HANDLERS and method != "OPTIONS":
             return self.http_method_not_allowed(request)
-        user = auth.authenticate(request.META.get("HTTP_AUTHORIZATION", ""))
+        try:
+            user = auth.authenticate(request)
+        except LoginRefused as refused:
+            return _refused(refused)
         if user is None:
             if method == "OPTIONS":
                 return _options()
@@ -77,6 +81,12 @@ def _options() -> HttpResponse:
 def _with_dav_header(response: HttpResponse) -> HttpResponse:
     response["DAV"] = DAV_HEADER
     return response
+
+
+def _refused(refused: LoginRefused) -> HttpResponse:
+    response = HttpResponse(refused.message + "\n", status=429, content_type="text/plain; charset=utf-8")
+    response["Retry-After"] = str(refused.retry_after)
+    return _with_dav_header(response)
 
 
 def _unauthorized() -> HttpResponse:

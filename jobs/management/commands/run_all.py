@@ -15,7 +15,7 @@ from typing import IO, Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from calsync.env import env_int
+from calsync.env import env_int, env_str
 
 # Long enough for gunicorn to finish in-flight requests (its graceful timeout is set below it).
 # A worker still busy after this is killed: tasks are acks_late, so the broker redelivers them.
@@ -66,13 +66,18 @@ class Command(BaseCommand):
     def _children(self) -> list[Child]:
         python = sys.executable
         port = env_int("PORT", 8000, minimum=1)
+        # Loopback unless told otherwise: a laptop's `make run` must not serve the admin to the
+        # café's network. Containers set HOST=0.0.0.0 (Dockerfile).
+        host = env_str("HOST", "127.0.0.1").strip() or "127.0.0.1"
+        if ":" in host and not host.startswith("["):
+            host = f"[{host}]"
         web_workers = env_int("CALSYNC_WEB_WORKERS", 2, minimum=1)
         web_threads = env_int("CALSYNC_WEB_THREADS", 4, minimum=1)
         concurrency = env_int("CALSYNC_WORKER_CONCURRENCY", 2, minimum=1)
         return [
             Child("web", [
                 python, "-m", "gunicorn", "calsync.wsgi",
-                "--bind", f"0.0.0.0:{port}",
+                "--bind", f"{host}:{port}",
                 "--workers", str(web_workers),
                 # Threads: requests mostly wait on the database; measured ~35% more req/s on 2 cores.
                 "--worker-class", "gthread", "--threads", str(web_threads),
