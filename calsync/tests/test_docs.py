@@ -166,7 +166,7 @@ def test_every_row_of_the_configuration_table_is_read_by_the_code() -> None:
 def normalized(path: str) -> str:
     """One spelling for a path: placeholders and ids as <>, no regex anchors, no trailing slash."""
     path = re.sub(r"\(\?P<\w+>[^)]*\)", "<>", path)
-    path = re.sub(r"<[^>]*>", "<>", path.replace("^", "").replace("$", "").replace("/?", ""))
+    path = re.sub(r"<[^>]*>", "<>", path.replace("^", "").replace("$", "").replace("/?", "").replace("\\.", "."))
     path = re.sub(r"/\d+(?=/|$)", "/<>", path)
     return "/" + path.strip("/")
 
