@@ -206,12 +206,18 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 100,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "calsync.errors.api_exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "calsync API",
     "DESCRIPTION": "Sync CalDAV/CardDAV servers, ICS feeds, bookings and time sheets.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Errors are part of the contract: calsync.openapi documents DRF's 4xx answers on every operation.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "calsync.openapi.document_error_responses",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "HealthStatusEnum": ["ok", "error"],
         "RunStatusEnum": "jobs.models.SyncRun.Status",
