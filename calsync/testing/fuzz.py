@@ -1,0 +1,141 @@
+"""Fuzz the running application from its own OpenAPI document with schemathesis.
+
+Every operation of ``/api/openapi.json`` gets generated requests, valid ones and invalid ones,
+sent over real HTTP to the live application (gunicorn on the test database). Each answer must not
+be a 5xx and must match what the document promises (status code, content type, body schema).
+
+Schemathesis sends through ``requests``, whose connection pool breaks under ``urllib3-future``
+(pulled in by niquests, the caldav library's HTTP client); the cases are therefore sent with
+``httpx`` and handed back to schemathesis for validation. Generation is derandomized (the seed is
+fixed by Hypothesis from each test's source), so a failure reproduces on every run.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import httpx
+import requests
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis.errors import Unsatisfiable
+from schemathesis import GenerationMode
+from schemathesis.checks import load_all_checks, not_a_server_error
+from schemathesis.core.failures import FailureGroup
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+# One log line per request would bury a failure in thousands of lines.
+logging.getLogger("httpx").setLevel(logging.WARNING)
+
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+
+
+@dataclass
+class FuzzReport:
+    """What a fuzz pass did: cases sent per status code, and the failures with a reproduction."""
+
+    statuses: Counter[int] = field(default_factory=Counter)
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def cases(self) -> int:
+        return sum(self.statuses.values())
+
+    server_errors_seen: list[str] = field(default_factory=list)
+
+
+def staff_session(base_url: str, *, username: str, password: str) -> httpx.Client:
+    """A client logged in through the admin login form, sending the CSRF token as a browser's JS would."""
+    client = httpx.Client(base_url=base_url, timeout=30, follow_redirects=False)
+    page = client.get("/admin/login/")
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
+    assert token is not None, "the admin login page has no CSRF token"
+    answer = client.post(
+        "/admin/login/",
+        data={"username": username, "password": password, "csrfmiddlewaretoken": token.group(1), "next": "/admin/"},
+        headers={"Referer": base_url},
+    )
+    assert answer.status_code == 302, f"admin login failed: {answer.status_code}"
+    client.headers["X-CSRFToken"] = client.cookies["csrftoken"]
+    return client
+
+
+def anonymous_session(base_url: str) -> httpx.Client:
+    return httpx.Client(base_url=base_url, timeout=30, follow_redirects=False)
+
+
+def _send(client: httpx.Client, case: schemathesis.Case) -> httpx.Response:
+    # requests builds the body (JSON, form, multipart) exactly as schemathesis means it; httpx sends it.
+    kwargs = case.as_transport_kwargs(base_url=str(client.base_url).rstrip("/"))
+    kwargs.pop("cookies", None)
+    prepared = requests.Request(**kwargs).prepare()
+    body = prepared.body.encode() if isinstance(prepared.body, str) else prepared.body
+    return client.request(prepared.method or "GET", prepared.url or "", headers=dict(prepared.headers), content=body)
+
+
+def fuzz(
+    client: httpx.Client,
+    *,
+    examples: int,
+    pin: Callable[[str, str], dict[str, dict[str, str]]] = lambda method, path: {},
+) -> FuzzReport:
+    """Send ``examples`` valid and ``examples`` invalid cases per operation; collect every failure.
+
+    ``pin(method, path)`` fixes some parameters, such as ``{"query": {"artist": "ada"}}`` or
+    ``{"path_parameters": {"id": "3"}}``, so that generated requests get past "no such artist" or
+    "not found" to the code behind them.
+    """
+    load_all_checks()
+    document = client.get("/api/openapi.json").json()
+    schema = schemathesis.openapi.from_dict(document)
+    report = FuzzReport()
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        method = operation.method.upper()
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+            _fuzz_operation(client, operation, mode, examples, report, pin(method, operation.path))
+    return report
+
+
+def _fuzz_operation(
+    client: httpx.Client,
+    operation: schemathesis.APIOperation,
+    mode: GenerationMode,
+    examples: int,
+    report: FuzzReport,
+    fixed: dict[str, dict[str, str]],
+) -> None:
+    @settings(
+        max_examples=examples,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=operation.as_strategy(generation_mode=mode, **fixed))
+    def one(case: schemathesis.Case) -> None:
+        response = _send(client, case)
+        report.statuses[response.status_code] += 1
+        # A documented 5xx is the contract (the health checks answer 503 when a part is down).
+        documented = str(response.status_code) in operation.definition.raw.get("responses", {})
+        checks = CHECKS[1:] if documented else CHECKS
+        if response.status_code >= 500 and not documented:
+            report.server_errors_seen.append(f"{case.method} {response.request.url}: {response.status_code}")
+        try:
+            case.validate_response(response, checks=checks)
+        except FailureGroup as failure:  # every failure is collected and reported together
+            report.failures.append(f"{operation.method.upper()} {operation.path} [{mode.value}]: {failure}")
+
+    try:
+        one()
+    except Unsatisfiable:
+        pass  # nothing to make invalid: an operation without parameters or body
