@@ -252,6 +252,9 @@ CALSYNC_DAV_MAX_OBJECT_BYTES = env_int("CALSYNC_DAV_MAX_OBJECT_BYTES", 1024 * 10
 CALSYNC_DAV_MAX_XML_BYTES = env_int("CALSYNC_DAV_MAX_XML_BYTES", 2 * 1024 * 1024, minimum=1024)
 CALSYNC_DAV_QUOTA_BYTES = env_int("CALSYNC_DAV_QUOTA_BYTES", 0, minimum=0)
 CALSYNC_DAV_AUTH_CACHE_SECONDS = env_int("CALSYNC_DAV_AUTH_CACHE_SECONDS", 300, minimum=0)
+# How long a Zammad delivery id is remembered: a replay within it is a 200 no-op. Zammad's own
+# retries end within two minutes; a day also blunts a captured delivery sent again later.
+CALSYNC_WEBHOOK_DEDUP_SECONDS = env_int("CALSYNC_WEBHOOK_DEDUP_SECONDS", 24 * 3600, minimum=1)
 
 LOG_LEVEL = env_str("CALSYNC_LOG_LEVEL", "INFO").upper()
 LOGGING = {
