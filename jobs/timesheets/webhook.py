@@ -41,7 +41,7 @@ def ticket_id_in(body: bytes) -> int | None:
     try:
         payload = json.loads(body)
         return int(payload["ticket"]["id"])
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):
         return None
 
 
