@@ -12,64 +12,14 @@ so every run sends the same cases and a failure reproduces.
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
 
 import pytest
-from django.contrib.auth import get_user_model
-from schemathesis import GenerationMode
 
-from accounts.models import Account
-from booking.models import Appointment, Artist, ArtistCalendar
-from calsync.testing.fuzz import FuzzReport, anonymous_session, fuzz, staff_session
-from feeds.models import IcsFeed
-from jobs.models import SyncJob, SyncLog, SyncRun
+from calsync.testing.fuzz import FuzzReport, anonymous_session, fuzz, pins, seed, staff_session
 
 # Per operation, mode and user: about 600 cases per user and a minute and a half for both tests on
 # a loaded 2-core machine. CALSYNC_FUZZ_EXAMPLES=100 digs deeper (locally, before a release).
 EXAMPLES = int(os.environ.get("CALSYNC_FUZZ_EXAMPLES", "6"))
-# A closed loopback port: a connection test or dry run against it fails at once, without DNS or timeouts.
-DEAD_URL = "http://127.0.0.1:9/"
-
-
-def seed() -> dict[str, str]:
-    """One object of each kind the API addresses by id; returns the ids by the path's resource."""
-    staff = get_user_model().objects.create_user("fuzz-staff", password="fuzz-staff-password-1", is_staff=True)
-    artist = Artist.objects.create(name="Ada", slug="ada", email="ada@example.com", time_zone="Europe/Berlin")
-    source = Account.objects.create(owner=staff, name="source", kind="caldav", url=DEAD_URL)
-    destination = Account.objects.create(owner=staff, name="destination", kind="caldav", url=DEAD_URL)
-    scratch = Account.objects.create(owner=staff, name="scratch", kind="caldav", url=DEAD_URL)
-    job = SyncJob.objects.create(owner=staff, name="job", source=source, destination=destination)
-    run = SyncRun.objects.create(job=job)
-    SyncLog.objects.create(run=run, message="a line")
-    feed = IcsFeed.objects.create(owner=staff, path="fuzz-feed", account=source)
-    calendar = ArtistCalendar.objects.create(artist=artist, account=source, calendar_url=f"{DEAD_URL}cal/")
-    appointment = Appointment.objects.create(
-        artist=artist, client_name="Bo", client_email="bo@example.com",
-        start=datetime(2031, 3, 4, 10, tzinfo=UTC), end=datetime(2031, 3, 4, 11, tzinfo=UTC),
-    )  # fmt: skip
-    return {
-        "accounts": str(source.pk), "sync-jobs": str(job.pk), "feeds": str(feed.pk),
-        "calendars": str(calendar.pk), "appointments": str(appointment.pk), "scratch-account": str(scratch.pk),
-    }  # fmt: skip
-
-
-def pins(ids: dict[str, str]):
-    def pin(method: str, path: str, mode: GenerationMode) -> dict:
-        if path == "/api/availability":
-            return {"query": {"artist": "ada"}}
-        if path == "/api/artists/{ref}/slots":
-            return {"path_parameters": {"ref": "ada"}}
-        if "{id}" not in path or method == "DELETE":  # a deleted seed would turn the rest into 404s
-            return {}
-        if mode is GenerationMode.NEGATIVE:  # invalid ids are what an invalid case is made of
-            return {}
-        resource = next((key for key in ids if f"/{key}/" in path), None)
-        if resource == "accounts" and method in ("PUT", "PATCH"):
-            # Generated hosts would make the connection tests after it wait on DNS.
-            resource = "scratch-account"
-        return {"path_parameters": {"id": ids[resource]}} if resource else {}
-
-    return pin
 
 
 def explain(report: FuzzReport) -> str:
