@@ -273,5 +273,6 @@ LOGGING = {
         "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_secrets"]}
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {},
+    # runserver's request lines (Django's own handler for them has no redaction).
+    "loggers": {"django.server": {"handlers": ["console"], "level": "INFO", "propagate": False}},
 }

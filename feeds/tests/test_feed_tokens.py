@@ -80,3 +80,24 @@ def test_the_live_apps_logs_never_show_a_feed_token_or_a_webhook_token(live_app,
     assert "guessed-webhook-token-123" not in log
     assert "/ics/private.ics?token=[redacted]" in log
     assert "/api/webhooks/zammad/[redacted]/" in log
+
+
+def test_djangos_own_request_log_lines_are_redacted_too():
+    import logging
+
+    from calsync.logredact import RedactSecrets
+
+    record = logging.LogRecord(
+        "django.server",
+        logging.INFO,
+        __file__,
+        1,
+        '"%s" %s %s',
+        (f"GET /ics/a.ics?token={LONG_TOKEN} HTTP/1.1", 200, 9),
+        None,
+    )
+
+    assert RedactSecrets().filter(record) is True
+    assert LONG_TOKEN not in record.getMessage()
+    assert "token=[redacted]" in record.getMessage()
+    assert any(isinstance(f, RedactSecrets) for h in logging.getLogger("django.server").handlers for f in h.filters)
