@@ -36,7 +36,8 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     ``ProtectedError`` from any view's destroy; the answer names what holds it.
     """
     if isinstance(exc, ProtectedError | RestrictedError):
-        holders = sorted({obj._meta.verbose_name_plural for obj in exc.protected_objects if hasattr(obj, "_meta")})
-        what = ", ".join(str(name) for name in holders) or "other objects"
+        held_by = exc.protected_objects if isinstance(exc, ProtectedError) else exc.restricted_objects
+        holders = sorted({str(obj._meta.verbose_name_plural) for obj in held_by if hasattr(obj, "_meta")})
+        what = ", ".join(holders) or "other objects"
         return Response({"detail": f"Still in use by {what}; delete or change those first."}, status=409)
     return exception_handler(exc, context)
