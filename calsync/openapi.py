@@ -32,6 +32,9 @@ ERRORS = {
     "415": ("The body's content type is not accepted.", "ErrorDetail"),
     "429": ("Too many requests; retry after the Retry-After header's seconds.", "ErrorDetail"),
 }
+# Answered by gunicorn before calsync sees the request (its limit on the request line), so in
+# gunicorn's HTML: documented all the same, since a client gets it.
+SERVER_ERRORS = {"414": "The URL is too long (more than 4094 bytes in the request line); the web server answers."}
 METHODS = {"get", "put", "post", "patch", "delete", "head", "options", "trace"}
 
 
@@ -53,4 +56,6 @@ def document_error_responses(result: dict, generator: object, request: object, p
                         "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
                     },
                 )
+            for code, description in SERVER_ERRORS.items():
+                responses.setdefault(code, {"description": description, "content": {"text/html": {"schema": {}}}})
     return result
