@@ -27,4 +27,4 @@ RUN SECRET_KEY=collectstatic-only CALSYNC_ENCRYPTION_KEYS=collectstatic-only-not
 
 USER calsync
 EXPOSE 8000
-CMD ["sh", "-c", "exec gunicorn calsync.wsgi --bind ${HOST}:${PORT} --workers ${CALSYNC_WEB_WORKERS:-2} --worker-class gthread --threads ${CALSYNC_WEB_THREADS:-4} --access-logfile - --no-control-socket"]
+CMD ["sh", "-c", "exec gunicorn calsync.wsgi --bind ${HOST}:${PORT} --workers ${CALSYNC_WEB_WORKERS:-2} --worker-class gthread --threads ${CALSYNC_WEB_THREADS:-4} --access-logfile - --no-control-socket --logger-class calsync.logredact.RedactingGunicornLogger"]

@@ -6,6 +6,9 @@ from django.db import transaction
 
 from booking.models import Appointment, CalendarSyncLog
 
+# What an erased client's event is called in the artist's calendar: the time stays booked.
+ERASED_CLIENT = "Booked (client details erased)"
+
 EXPORTED_FIELDS = (
     "id", "client_name", "client_email", "client_phone", "start", "end", "description", "status", "created_at",
     "updated_at",
@@ -29,12 +32,24 @@ def export(email: str) -> dict:
 
 
 def purge(email: str) -> int:
-    """Erase the client's appointments and their logs; returns how many appointments went.
+    """Erase the client from their appointments and the logs; returns how many appointments.
 
-    The events already in the artist's calendar are the artist's own records and stay there.
+    An appointment calsync wrote (or will write) into an artist's calendar keeps its time, so the
+    artist stays booked, but loses the client's name, e-mail, phone and message; the event is
+    then pushed again through the usual push task, which rewrites it without them. The others go.
     """
+    from booking.tasks import appointment_push_task
+
     with transaction.atomic():
         appointments = _of(email)
         CalendarSyncLog.objects.filter(appointment__in=appointments).delete()
-        count, _ = appointments.delete()
-    return count
+        in_calendars = list(appointments.filter(calendar__isnull=False).values_list("pk", flat=True))
+        # A queryset update: save() would copy the address into a new audit event.
+        Appointment.objects.filter(pk__in=in_calendars).update(
+            client_name=ERASED_CLIENT, client_email="", client_phone="", description="", push_error="",
+            push_state=Appointment.PushState.QUEUED,
+        )  # fmt: skip
+        deleted, _ = _of(email).delete()
+        for pk in in_calendars:
+            transaction.on_commit(lambda pk=pk: appointment_push_task.delay(pk))
+    return deleted + len(in_calendars)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 import zoneinfo
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import DateTimeRangeField, RangeBoundary, RangeOperators
@@ -20,6 +20,32 @@ from django.db.models import Func, Q
 from accounts.models import Account
 
 MAX_INTERVAL = timedelta(days=2)
+# Times a booking, an availability question or a slot list may name. Far enough either way for any
+# real calendar, and far from datetime's year 1 and year 9999, where the arithmetic of a check
+# (buffers, MAX_INTERVAL, time-zone offsets) would overflow into a 500.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+OUT_OF_RANGE = "Dates must lie between 1970 and 2199."
+# Artist ids are database integers; a longer string of digits names no artist.
+MAX_ID = 2**63 - 1
+
+
+def in_bookable_range(moment: datetime) -> bool:
+    try:
+        return EARLIEST <= moment < LATEST
+    except OverflowError:  # year 1 or 9999 shifted across UTC by its offset
+        return False
+
+
+def artist_id_in(ref: str) -> int | None:
+    """The id a reference names, if it is one: ASCII digits within the integer column's range.
+
+    ``str.isdigit`` also accepts "²" and Arabic-Indic digits, which ``int`` refuses or reads.
+    """
+    if not (ref.isascii() and ref.isdigit()) or len(ref) > 19:
+        return None
+    value = int(ref)
+    return value if value <= MAX_ID else None
 
 
 def validate_time_zone(value: str) -> None:

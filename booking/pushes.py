@@ -29,7 +29,7 @@ from booking.pulls import calendar_collection, calendar_connector
 
 
 def appointment_facts(appointment: Appointment) -> EventFacts:
-    details = [f"Client: {appointment.client_name} <{appointment.client_email}>"]
+    details = [f"Client: {appointment.client_name} <{appointment.client_email}>"] if appointment.client_email else []
     if appointment.client_phone:
         details.append(f"Phone: {appointment.client_phone}")
     if appointment.description:

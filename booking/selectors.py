@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from accounts.selectors import account_list_for
 from booking import availability
-from booking.models import MAX_INTERVAL, Appointment, Artist, ArtistCalendar, BusyBlock
+from booking.models import MAX_INTERVAL, Appointment, Artist, ArtistCalendar, BusyBlock, artist_id_in
 
 ACTIVE_STATUSES = (Appointment.Status.PENDING, Appointment.Status.CONFIRMED)
 
@@ -33,8 +33,9 @@ def artist_by_ref(*, ref: str | int, active_only: bool = True) -> Artist | None:
     """An artist by numeric id or slug."""
     artists = Artist.objects.filter(active=True) if active_only else Artist.objects.all()
     text = str(ref)
-    if text.isdigit():
-        return artists.filter(pk=int(text)).first()
+    if text.isascii() and text.isdigit():
+        pk = artist_id_in(text)
+        return None if pk is None else artists.filter(pk=pk).first()
     return artists.filter(slug=text).first()
 
 
@@ -65,7 +66,11 @@ def artist_with_busy_age(*, ref: str, now: datetime | None = None) -> tuple[Arti
     q = ops.quote_name
     calendars = q(ArtistCalendar._meta.db_table)
     blocking = f"FROM {calendars} c WHERE c.artist_id = a.id AND c.blocks_time"
-    by = "a.id" if ref.isdigit() else "a.slug"
+    by_id = ref.isascii() and ref.isdigit()
+    pk = artist_id_in(ref) if by_id else None
+    if by_id and pk is None:
+        return None  # more digits than any id has: no such artist (and no integer overflow)
+    by = "a.id" if by_id else "a.slug"
     # Only quoted identifiers and fixed text are interpolated; the reference is a parameter.
     sql = (
         f"SELECT {', '.join('a.' + q(column) for column in _ARTIST_COLUMNS)}, "  # noqa: S608
@@ -74,7 +79,7 @@ def artist_with_busy_age(*, ref: str, now: datetime | None = None) -> tuple[Arti
         f"FROM {q(Artist._meta.db_table)} a WHERE a.active AND {by} = %s"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [int(ref) if ref.isdigit() else ref])
+        cursor.execute(sql, [pk if by_id else ref])
         row = cursor.fetchone()
     if row is None:
         return None

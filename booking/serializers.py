@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.utils.dateparse import parse_datetime
@@ -10,14 +10,38 @@ from rest_framework import serializers
 
 from accounts.models import Account
 from accounts.selectors import account_list_for
-from booking.models import Appointment, Artist, ArtistCalendar
+from booking.models import EARLIEST, LATEST, OUT_OF_RANGE, Appointment, Artist, ArtistCalendar, in_bookable_range
+
+
+def parse_moment(value: str, zone: ZoneInfo) -> datetime | None:
+    """An ISO 8601 date-time, naive ones read in ``zone``; ``None`` if it is not one."""
+    try:
+        moment = parse_datetime(value)
+    except ValueError:  # well-formed but impossible, such as month 13
+        return None
+    if moment is None:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=zone)
+
+
+def out_of_range(raw: str) -> str:
+    return f"{raw!r}: {OUT_OF_RANGE}"
 
 
 def aware(value: str | datetime, zone: ZoneInfo) -> datetime:
-    moment = value if isinstance(value, datetime) else parse_datetime(value)
+    moment = parse_moment(value, zone) if isinstance(value, str) else value
     if moment is None:
         raise serializers.ValidationError(f"{value!r} is not an ISO 8601 date-time")
-    return moment if moment.tzinfo else moment.replace(tzinfo=zone)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=zone)
+    if not in_bookable_range(moment):
+        raise serializers.ValidationError(out_of_range(str(value)))
+    return moment
+
+
+def validate_bookable(moment: datetime) -> datetime:
+    if not in_bookable_range(moment):
+        raise serializers.ValidationError(OUT_OF_RANGE)
+    return moment
 
 
 class ArtistPublicSerializer(serializers.ModelSerializer):
@@ -47,8 +71,13 @@ class AvailabilitySerializer(serializers.Serializer):
 
 
 class SlotsQuerySerializer(serializers.Serializer):
-    date = serializers.DateField()
+    date = serializers.DateField(help_text="Between 1970-01-01 and 2199-12-31.")
     duration = serializers.IntegerField(min_value=5, max_value=24 * 60, help_text="Minutes.")
+
+    def validate_date(self, day: date) -> date:
+        if not EARLIEST.date() <= day < LATEST.date():
+            raise serializers.ValidationError(OUT_OF_RANGE)
+        return day
 
 
 class SlotsSerializer(serializers.Serializer):
@@ -92,6 +121,12 @@ class AppointmentSerializer(serializers.ModelSerializer):
             "caldav_uid", "caldav_href", "caldav_etag", "created_at", "updated_at",
         ]
 
+    def validate_start(self, value: datetime) -> datetime:
+        return validate_bookable(value)
+
+    def validate_end(self, value: datetime) -> datetime:
+        return validate_bookable(value)
+
 
 class BookingConfirmationSerializer(serializers.ModelSerializer):
     """What the client who booked sees: no CalDAV internals."""
@@ -112,6 +147,12 @@ class SyncRequestSerializer(serializers.Serializer):
         required=False, help_text="With `end`: also pull busy time of `[start, end)` (ISO 8601; UTC without an offset)."
     )
     end = serializers.DateTimeField(required=False)
+
+    def validate_start(self, value: datetime) -> datetime:
+        return validate_bookable(value)
+
+    def validate_end(self, value: datetime) -> datetime:
+        return validate_bookable(value)
 
     def validate(self, attrs: dict) -> dict:
         start, end = attrs.get("start"), attrs.get("end")

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from accounts.connectors.base import ConnectorError
 from booking import availability, emails
-from booking.models import MAX_INTERVAL, Appointment, Artist, ArtistCalendar
+from booking.models import MAX_INTERVAL, OUT_OF_RANGE, Appointment, Artist, ArtistCalendar, in_bookable_range
 from booking.pulls import PullResult, busy_pull, calendar_collection, calendar_connector
 from booking.selectors import (
     ACTIVE_STATUSES,
@@ -109,6 +109,8 @@ def slots_check(
 
 
 def _validate_times(start: datetime, end: datetime) -> None:
+    if not (in_bookable_range(start) and in_bookable_range(end)):
+        raise ValidationError({"start": OUT_OF_RANGE})
     if end <= start:
         raise ValidationError({"end": "The end must be after the start."})
     if end - start > MAX_INTERVAL:

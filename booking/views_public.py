@@ -15,13 +15,13 @@ from zoneinfo import ZoneInfo
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import extend_schema
 from rest_framework import permissions
 from rest_framework.views import APIView
 
 from booking import serializers as s
+from booking.models import in_bookable_range
 from booking.selectors import Answer, artist_with_busy_age
 from booking.services import availability_check
 
@@ -48,16 +48,6 @@ def answer_json(answer: Answer) -> dict:
     }
 
 
-def _parse(value: str, zone: ZoneInfo) -> datetime | None:
-    try:
-        moment = parse_datetime(value)
-    except ValueError:  # well-formed but impossible, such as month 13
-        return None
-    if moment is None:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=zone)
-
-
 @csrf_exempt
 def availability(request: HttpRequest) -> HttpResponse:
     if request.method not in ("GET", "HEAD"):
@@ -78,10 +68,13 @@ def availability(request: HttpRequest) -> HttpResponse:
         return JsonResponse({"artist": f"No active artist {ref!r}."}, status=400)
     artist, busy_age = found
     zone = ZoneInfo(artist.time_zone)
-    start, end = _parse(raw_start, zone), _parse(raw_end, zone)
+    start, end = s.parse_moment(raw_start, zone), s.parse_moment(raw_end, zone)
     if start is None or end is None:
         return JsonResponse([f"{raw_start if start is None else raw_end!r} is not an ISO 8601 date-time"],
                             status=400, safe=False)
+    if not (in_bookable_range(start) and in_bookable_range(end)):
+        return JsonResponse([s.out_of_range(raw_start if not in_bookable_range(start) else raw_end)], status=400,
+                            safe=False)
     answer = availability_check(artist=artist, start=start, end=end, now=now, busy_age=busy_age)
     return JsonResponse(answer_json(answer))
 

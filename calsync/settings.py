@@ -79,6 +79,7 @@ MIDDLEWARE = [
     "calsync.security.UntrustedProxyHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "calsync.security.ContentSecurityPolicyMiddleware",
+    "calsync.hostile.RefuseNulInUrlMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -285,6 +286,12 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 100,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "calsync.errors.api_exception_handler",
+    "DEFAULT_PARSER_CLASSES": [
+        "calsync.hostile.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
 }
 # Tokens never expire unless the admin gives one an expiry, as before; "Authorization: Token …".
 REST_KNOX = {"TOKEN_TTL": None, "AUTH_HEADER_PREFIX": "Token"}
@@ -296,6 +303,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Errors are part of the contract: calsync.openapi documents DRF's 4xx answers on every operation.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "calsync.openapi.document_error_responses",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "HealthStatusEnum": ["ok", "error"],
         "RunStatusEnum": "jobs.models.SyncRun.Status",
@@ -353,6 +365,9 @@ CALSYNC_DAV_MAX_OBJECT_BYTES = env_int("CALSYNC_DAV_MAX_OBJECT_BYTES", 1024 * 10
 CALSYNC_DAV_MAX_XML_BYTES = env_int("CALSYNC_DAV_MAX_XML_BYTES", 2 * 1024 * 1024, minimum=1024)
 CALSYNC_DAV_QUOTA_BYTES = env_int("CALSYNC_DAV_QUOTA_BYTES", 0, minimum=0)
 CALSYNC_DAV_AUTH_CACHE_SECONDS = env_int("CALSYNC_DAV_AUTH_CACHE_SECONDS", 300, minimum=0)
+# How long a Zammad delivery id is remembered: a replay within it is a 200 no-op. Zammad's own
+# retries end within two minutes; a day also blunts a captured delivery sent again later.
+CALSYNC_WEBHOOK_DEDUP_SECONDS = env_int("CALSYNC_WEBHOOK_DEDUP_SECONDS", 24 * 3600, minimum=1)
 
 # --- E-mail (booking confirmations to clients) --------------------------------------------------
 # Without EMAIL_HOST mails are printed to the console (the embedded default); with it, sent by SMTP.
@@ -373,7 +388,12 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Feed and webhook tokens travel in URLs; Django logs the path of every 4xx (calsync.logredact).
+    "filters": {"redact_secrets": {"()": "calsync.logredact.RedactSecrets"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_secrets"]}
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {},
+    # runserver's request lines (Django's own handler for them has no redaction).
+    "loggers": {"django.server": {"handlers": ["console"], "level": "INFO", "propagate": False}},
 }

@@ -18,7 +18,10 @@ urlpatterns = [
     path("api/", include("feeds.api_urls")),
     path("ics/", include("feeds.urls")),
     path(".well-known/caldav", dav_views.well_known, name="dav-well-known"),
-    re_path(r"^dav/(?P<path>.*)$", dav_views.DavView.as_view(), name="dav"),
+    re_path(r"^dav/(?P<path>(?s:.*))$", dav_views.DavView.as_view(), name="dav"),
     path("", include("calsync.console.urls")),  # / (the dashboard, staff) and its live JSON
     path("", include("booking.urls")),  # /book/ and /api/availability, /api/appointments, ...
 ]
+
+handler404 = "calsync.errors.not_found"
+handler500 = "calsync.errors.server_error"

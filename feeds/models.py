@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from fernet_fields import EncryptedTextField
@@ -10,6 +11,12 @@ validate_feed_path = RegexValidator(
     r"^[A-Za-z0-9][A-Za-z0-9_.-]*(/[A-Za-z0-9][A-Za-z0-9_.-]*)*$",
     "Letters, digits, '-', '_', '.' and '/' between segments, e.g. 'studio/anna'.",
 )
+
+
+# A token is the only thing between a stranger and a private calendar (it is a URL parameter, so
+# it is guessed, not brute-forced behind a login): at least 20 characters, about 120 bits when
+# random. ``secrets.token_urlsafe(24)``, which calsync makes itself, has 32.
+MIN_TOKEN_LENGTH = 20
 
 
 class IcsFeed(models.Model):
@@ -56,3 +63,10 @@ class IcsFeed(models.Model):
 
     def __str__(self) -> str:
         return f"/ics/{self.path}"
+
+    def clean(self) -> None:
+        # In clean(), not a field validator: the admin form, the API and the services all run
+        # full_clean, and the encrypted field's migration state stays as it is.
+        if self.token and len(self.token) < MIN_TOKEN_LENGTH:
+            message = f"A feed token has at least {MIN_TOKEN_LENGTH} characters (or leave it empty: a public feed)."
+            raise ValidationError({"token": message})

@@ -64,7 +64,7 @@ class IcsFeedSerializer(serializers.ModelSerializer):
             if not self.context["request"].user.is_staff:
                 raise serializers.ValidationError({"source_type": "Only staff can publish appointments."})
             ref = str(attrs.get("source_ref", instance.source_ref if instance else "")).strip()
-            if not ref.isdigit() or not apps.is_installed("booking"):
+            if not (ref.isascii() and ref.isdigit() and len(ref) <= 18) or not apps.is_installed("booking"):
                 raise serializers.ValidationError({"source_ref": "The artist's id is required."})
             if not apps.get_model("booking", "Artist").objects.filter(pk=int(ref)).exists():
                 raise serializers.ValidationError({"source_ref": f"No artist with id {ref}."})

@@ -6,13 +6,13 @@ Other apps take part through ``GDPR_SOURCES``: a module with ``export(email) -> 
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db.models import Q, TextField
 from django.db.models.functions import Cast
+from django.utils.crypto import salted_hmac
 
 from accounts.models import Account
 from jobs.audit import audit_record
@@ -42,8 +42,14 @@ def _conflicts(email: str):
 
 
 def person_ref(email: str) -> str:
-    """How the audit trail names a purged person without keeping the address."""
-    return "sha256:" + hashlib.sha256(email.strip().lower().encode()).hexdigest()[:16]
+    """How the audit trail names a purged person without keeping the address.
+
+    A keyed HMAC (the server's SECRET_KEY, salted for this one use): a plain hash of an e-mail
+    address is reversed by hashing a list of addresses, so it would keep the person named.
+    The same person still gets the same reference, so repeated requests can be told apart.
+    """
+    digest = salted_hmac("calsync.gdpr.person_ref", email.strip().lower(), algorithm="sha256").hexdigest()
+    return "hmac-sha256:" + digest[:32]
 
 
 def gdpr_export(*, email: str) -> dict[str, Any]:

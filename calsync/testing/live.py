@@ -86,6 +86,7 @@ def launch_live_app(
         "--bind", f"127.0.0.1:{port}",
         "--workers", str(workers), "--worker-class", "gthread", "--threads", str(threads),
         "--access-logfile", "-", "--no-control-socket",
+        "--logger-class", "calsync.logredact.RedactingGunicornLogger",
     ]  # fmt: skip
     process = subprocess.Popen(
         argv,

@@ -36,6 +36,15 @@ def bad_request(message: str) -> DavError:
     return DavError(400, message)
 
 
+# Names travel in URLs and in XML, which cannot carry control characters: no RFC names a
+# precondition for this, so it is calsync's own (RFC 4918 section 16 allows that).
+VALID_NAME = "{http://calsync.invalid/ns/}valid-resource-name"
+
+
+def bad_name(message: str) -> DavError:
+    return DavError(400, message, condition=VALID_NAME)
+
+
 def invalid_object(message: str) -> DavError:
     return forbidden(message, caldav("valid-calendar-data"))
 

@@ -31,6 +31,13 @@ def check_object(data: bytes, *, content_type: str, components: list[str], max_s
     media_type = content_type.split(";")[0].strip().lower()
     if media_type and media_type != "text/calendar":
         raise DavError(415, f"Send text/calendar, not {media_type}.", condition=caldav("supported-calendar-data"))
+    # iCalendar is UTF-8 (RFC 5545 section 3.1.4); a NUL byte is neither text nor storable in PostgreSQL.
+    if b"\x00" in data:
+        raise invalid_object("A calendar object must not contain NUL bytes.")
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise invalid_object(f"A calendar object must be UTF-8 (invalid byte at offset {exc.start}).") from None
     try:
         calendar = icalendar.Calendar.from_ical(data)
     except (ValueError, IndexError, KeyError) as exc:

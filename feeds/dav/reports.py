@@ -15,7 +15,7 @@ from accounts.connectors.xml import caldav, dav, node
 from calsync.limits import recurrence_limits
 from feeds.dav import freebusy, query
 from feeds.dav.backends.base import InvalidSyncToken, StoredObject
-from feeds.dav.errors import bad_request, forbidden, not_found
+from feeds.dav.errors import DavError, bad_request, forbidden, not_found
 from feeds.dav.propfind import Wanted, collection_entry, object_entry
 from feeds.dav.props import collection_property
 from feeds.dav.resources import ROOT, Kind, Resource, object_href, principal_href, resolve
@@ -78,7 +78,10 @@ def _object_at(user, href: str) -> Resource | None:
     path = urlsplit(href).path
     if not path.startswith(ROOT):
         return None
-    target = resolve(user, path.removeprefix(ROOT))
+    try:
+        target = resolve(user, path.removeprefix(ROOT))
+    except DavError:  # a name no object can have (control characters, not UTF-8): that href is missing
+        return None
     return target if target is not None and target.kind is Kind.OBJECT and target.calendar is not None else None
 
 

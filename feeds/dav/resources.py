@@ -18,6 +18,7 @@ from urllib.parse import quote, unquote
 
 from feeds.dav import backends
 from feeds.dav.backends.base import CalendarNode
+from feeds.dav.errors import bad_name
 
 ROOT = "/dav/"
 
@@ -62,9 +63,24 @@ def object_href(user, slug: str, name: str) -> str:
     return f"{calendar_href(user, slug)}{quote(name, safe='')}"
 
 
+def _name(part: str) -> str:
+    """One path segment, decoded; a name no calendar app could store is refused up front.
+
+    Django re-percent-encodes bytes that are not UTF-8, so ``strict`` finds them here; control
+    characters (NUL above all, which PostgreSQL text cannot hold) cannot be written in XML.
+    """
+    try:
+        name = unquote(part, errors="strict")
+    except UnicodeDecodeError:
+        raise bad_name("A name must be UTF-8.") from None
+    if any(ord(char) < 0x20 or 0x7F <= ord(char) < 0xA0 for char in name):
+        raise bad_name("A name must not contain control characters.")
+    return name
+
+
 def resolve(user, path: str) -> Resource | None:
     """``path`` is what follows ``/dav/`` in the request URL (still percent-encoded)."""
-    parts = [unquote(part) for part in path.split("/") if part]
+    parts = [_name(part) for part in path.split("/") if part]
     if not parts:
         return Resource(Kind.ROOT, ROOT, user)
     area, rest = parts[0], parts[1:]

@@ -35,13 +35,12 @@ def account(alice, radicale) -> Account:
 
 def test_create_renders_on_commit_and_status_reports_it(api, account, eager_tasks, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        response = api.post(
-            "/api/feeds", {"path": "/work.ics", "account": account.pk, "token": "tok-123"}, format="json"
-        )
+        body = {"path": "/work.ics", "account": account.pk, "token": "tok-123-a-long-enough-one"}
+        response = api.post("/api/feeds", body, format="json")
     assert response.status_code == 201, response.content
     body = response.json()
     assert body["path"] == "work" and body["has_token"] is True and "token" not in body
-    assert body["url"] == "http://testserver/ics/work.ics?token=tok-123"
+    assert body["url"] == "http://testserver/ics/work.ics?token=tok-123-a-long-enough-one"
     status = api.get(f"/api/feeds/{body['id']}/status").json()
     assert status["last_synced_at"] and status["last_error"] == "" and status["url"] == body["url"]
 

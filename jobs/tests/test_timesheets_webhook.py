@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import json
 import time
+import uuid
 
 import pytest
 from django.contrib.auth.models import User
@@ -151,3 +152,52 @@ def test_a_ticket_delivered_while_a_run_is_running_is_synced_by_a_follow_up_run(
     markers = sorted(t["description"].split("[")[-1] for t in world.kimai.state.timesheets.values())
     assert markers == sorted([f"zammad-ta-{first}]", f"zammad-ta-{second}]"])
     assert not PendingTicket.objects.exists()
+
+
+def deliver_once(endpoint: WebhookEndpoint, body: bytes, delivery: str, signature: str | None = None):
+    return Client().post(
+        f"/api/webhooks/zammad/{endpoint.token}", data=body, content_type="application/json",
+        HTTP_X_HUB_SIGNATURE=signature or sign(body), HTTP_X_ZAMMAD_DELIVERY=delivery,
+    )  # fmt: skip
+
+
+@pytest.mark.django_db
+def test_a_replayed_delivery_is_a_200_no_op_and_a_new_delivery_id_is_accepted(world):
+    endpoint = WebhookEndpoint.objects.create(job=world.job, secret=SECRET)
+    body = payload(world.ticket)
+    delivery = f"delivery-{uuid.uuid4()}"
+
+    first = deliver_once(endpoint, body, delivery)
+    replays = [deliver_once(endpoint, body, delivery) for _ in range(3)]
+    fresh = deliver_once(endpoint, body, f"delivery-{uuid.uuid4()}")
+
+    assert first.status_code == 202
+    assert [r.status_code for r in replays] == [200, 200, 200]
+    assert replays[0].json() == {"ticket": world.ticket, "run": None, "duplicate": True}
+    assert fresh.status_code == 202
+    assert PendingTicket.objects.get(job=world.job).deliveries == 2  # the first and the fresh one only
+
+
+@pytest.mark.django_db
+def test_an_unsigned_delivery_does_not_use_up_its_delivery_id(world):
+    endpoint = WebhookEndpoint.objects.create(job=world.job, secret=SECRET)
+    body = payload(world.ticket)
+    delivery = f"delivery-{uuid.uuid4()}"
+
+    forged = deliver_once(endpoint, body, delivery, signature=sign(body, "guess"))
+    genuine = deliver_once(endpoint, body, delivery)
+
+    assert (forged.status_code, genuine.status_code) == (401, 202)
+
+
+@pytest.mark.django_db
+def test_a_delivery_id_is_forgotten_after_the_window(world, settings):
+    settings.CALSYNC_WEBHOOK_DEDUP_SECONDS = 1
+    endpoint = WebhookEndpoint.objects.create(job=world.job, secret=SECRET)
+    body = payload(world.ticket)
+    delivery = f"delivery-{uuid.uuid4()}"
+
+    assert deliver_once(endpoint, body, delivery).status_code == 202
+    time.sleep(1.5)
+
+    assert deliver_once(endpoint, body, delivery).status_code == 202

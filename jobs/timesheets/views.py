@@ -13,7 +13,13 @@ from rest_framework.views import APIView
 
 from jobs.gdpr import gdpr_export, gdpr_purge
 from jobs.models import WebhookEndpoint
-from jobs.timesheets.webhook import signature_valid, ticket_id_in, webhook_delivery_accept
+from jobs.timesheets.webhook import (
+    signature_valid,
+    ticket_id_in,
+    webhook_delivery_accept,
+    webhook_delivery_claim,
+    webhook_delivery_release,
+)
 
 
 class ZammadWebhookView(APIView):
@@ -22,8 +28,9 @@ class ZammadWebhookView(APIView):
 
     @extend_schema(
         summary="Receive a Zammad webhook (X-Hub-Signature required)",
+        description="202: queued. 200: a delivery (`X-Zammad-Delivery`) already received, nothing done.",
         request=None,
-        responses={202: OpenApiTypes.OBJECT},
+        responses={202: OpenApiTypes.OBJECT, 200: OpenApiTypes.OBJECT},
     )
     def post(self, request: Request, token: str) -> Response:
         endpoint = get_object_or_404(WebhookEndpoint.objects.select_related("job"), token=token, enabled=True)
@@ -33,7 +40,16 @@ class ZammadWebhookView(APIView):
         ticket_id = ticket_id_in(body)
         if ticket_id is None:
             return Response({"detail": "the payload names no ticket"}, status=status.HTTP_400_BAD_REQUEST)
-        run = webhook_delivery_accept(endpoint=endpoint, ticket_id=ticket_id)
+        # Claimed only once the signature holds: nobody without the secret can burn delivery ids.
+        delivery = request.headers.get("X-Zammad-Delivery", "").strip()
+        if delivery and not webhook_delivery_claim(endpoint=endpoint, delivery_id=delivery):
+            return Response({"ticket": ticket_id, "run": None, "duplicate": True}, status=status.HTTP_200_OK)
+        try:
+            run = webhook_delivery_accept(endpoint=endpoint, ticket_id=ticket_id)
+        except BaseException:
+            if delivery:
+                webhook_delivery_release(endpoint=endpoint, delivery_id=delivery)
+            raise
         return Response({"ticket": ticket_id, "run": run.pk if run else None}, status=status.HTTP_202_ACCEPTED)
 
 

@@ -2,6 +2,9 @@
 
 Zammad signs the exact raw body: ``sha1=<lowercase hex HMAC-SHA1(signature token, body)>``,
 sent only when a signature token is configured, so an unsigned delivery is refused (401).
+Zammad retries a failed delivery with the same ``X-Zammad-Delivery`` id; a delivery id seen
+within ``CALSYNC_WEBHOOK_DEDUP_SECONDS`` is answered 200 and does nothing (``webhook_delivery_claim``,
+in the cache: Redis ``SET NX`` in production, so two workers cannot both claim one id).
 Replays and bursts coalesce: the ticket joins the job's pending set (one row per ticket) and a
 run is started only when the job has none active; the one-active-run-per-job constraint
 settles concurrent deliveries. A delivery that finds a run already reading (running or paused)
@@ -16,6 +19,8 @@ import hmac
 import json
 from datetime import datetime
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -36,8 +41,23 @@ def ticket_id_in(body: bytes) -> int | None:
     try:
         payload = json.loads(body)
         return int(payload["ticket"]["id"])
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):
         return None
+
+
+def _delivery_key(endpoint: WebhookEndpoint, delivery_id: str) -> str:
+    # Hashed: the id is the sender's text, and cache backends limit key length and characters.
+    return f"zammad-delivery:{endpoint.pk}:{hashlib.sha256(delivery_id.encode()).hexdigest()}"
+
+
+def webhook_delivery_claim(*, endpoint: WebhookEndpoint, delivery_id: str) -> bool:
+    """True the first time ``delivery_id`` arrives at ``endpoint`` within the window, False for a replay."""
+    return cache.add(_delivery_key(endpoint, delivery_id), 1, timeout=settings.CALSYNC_WEBHOOK_DEDUP_SECONDS)
+
+
+def webhook_delivery_release(*, endpoint: WebhookEndpoint, delivery_id: str) -> None:
+    """Forget a claimed delivery that could not be accepted, so Zammad's retry is not dropped."""
+    cache.delete(_delivery_key(endpoint, delivery_id))
 
 
 def webhook_delivery_accept(*, endpoint: WebhookEndpoint, ticket_id: int) -> SyncRun | None:

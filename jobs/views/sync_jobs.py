@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.connectors.base import ConnectorError
-from accounts.drf import validation_errors_as_400
+from accounts.drf import query_int, validation_errors_as_400
 from jobs.conflicts import ConflictError, conflict_resolve
 from jobs.models import Conflict, Heartbeat, OwedItem, SyncJob, SyncLog, SyncRun
 from jobs.reconcile.plan import EmptySideGuard
@@ -180,10 +180,10 @@ class SyncJobViewSet(viewsets.ModelViewSet):
     def logs(self, request: Request, pk: str | None = None) -> Response:
         job = self.get_object()
         params = request.query_params
-        run_id = params.get("run") or job.runs.values_list("id", flat=True).first()
+        run_id = query_int(params, "run") or job.runs.values_list("id", flat=True).first()
         lines = SyncLog.objects.filter(run__job=job, run_id=run_id)
-        if params.get("after", "").isdigit():
-            lines = lines.filter(id__gt=int(params["after"]))
+        if (after := query_int(params, "after")) is not None:
+            lines = lines.filter(id__gt=after)
         if params.get("level") in SyncLog.Level.values:
             levels = SyncLog.Level.values
             lines = lines.filter(level__in=levels[levels.index(params["level"]) :])
@@ -196,7 +196,7 @@ class SyncJobViewSet(viewsets.ModelViewSet):
         request=StartSerializer,
         responses={200: PairPlanSerializer(many=True)},
     )
-    @action(detail=True, methods=["post"], url_path="dry-run")
+    @action(detail=True, methods=["post"], url_path="dry-run", pagination_class=None)  # a plain list, as documented
     def dry_run(self, request: Request, pk: str | None = None) -> Response:
         job = self.get_object()
         options = StartSerializer(data=request.data)

@@ -83,6 +83,7 @@ class Command(BaseCommand):
                 "--worker-class", "gthread", "--threads", str(web_threads),
                 "--graceful-timeout", str(STOP_GRACE_SECONDS - 2),
                 "--access-logfile", "-",
+                "--logger-class", "calsync.logredact.RedactingGunicornLogger",
                 # Its default control socket is one path per user, which two instances would share.
                 "--no-control-socket",
             ]),
