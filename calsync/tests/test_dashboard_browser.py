@@ -1,8 +1,11 @@
 """The console in headless Chromium at 1280x800: the dashboard follows a run live, and both the
-dashboard and the admin index fit the screen. The screenshots in docs/img come from here."""
+dashboard and the admin index fit the screen. The screenshots in docs/img come from here:
+`CALSYNC_SCREENSHOTS=docs/img make test-embedded PYTEST_ARGS="-k dashboard_browser"` refreshes
+them; otherwise they go to the test's own temporary directory, so a test run leaves the tree clean."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -15,7 +18,11 @@ from jobs.models import SyncRun
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-SCREENSHOTS = Path(settings.BASE_DIR) / "docs" / "img"
+
+@pytest.fixture
+def screenshots(tmp_path: Path) -> Path:
+    wanted = os.environ.get("CALSYNC_SCREENSHOTS")
+    return Path(settings.BASE_DIR, wanted) if wanted else tmp_path
 
 
 @pytest.fixture
@@ -28,7 +35,7 @@ def _fits_width(page) -> bool:
     return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
-def test_the_dashboard_fits_1280_pixels_and_shows_jobs_attention_health_and_history(screen, live_server):
+def test_the_dashboard_fits_1280_pixels_and_shows_jobs_attention_health_and_history(screen, screenshots, live_server):
     world = dashboard_world()
 
     screen.goto(f"{live_server.url}/")
@@ -39,8 +46,7 @@ def test_the_dashboard_fits_1280_pixels_and_shows_jobs_attention_health_and_hist
     expect(screen.locator('[data-health="workers"] .dot')).to_have_class("dot ok")
     expect(screen.locator(".chart svg").first).to_be_visible()
     assert _fits_width(screen)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    screen.screenshot(path=str(SCREENSHOTS / "dashboard.png"))
+    screen.screenshot(path=str(screenshots / "dashboard.png"))
 
 
 def test_the_dashboard_follows_a_run_to_its_end_without_a_manual_reload(screen, live_server):
@@ -60,7 +66,7 @@ def test_the_dashboard_follows_a_run_to_its_end_without_a_manual_reload(screen, 
     expect(screen.locator("#live")).to_be_hidden()
 
 
-def test_the_admin_index_is_grouped_and_fits_1280_pixels(screen, live_server):
+def test_the_admin_index_is_grouped_and_fits_1280_pixels(screen, screenshots, live_server):
     dashboard_world()
 
     screen.goto(f"{live_server.url}/admin/")
@@ -69,8 +75,7 @@ def test_the_admin_index_is_grouped_and_fits_1280_pixels(screen, live_server):
     captions = screen.locator("#content-main caption").all_inner_texts()
     assert captions == ["MIGRATE & SYNC", "ICS FEEDS", "BOOKING", "CALDAV SERVER", "TIME SHEETS", "SYSTEM"]
     assert _fits_width(screen)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    screen.screenshot(path=str(SCREENSHOTS / "admin-index.png"))
+    screen.screenshot(path=str(screenshots / "admin-index.png"))
 
     screen.get_by_role("link", name="View site").click()
     expect(screen.locator("h1")).to_have_text("Dashboard")
