@@ -329,12 +329,7 @@ class PairSync(ItemOps):
         self.outage.failed(exc)
 
     def _flush(self) -> None:
-        if self.forgotten:
-            self.store.forget(self.forgotten)
-            self.forgotten = []
-        if self.pending:
-            self.store.save(self.pending)
-            self.pending = []
+        super()._flush()
         self.ledger.flush()
 
 
