@@ -20,6 +20,7 @@ from fernet_fields import EncryptedField
 
 from accounts.connectors import connector_for
 from accounts.connectors.base import AccountConfig, CheckResult, ConnectorError, RemoteCollection
+from accounts.connectors.http import address_refusal, network_policy
 from accounts.models import Account, Collection
 from accounts.selectors import account_name_taken
 
@@ -37,12 +38,26 @@ def _duplicate_name_error() -> ValidationError:
     return ValidationError({"name": "An account with this name already exists for this owner."})
 
 
+def account_address_errors(*, owner: AbstractBaseUser, url: str, principal_url: str = "") -> dict[str, str]:
+    """What the owner's accounts may not point at, said when saving rather than at the first sync."""
+    policy = network_policy(staff=owner.is_staff)
+    errors = {}
+    for name, value in (("url", url), ("principal_url", principal_url)):
+        refusal = address_refusal(value, policy) if value else None
+        if refusal:
+            errors[name] = refusal
+    return errors
+
+
 def _save_validated(account: Account, *, update_fields: list[str] | None = None) -> None:
     if account_name_taken(owner_id=account.owner_id, name=account.name, exclude_id=account.pk):
         raise _duplicate_name_error()
+    account.full_clean(validate_constraints=False)
+    errors = account_address_errors(owner=account.owner, url=account.url, principal_url=account.principal_url)
+    if errors:
+        raise ValidationError(errors)
     # Constraints are checked above with a friendlier message; the IntegrityError below covers a
     # concurrent create with the same name.
-    account.full_clean(validate_constraints=False)
     try:
         with transaction.atomic():
             account.save(update_fields=update_fields)
