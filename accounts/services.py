@@ -14,6 +14,7 @@ from django.apps import apps
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
+from django.db.models import ProtectedError
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 from fernet_fields import EncryptedField
@@ -141,9 +142,18 @@ def account_update(*, account: Account, data: Mapping[str, Any]) -> Account:
     return account
 
 
+class AccountInUse(Exception):
+    """Sync jobs still read from or write to the account; they go first."""
+
+
 def account_delete(*, account: Account) -> None:
     account_id = account.pk
-    account.delete()
+    try:
+        with transaction.atomic():
+            account.delete()
+    except ProtectedError as exc:
+        names = sorted({str(job) for job in exc.protected_objects})
+        raise AccountInUse(f"The account is used by the sync jobs {', '.join(names)}; delete them first.") from None
     logger.info("account %s deleted", account_id)
 
 
