@@ -24,7 +24,10 @@ class RecordingServer:
 
 
 @contextmanager
-def recording_server(answer: Callable[[str, str, dict[str, str]], Answer]) -> Iterator[RecordingServer]:
+def recording_server(
+    answer: Callable[[str, str, dict[str, str]], Answer], *, host: str = "127.0.0.1"
+) -> Iterator[RecordingServer]:
+    """Serve on ``host`` (any 127.x address works on Linux: a second "machine" for origin tests)."""
     box: list[RecordingServer] = []
 
     class Handler(BaseHTTPRequestHandler):
@@ -49,9 +52,9 @@ def recording_server(answer: Callable[[str, str, dict[str, str]], Answer]) -> It
         def log_message(self, *args: object) -> None:
             pass
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd = ThreadingHTTPServer((host, 0), Handler)
     port = httpd.server_address[1]
-    box.append(RecordingServer(f"http://127.0.0.1:{port}/", port))
+    box.append(RecordingServer(f"http://{host}:{port}/", port))
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     try:
