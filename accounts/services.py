@@ -21,7 +21,7 @@ from fernet_fields import EncryptedField
 
 from accounts.connectors import connector_for
 from accounts.connectors.base import AccountConfig, CheckResult, ConnectorError, RemoteCollection
-from accounts.connectors.http import address_refusal, network_policy
+from accounts.connectors.reach import address_refusal, network_policy
 from accounts.models import Account, Collection
 from accounts.selectors import account_name_taken
 

@@ -21,21 +21,22 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
-from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit
 
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 
-from accounts.connectors.addresses import (
-    AddressGuard,
-    AddressRefused,
-    IPNetwork,
-    NetworkPolicy,
-    Resolver,
-    parse_allow_list,
-)
+from accounts.connectors.addresses import AddressGuard, AddressRefused, NetworkPolicy, Resolver
 from accounts.connectors.base import AuthError, ConfigError, ProtocolError, TransientError
 from accounts.connectors.digest import DigestAuth
+from accounts.connectors.reach import (  # noqa: F401 - URL helpers every connector imports from here
+    credentials_from_url,
+    display_url,
+    host_port,
+    network_policy,
+    normalize_url,
+    origin_of,
+    refused_error,
+)
 from accounts.connectors.transport import (
     BodyTooLarge,
     ConnectFailed,
@@ -75,112 +76,6 @@ class HttpResponse:
     @property
     def content_type(self) -> str:
         return self.headers.get("content-type", "")
-
-
-# --- URLs --------------------------------------------------------------------------------------
-
-
-def normalize_url(url: str) -> str:
-    """``webcal://`` becomes ``https://`` (how calendar apps link feeds); userinfo is dropped."""
-    parts = urlsplit(url.strip())
-    scheme = parts.scheme.lower()
-    if scheme in ("webcal", "webcals"):
-        scheme = "https"
-    if scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"{display_url(url)!r} is not an http(s) URL", url=display_url(url))
-    return urlunsplit((scheme, _netloc(parts), parts.path or "/", parts.query, ""))
-
-
-def credentials_from_url(url: str) -> tuple[str, str]:
-    """The ``user:password@`` part of a pasted URL, percent-decoded; empty strings when absent."""
-    parts = urlsplit(url.strip())
-    return (unquote(parts.username or ""), unquote(parts.password or ""))
-
-
-def display_url(url: str) -> str:
-    """A URL safe for messages and logs: no userinfo, no query string (feed tokens live there)."""
-    parts = urlsplit(url)
-    if not parts.hostname:
-        return "<invalid URL>"
-    return urlunsplit((parts.scheme, _netloc(parts), parts.path, "", ""))
-
-
-def host_port(url: str) -> str:
-    parts = urlsplit(url)
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    host = f"[{parts.hostname}]" if parts.hostname and ":" in parts.hostname else parts.hostname
-    return f"{host}:{port}"
-
-
-def _netloc(parts) -> str:
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    return f"{host}:{parts.port}" if parts.port else host
-
-
-# --- the address policy -------------------------------------------------------------------------
-
-
-def _allow_list() -> tuple[tuple[IPNetwork, ...], frozenset[str]]:
-    try:
-        return parse_allow_list(settings.CALSYNC_ALLOWED_PRIVATE_NETWORKS)
-    except ValueError as exc:
-        raise ImproperlyConfigured(f"CALSYNC_ALLOWED_PRIVATE_NETWORKS: {exc}") from None
-
-
-def network_policy(*, staff: bool) -> NetworkPolicy:
-    """What an account may reach, by who owns it.
-
-    Staff run the server: their accounts may reach the LAN and this machine (a Nextcloud next
-    door, a Radicale on localhost) unless CALSYNC_BLOCK_PRIVATE_ADDRESSES is set. Everybody else
-    reaches the public internet only, whatever the setting. CALSYNC_ALLOWED_PRIVATE_NETWORKS names
-    exceptions for everyone. Link-local (cloud metadata), multicast and reserved addresses are never
-    reached unless named there.
-    """
-    networks, hosts = _allow_list()
-    trusted = staff and not settings.CALSYNC_BLOCK_PRIVATE_ADDRESSES
-    return NetworkPolicy(private=trusted, loopback=trusted, allowed_networks=networks, allowed_hosts=hosts)
-
-
-def _refused(exc: AddressRefused, url: str) -> ConfigError:
-    return ConfigError(
-        f"Refusing to connect to {exc.host}: it is a {exc.category} address, which this account may not reach "
-        "(nothing was sent; CALSYNC_ALLOWED_PRIVATE_NETWORKS names exceptions)",
-        url=display_url(url),
-    )
-
-
-def address_refusal(url: str, policy: NetworkPolicy) -> str | None:
-    """Why ``url`` can never be reached under ``policy``, judged without DNS: an address literal
-    or a ``localhost`` name. Saving such a URL is refused with this message; a name is judged on
-    every connection instead, on the addresses it resolves to then."""
-    try:
-        url = normalize_url(url)
-    except ConfigError:
-        return None  # not an http(s) URL at all: the field's own validator says so
-    parts = urlsplit(url)
-    host = (parts.hostname or "").rstrip(".").lower()
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    guard = AddressGuard(policy, resolver=_no_dns)
-    try:
-        guard.addresses(host, port)
-    except AddressRefused as exc:
-        return _refused(exc, url).message
-    except OSError:
-        return None
-    return None
-
-
-def _no_dns(host: str, port: int) -> list[str]:
-    if host == "localhost" or host.endswith(".localhost"):  # RFC 6761 section 6.3: always loopback
-        return ["127.0.0.1"]
-    raise OSError("not resolved at save time")
-
-
-def origin_of(url: str) -> tuple[str, str, int]:
-    parts = urlsplit(url)
-    return (parts.scheme, (parts.hostname or "").lower(), parts.port or (443 if parts.scheme == "https" else 80))
 
 
 # --- the client ---------------------------------------------------------------------------------
@@ -315,7 +210,7 @@ class HttpClient:
             try:
                 response = self._send_once(method, url, headers, content, limit, replayable, credentials)
             except AddressRefused as exc:
-                raise _refused(exc, url) from None
+                raise refused_error(exc, url) from None
             except BodyTooLarge:
                 raise _too_large(url, limit) from None
             except UndecodableBody:
