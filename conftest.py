@@ -137,6 +137,7 @@ def start_celery_worker(transactional_db: None, tmp_path: Path) -> Iterator[Call
     transactional because a worker is another process: it sees committed rows only. The queue is
     purged first, so messages an interrupted earlier run left on the broker cannot leak in.
     """
+    from django.conf import settings as django_settings
     from django.db import connection
 
     from calsync.celery import app
@@ -145,6 +146,9 @@ def start_celery_worker(transactional_db: None, tmp_path: Path) -> Iterator[Call
     started: list[CeleryWorkerProcess] = []
 
     def start(**options: object) -> CeleryWorkerProcess:
+        # The worker is another process: the outbound-address exceptions the test set reach it too.
+        allowed = ",".join(django_settings.CALSYNC_ALLOWED_PRIVATE_NETWORKS)
+        options["env"] = {"CALSYNC_ALLOWED_PRIVATE_NETWORKS": allowed, **(options.get("env") or {})}  # type: ignore[dict-item]
         worker = launch_celery_worker(database=database_url(connection.settings_dict), log_dir=tmp_path, **options)
         started.append(worker)
         return worker

@@ -23,6 +23,7 @@ from accounts.selectors import account_name_taken
 from accounts.serializers import PASSWORD_MAX_LENGTH
 from accounts.services import (
     EDITABLE_FIELDS,
+    account_address_errors,
     account_check,
     account_create,
     account_discover_collections,
@@ -61,6 +62,10 @@ class AccountAdminForm(forms.ModelForm):
         name = cleaned.get("name")
         if owner and name and account_name_taken(owner_id=owner.pk, name=name, exclude_id=self.instance.pk):
             self.add_error("name", "This owner already has an account with this name.")
+        if owner:
+            url, principal_url = cleaned.get("url") or "", cleaned.get("principal_url") or ""
+            for field, message in account_address_errors(owner=owner, url=url, principal_url=principal_url).items():
+                self.add_error(field, message)
         return cleaned
 
 

@@ -14,12 +14,14 @@ from django.apps import apps
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
+from django.db.models import ProtectedError
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 from fernet_fields import EncryptedField
 
 from accounts.connectors import connector_for
 from accounts.connectors.base import AccountConfig, CheckResult, ConnectorError, RemoteCollection
+from accounts.connectors.reach import address_refusal, network_policy
 from accounts.inventory import DAV_KINDS, Found, describe, inventory
 from accounts.models import Account, Collection
 from accounts.selectors import account_name_taken
@@ -38,12 +40,26 @@ def _duplicate_name_error() -> ValidationError:
     return ValidationError({"name": "An account with this name already exists for this owner."})
 
 
+def account_address_errors(*, owner: AbstractBaseUser, url: str, principal_url: str = "") -> dict[str, str]:
+    """What the owner's accounts may not point at, said when saving rather than at the first sync."""
+    policy = network_policy(staff=owner.is_staff)
+    errors = {}
+    for name, value in (("url", url), ("principal_url", principal_url)):
+        refusal = address_refusal(value, policy) if value else None
+        if refusal:
+            errors[name] = refusal
+    return errors
+
+
 def _save_validated(account: Account, *, update_fields: list[str] | None = None) -> None:
     if account_name_taken(owner_id=account.owner_id, name=account.name, exclude_id=account.pk):
         raise _duplicate_name_error()
+    account.full_clean(validate_constraints=False)
+    errors = account_address_errors(owner=account.owner, url=account.url, principal_url=account.principal_url)
+    if errors:
+        raise ValidationError(errors)
     # Constraints are checked above with a friendlier message; the IntegrityError below covers a
     # concurrent create with the same name.
-    account.full_clean(validate_constraints=False)
     try:
         with transaction.atomic():
             account.save(update_fields=update_fields)
@@ -127,9 +143,18 @@ def account_update(*, account: Account, data: Mapping[str, Any]) -> Account:
     return account
 
 
+class AccountInUse(Exception):
+    """Sync jobs still read from or write to the account; they go first."""
+
+
 def account_delete(*, account: Account) -> None:
     account_id = account.pk
-    account.delete()
+    try:
+        with transaction.atomic():
+            account.delete()
+    except ProtectedError as exc:
+        names = sorted({str(job) for job in exc.protected_objects})
+        raise AccountInUse(f"The account is used by the sync jobs {', '.join(names)}; delete them first.") from None
     logger.info("account %s deleted", account_id)
 
 

@@ -7,6 +7,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -16,6 +17,7 @@ from accounts.models import Account
 from accounts.selectors import account_list_for, collections_for
 from accounts.serializers import AccountSerializer, CheckResultSerializer, CollectionSerializer, ErrorSerializer
 from accounts.services import (
+    AccountInUse,
     account_check,
     account_create,
     account_delete,
@@ -24,13 +26,21 @@ from accounts.services import (
 )
 
 
+class AccountInUseError(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "account_in_use"
+
+
 @extend_schema_view(
     list=extend_schema(summary="List accounts", description="Your accounts; staff see every account."),
     create=extend_schema(summary="Create an account", description="The owner is the requesting user."),
     retrieve=extend_schema(summary="Show an account"),
     update=extend_schema(summary="Replace an account", description="Omit `password` to keep the stored one."),
     partial_update=extend_schema(summary="Change an account", description="Omit `password` to keep the stored one."),
-    destroy=extend_schema(summary="Delete an account and its collections"),
+    destroy=extend_schema(
+        summary="Delete an account and its collections",
+        responses={204: None, 409: OpenApiResponse(ErrorSerializer, description="Sync jobs still use it.")},
+    ),
 )
 class AccountViewSet(viewsets.ModelViewSet):
     serializer_class = AccountSerializer
@@ -49,7 +59,10 @@ class AccountViewSet(viewsets.ModelViewSet):
             account_update(account=serializer.instance, data=serializer.validated_data)
 
     def perform_destroy(self, instance: Account) -> None:
-        account_delete(account=instance)
+        try:
+            account_delete(account=instance)
+        except AccountInUse as exc:
+            raise AccountInUseError(str(exc)) from None
 
     @extend_schema(
         operation_id="accounts_test",

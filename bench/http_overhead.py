@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from accounts.connectors.addresses import NetworkPolicy
 from accounts.connectors.http import HttpClient
 
 BODY = b"BEGIN:VCALENDAR\r\n" + b"X" * 1500 + b"\r\nEND:VCALENDAR\r\n"
@@ -78,7 +79,7 @@ def main() -> None:
         timeout=20,
         retries=2,
         max_response_bytes=50 * 1024 * 1024,
-        block_private_addresses=False,
+        network=NetworkPolicy(private=True, loopback=True),
     )
 
     def calsync_puts(count: int) -> None:

@@ -51,7 +51,7 @@ def calendar_connector(calendar: ArtistCalendar, *, timeout: float | None = None
         # A live check answers a person waiting on the page: one short attempt, no retries.
         http = HttpClient(
             username=config.username, password=config.password, verify_tls=config.verify_tls,
-            timeout=timeout, retries=0,
+            timeout=timeout, retries=0, network=config.network,
         )
     return connector_class(config.kind)(config, http=http) if http else connector_class(config.kind)(config)
 

@@ -205,7 +205,9 @@ def _age(
 
 
 def artist_calendar_list_for(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[ArtistCalendar]:
-    """Calendars on the accounts ``user`` may see: staff every one, others their own."""
+    """Every artist calendar for staff, none for anybody else (artists are the studio's business)."""
+    if not (user.is_authenticated and user.is_active and user.is_staff):
+        return ArtistCalendar.objects.none()
     return ArtistCalendar.objects.filter(account__in=account_list_for(user=user)).select_related(
         "artist", "account"
     ).order_by("id")

@@ -252,9 +252,12 @@ def sync_view(request: Request) -> Response:
 
 
 class ArtistCalendarViewSet(viewsets.ModelViewSet):
-    """Staff manage every artist calendar; other users only those on their own accounts."""
+    """Staff only: which calendar blocks an artist's time and receives clients' bookings is the
+    studio's business (a user attaching their own calendar could make an artist unbookable, or
+    receive clients' names and phone numbers with every appointment pushed to it)."""
 
     serializer_class = s.ArtistCalendarSerializer
+    permission_classes = [IsStaff]
     lookup_value_regex = r"\d+"
 
     def get_queryset(self) -> QuerySet[ArtistCalendar]:

@@ -321,7 +321,11 @@ CALSYNC_HTTP_RETRIES = env_int("CALSYNC_HTTP_RETRIES", 2, minimum=0)
 CALSYNC_HTTP_MAX_RESPONSE_BYTES = env_int("CALSYNC_HTTP_MAX_RESPONSE_BYTES", 50 * 1024 * 1024, minimum=1024)
 # Largest ICS feed an import downloads; a bigger body is refused rather than parsed.
 CALSYNC_FEED_MAX_BYTES = env_int("CALSYNC_FEED_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
+# Accounts of non-staff users never reach loopback, private or link-local addresses; these two
+# settings only concern staff (block them too) and exceptions for everyone (addresses, CIDRs or
+# host names, comma-separated). See accounts/connectors/addresses.py.
 CALSYNC_BLOCK_PRIVATE_ADDRESSES = env_bool("CALSYNC_BLOCK_PRIVATE_ADDRESSES", False)
+CALSYNC_ALLOWED_PRIVATE_NETWORKS = env_list("CALSYNC_ALLOWED_PRIVATE_NETWORKS")
 CALSYNC_HEARTBEAT_SECONDS = env_int("CALSYNC_HEARTBEAT_SECONDS", 15, minimum=1)
 # A running sync whose heartbeat is older than this is taken for dead and resumed.
 CALSYNC_RUN_STALE_SECONDS = env_int("CALSYNC_RUN_STALE_SECONDS", 120, minimum=5)

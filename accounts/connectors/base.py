@@ -11,6 +11,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import ClassVar, Protocol, runtime_checkable
 
+from accounts.connectors.addresses import NetworkPolicy
+
 # --- errors ------------------------------------------------------------------------------------
 
 
@@ -83,6 +85,9 @@ class AccountConfig:
     password: str = field(default="", repr=False)
     principal_url: str = ""
     verify_tls: bool = True
+    # What this account may connect to, from who owns it (Account.connector_config()). None is the
+    # operator's own policy, for configs built by hand in tests, benches and the CLI.
+    network: NetworkPolicy | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -133,7 +133,8 @@ class DavConnector(DavItems):
                     url=display_url(candidate),
                 )
             if response.status != 207:
-                answers.append(f"{response.status} for PROPFIND on {path}")
+                kind = response.content_type.split(";", 1)[0].strip()[:60]
+                answers.append(f"{response.status}{f' ({kind})' if kind else ''} for PROPFIND on {path}")
                 continue
             found = self._discovery_from(response)
             if found is not None:

@@ -66,7 +66,9 @@ class DavItems:
         if not username:
             username, password = credentials_from_url(config.url)
         self.username = username
-        self.http = http or HttpClient(username=username, password=password, verify_tls=config.verify_tls)
+        self.http = http or HttpClient(
+            username=username, password=password, verify_tls=config.verify_tls, network=config.network
+        )
         self._no_sync_collection: set[str] = set()
         self._no_multiget: set[str] = set()
 

@@ -2,8 +2,10 @@
 
 It owns what every remote call needs and no connector should re-implement: mandatory timeouts,
 bounded retries of transient failures (only where a replay cannot do harm), a response size cap,
-the private-address guard, redirects, and error messages a person can act on. Messages and log
-lines name the host and path only: never credentials, URL userinfo, query strings or headers.
+the address policy (``addresses.py``: what an account's owner may reach, checked on the address
+actually dialled, redirects included), redirects that never carry credentials to another origin,
+and error messages a person can act on. Messages and log lines name the host and path only:
+never credentials, URL userinfo, query strings or headers.
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ from __future__ import annotations
 import email.utils
 import errno
 import http.client
-import ipaddress
 import logging
 import random
 import socket
@@ -20,12 +21,22 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
-from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit
 
 from django.conf import settings
 
+from accounts.connectors.addresses import AddressGuard, AddressRefused, NetworkPolicy, Resolver
 from accounts.connectors.base import AuthError, ConfigError, ProtocolError, TransientError
 from accounts.connectors.digest import DigestAuth
+from accounts.connectors.reach import (  # noqa: F401 - URL helpers every connector imports from here
+    credentials_from_url,
+    display_url,
+    host_port,
+    network_policy,
+    normalize_url,
+    origin_of,
+    refused_error,
+)
 from accounts.connectors.transport import (
     BodyTooLarge,
     ConnectFailed,
@@ -45,6 +56,7 @@ RETRY_STATUSES = frozenset({429, 502, 503, 504})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PROPFIND", "REPORT"})
 MAX_REDIRECTS = 5
+CREDENTIAL_FIELDS = frozenset({"authorization", "cookie"})
 BACKOFF_BASE_SECONDS = 0.5
 BACKOFF_MAX_SECONDS = 8.0
 # A worker must not sleep for minutes inside one request: a longer Retry-After is handed to the
@@ -64,83 +76,6 @@ class HttpResponse:
     @property
     def content_type(self) -> str:
         return self.headers.get("content-type", "")
-
-
-# --- URLs --------------------------------------------------------------------------------------
-
-
-def normalize_url(url: str) -> str:
-    """``webcal://`` becomes ``https://`` (how calendar apps link feeds); userinfo is dropped."""
-    parts = urlsplit(url.strip())
-    scheme = parts.scheme.lower()
-    if scheme in ("webcal", "webcals"):
-        scheme = "https"
-    if scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"{display_url(url)!r} is not an http(s) URL", url=display_url(url))
-    return urlunsplit((scheme, _netloc(parts), parts.path or "/", parts.query, ""))
-
-
-def credentials_from_url(url: str) -> tuple[str, str]:
-    """The ``user:password@`` part of a pasted URL, percent-decoded; empty strings when absent."""
-    parts = urlsplit(url.strip())
-    return (unquote(parts.username or ""), unquote(parts.password or ""))
-
-
-def display_url(url: str) -> str:
-    """A URL safe for messages and logs: no userinfo, no query string (feed tokens live there)."""
-    parts = urlsplit(url)
-    if not parts.hostname:
-        return "<invalid URL>"
-    return urlunsplit((parts.scheme, _netloc(parts), parts.path, "", ""))
-
-
-def host_port(url: str) -> str:
-    parts = urlsplit(url)
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    host = f"[{parts.hostname}]" if parts.hostname and ":" in parts.hostname else parts.hostname
-    return f"{host}:{port}"
-
-
-def _netloc(parts) -> str:
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    return f"{host}:{parts.port}" if parts.port else host
-
-
-# --- the private-address guard ------------------------------------------------------------------
-
-
-def _is_blocked(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
-    return (
-        ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_multicast or ip.is_unspecified
-    )
-
-
-def refuse_private_address(url: str) -> None:
-    """Raise ConfigError when ``url``'s host resolves to a private, loopback or link-local address.
-
-    Every address the name resolves to is checked, so a name with one public and one private
-    record is refused too.
-    """
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror as exc:
-        message = f"Could not resolve the host name {host!r}: {exc.strerror}"
-        raise TransientError(message, url=display_url(url)) from None
-    for *_rest, sockaddr in infos:
-        if _is_blocked(str(sockaddr[0])):
-            raise ConfigError(
-                f"Refusing to connect to {host} ({sockaddr[0]}): private, loopback and link-local addresses "
-                "are blocked on this server (CALSYNC_BLOCK_PRIVATE_ADDRESSES)",
-                url=display_url(url),
-            )
 
 
 # --- the client ---------------------------------------------------------------------------------
@@ -165,16 +100,17 @@ class HttpClient:
         timeout: float | None = None,
         retries: int | None = None,
         max_response_bytes: int | None = None,
-        block_private_addresses: bool | None = None,
+        network: NetworkPolicy | None = None,
+        resolver: Resolver | None = None,
     ) -> None:
         self.timeout = float(settings.CALSYNC_HTTP_TIMEOUT if timeout is None else timeout)
         self.retries = int(settings.CALSYNC_HTTP_RETRIES if retries is None else retries)
         self.max_response_bytes = int(
             settings.CALSYNC_HTTP_MAX_RESPONSE_BYTES if max_response_bytes is None else max_response_bytes
         )
-        self.block_private_addresses = bool(
-            settings.CALSYNC_BLOCK_PRIVATE_ADDRESSES if block_private_addresses is None else block_private_addresses
-        )
+        # No policy: the operator's own code (a bench, a test, a CLI given a URL) with staff rights.
+        # Connectors built from an account always carry the owner's policy.
+        self.network = network if network is not None else network_policy(staff=True)
         self._has_credentials = bool(username or password)
         self._headers: Fields = {
             "User-Agent": USER_AGENT,
@@ -189,8 +125,9 @@ class HttpClient:
             self._digest = DigestAuth(username, password)
         elif self._has_credentials:
             self._headers["Authorization"] = basic_authorization(username, password)
-        self._transport = Transport(timeout=self.timeout, verify_tls=verify_tls)
-        self._checked_hosts: set[tuple[str, int | None]] = set()
+        self._transport = Transport(
+            timeout=self.timeout, verify_tls=verify_tls, guard=AddressGuard(self.network, resolver)
+        )
 
     def __repr__(self) -> str:
         return f"<HttpClient timeout={self.timeout:g} retries={self.retries}>"  # never the credentials
@@ -223,8 +160,23 @@ class HttpClient:
         method = method.upper()
         url = normalize_url(url)
         limit = self.max_response_bytes if max_bytes is None else max_bytes
+        first = url
         for _hop in range(MAX_REDIRECTS + 1):
-            response = self._send_with_retries(method, url, headers, content, limit)
+            # Credentials (ours and an Authorization the caller passed) go to the origin the request
+            # was made for, never to another one a redirect names: that host was not trusted with them.
+            same_origin = origin_of(url) == origin_of(first)
+            try:
+                response = self._send_with_retries(method, url, headers, content, limit, credentials=same_origin)
+            except AuthError as exc:
+                if same_origin:
+                    raise
+                raise AuthError(
+                    f"{display_url(first)} redirects to another server ({host_port(url)}), which asks for a login; "
+                    "calsync sends credentials only to the server named in the account: use the URL "
+                    f"{display_url(url)} instead",
+                    status=exc.status,
+                    url=display_url(first),
+                ) from None
             location = response.headers.get("location")
             if not follow_redirects or response.status not in REDIRECT_STATUSES or not location:
                 return response
@@ -237,21 +189,28 @@ class HttpClient:
                 )
             if response.status == 303:
                 method, content = "GET", None
-            # Credentials follow a redirect to another host: .well-known commonly points at a
-            # separate DAV host (RFC 6764 section 5), and the user named this service.
             url = target
         raise ProtocolError(f"More than {MAX_REDIRECTS} redirects starting at {display_url(url)}", url=display_url(url))
 
     # --- internals ------------------------------------------------------------------------------
 
     def _send_with_retries(
-        self, method: str, url: str, headers: Mapping[str, str] | None, content: bytes | None, limit: int
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str] | None,
+        content: bytes | None,
+        limit: int,
+        *,
+        credentials: bool = True,
     ) -> HttpResponse:
         replayable = _replay_is_safe(method, headers)
         attempt = 0
         while True:
             try:
-                response = self._send_once(method, url, headers, content, limit, replayable)
+                response = self._send_once(method, url, headers, content, limit, replayable, credentials)
+            except AddressRefused as exc:
+                raise refused_error(exc, url) from None
             except BodyTooLarge:
                 raise _too_large(url, limit) from None
             except UndecodableBody:
@@ -292,20 +251,17 @@ class HttpClient:
         content: bytes | None,
         limit: int,
         replayable: bool,
+        credentials: bool = True,
     ) -> HttpResponse:
-        if self.block_private_addresses:
-            parts = urlsplit(url)
-            key = (parts.hostname or "", parts.port)
-            if key not in self._checked_hosts:
-                refuse_private_address(url)
-                self._checked_hosts.add(key)
         started = time.monotonic()
         fields = {**self._headers, **headers} if headers else self._headers
+        if not credentials:
+            fields = {name: value for name, value in fields.items() if name.lower() not in CREDENTIAL_FIELDS}
 
         def send(fields: Fields) -> RawResponse:
             return self._transport.send(method, url, fields, content, limit=limit, resendable=replayable)
 
-        if self._digest is None:
+        if self._digest is None or not credentials:
             raw = send(fields)
         else:
             raw = self._digest.exchange(send, method, request_target(urlsplit(url)), fields)

@@ -29,7 +29,7 @@ from accounts.connectors.base import (
     RemoteItem,
 )
 from accounts.connectors.http import HttpClient, HttpResponse, display_url, normalize_url
-from accounts.connectors.icsfeed import parse_feed, split_feed
+from accounts.connectors.icsfeed import answer_kind, looks_like_calendar, parse_feed, split_feed
 from jobs.reconcile.items import content_hash
 
 
@@ -71,7 +71,7 @@ class ICSConnector:
         if response.status == 304:
             # Unchanged since the last run: a delta listing that names nothing.
             return Listing(items={}, sync_token=sync_token, complete=False)
-        items = self._items_of(response.content)
+        items = self._items_of(self._calendar_body(response))
         return Listing(items={href: item.etag for href, item in items.items()}, sync_token=_etag_of(response))
 
     def fetch(self, collection: RemoteCollection, hrefs: Iterable[str]) -> Iterator[RemoteItem]:
@@ -107,7 +107,16 @@ class ICSConnector:
     # --- internals -------------------------------------------------------------------------------
 
     def _download(self) -> dict[str, RemoteItem]:
-        return self._items_of(self._get().content)
+        return self._items_of(self._calendar_body(self._get()))
+
+    def _calendar_body(self, response: HttpResponse) -> bytes:
+        if not looks_like_calendar(response.content):
+            raise ProtocolError(
+                f"The feed at {display_url(self.url)} is not an iCalendar file: it answered {response.status} with "
+                + answer_kind(response.content, response.content_type),
+                url=display_url(self.url),
+            )
+        return response.content
 
     def _items_of(self, data: bytes) -> dict[str, RemoteItem]:
         feed = parse_feed(data, where=f"The feed at {display_url(self.url)}")
@@ -162,6 +171,7 @@ class ICSConnector:
             password=self.config.password,
             auth_scheme=scheme,  # type: ignore[arg-type]
             verify_tls=self.config.verify_tls,
+            network=self.config.network,
         )
         self._clients.append(client)
         return client

@@ -122,12 +122,26 @@ def looks_like_calendar(data: bytes) -> bool:
     return data.lstrip(b"\xef\xbb\xbf \t\r\n")[:15].upper() == b"BEGIN:VCALENDAR"
 
 
+def answer_kind(data: bytes, content_type: str = "") -> str:
+    """A description of a body that is not what was expected, without a byte of its content."""
+    shape = "an HTML page" if xml_or_html(data) == "html" else "not iCalendar data"
+    kind = f" (Content-Type {content_type.split(';', 1)[0].strip()[:60]})" if content_type else ""
+    return f"{shape}{kind}, {len(data)} bytes"
+
+
+def xml_or_html(data: bytes) -> str:
+    head = data.lstrip()[:512].lower()
+    if head.startswith((b"<!doctype html", b"<html")) or b"<html" in head:
+        return "html"
+    return "xml" if head.startswith(b"<") else ""
+
+
 def parse_feed(data: bytes, *, where: str = "the feed") -> ParsedFeed:
     """Split a feed into its calendar properties, time zones and item components."""
     if not looks_like_calendar(data):
-        start = data.lstrip()[:200].decode("utf-8", "replace")
-        what = "an HTML page" if start.startswith("<") else f"{start[:60]!r}"
-        raise ProtocolError(f"{where} is not an iCalendar file: it starts with {what}")
+        # Say what kind of answer it was, never what it said: quoting it would let an account
+        # read any page the server can reach through the error message.
+        raise ProtocolError(f"{where} is not an iCalendar file: {answer_kind(data)}")
     text = data.decode("utf-8", "replace").lstrip("\ufeff")
     if re.search(r"^X-WR-TIMEZONE[;:]", text, re.IGNORECASE | re.MULTILINE):
         text = _standard_time_zones(text, where)

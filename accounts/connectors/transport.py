@@ -21,6 +21,7 @@ import zlib
 from dataclasses import dataclass
 from urllib.parse import SplitResult, quote, unquote, urlsplit
 
+from accounts.connectors.addresses import AddressGuard
 from accounts.connectors.wire import Answer, Headers, read_answer, send_request
 
 logger = logging.getLogger("calsync.http")
@@ -80,12 +81,16 @@ class Transport:
     (an ``HttpClient``) belongs to one connector run on one thread.
     """
 
-    def __init__(self, *, timeout: float, verify_tls: bool) -> None:
+    def __init__(self, *, timeout: float, verify_tls: bool, guard: AddressGuard | None = None) -> None:
         self.timeout = timeout
         self.verify_tls = verify_tls
+        # Every new socket of a direct connection is dialled by the guard: resolved once, checked,
+        # and connected to the checked address (Host and SNI still name the host).
+        self.guard = guard
         self._connections: dict[Origin, http.client.HTTPConnection] = {}
         # Plain-http origins reached through a proxy, with the headers the proxy wants on each request.
         self._forwarded: dict[Origin, dict[str, str]] = {}
+        self._proxied: set[Origin] = set()
         # Read once: HTTP(S)_PROXY and NO_PROXY are honoured, as httpx did (only http:// proxies).
         self._proxies = urllib.request.getproxies_environment()
 
@@ -109,6 +114,8 @@ class Transport:
         parts = urlsplit(url)
         origin = (parts.scheme, parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80))
         connection = self._connections.get(origin) or self._open(origin)
+        if self.guard is not None and origin in self._proxied:
+            self._check_proxied(origin)
         target = request_target(parts)
         host = _host_field(origin)
         if origin in self._forwarded:
@@ -152,8 +159,23 @@ class Transport:
             connection = http.client.HTTPConnection(dial_host, dial_port, timeout=self.timeout)
             if proxy:
                 self._forwarded[origin] = _proxy_headers(proxy)
+        if proxy:
+            self._proxied.add(origin)
+        elif self.guard is not None:
+            connection._create_connection = self.guard.connect  # type: ignore[attr-defined]
         self._connections[origin] = connection
         return connection
+
+    def _check_proxied(self, origin: Origin) -> None:
+        """The proxy resolves the name itself, so the check here is on our own lookup of it: the
+        proxy (an operator's choice) must refuse private destinations too if rebinding matters."""
+        _scheme, host, port = origin
+        assert self.guard is not None
+        try:
+            self.guard.addresses(host, port)
+        except OSError:
+            if not self.guard.policy.private:
+                raise ConnectFailed(f"could not resolve {host}") from None
 
     def _proxy_for(self, scheme: str, host: str, port: int) -> SplitResult | None:
         address = self._proxies.get(scheme) or self._proxies.get("all")

@@ -181,8 +181,7 @@ class Multistatus:
 def parse_multistatus(body: bytes, *, url: str) -> Multistatus:
     root = parse_xml(body, url=url)
     if root.tag != MULTISTATUS:
-        got = _split(root.tag)[1] if root.tag.startswith("{") else root.tag
-        raise ProtocolError(f"{url} answered with <{got}> where a DAV multistatus was expected", url=url)
+        raise ProtocolError(f"{url} answered with an XML document that is not a DAV multistatus", url=url)
     return Multistatus(list(_responses(root)), (root.findtext(SYNC_TOKEN) or "").strip())
 
 
@@ -249,8 +248,8 @@ def error_reason(body: bytes, content_type: str = "") -> str:
         description = (root.findtext(dav("responsedescription")) or "").strip()
         message = (root.findtext("{http://sabredav.org/ns}message") or "").strip()
         return "; ".join(part for part in (", ".join(names), description or message) if part)[:300]
-    if content_type.startswith("text/plain") or not content_type:
-        return body[:300].decode("utf-8", "replace").strip()
+    # A plain-text or HTML body is never quoted: it is whatever the target answered, and quoting
+    # it would turn any error message into a way to read it.
     return ""
 
 

@@ -58,7 +58,7 @@ class JsonApi:
             raise ConfigError(f"A {self.service} account needs an API token")
         self.base = config.url.rstrip("/")
         self._authorization = authorization
-        self.client = HttpClient(verify_tls=config.verify_tls)
+        self.client = HttpClient(verify_tls=config.verify_tls, network=config.network)
 
     def close(self) -> None:
         self.client.close()

@@ -251,3 +251,21 @@ def test_discovery_in_the_admin_shows_address_books_beside_calendars_with_their_
     page = discovered.content.decode()
     assert book in page
     assert 'id="collections-summary"' in page and "address book" in page
+
+
+def test_the_admin_refuses_a_lan_url_for_an_owner_who_is_not_staff_and_allows_it_for_staff(
+    admin_user, django_user_model
+):
+    bob = django_user_model.objects.create_user("bob")
+    url = reverse("admin:accounts_account_add")
+
+    refused = admin_client(admin_user).post(
+        url, change_form_post(owner=bob.pk, name="LAN", kind="caldav", url="http://192.168.1.10/dav/")
+    )
+    allowed = admin_client(admin_user).post(
+        url, change_form_post(owner=admin_user.pk, name="LAN", kind="caldav", url="http://192.168.1.10/dav/")
+    )
+
+    assert refused.status_code == 200 and "it is a private network address" in refused.content.decode()
+    assert allowed.status_code == 302
+    assert list(Account.objects.values_list("owner__username", flat=True)) == [admin_user.username]

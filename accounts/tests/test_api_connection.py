@@ -33,6 +33,13 @@ def make_calendar(server: DavServer, name: str) -> RemoteCollection:
         connector.close()
 
 
+@pytest.fixture(autouse=True)
+def local_servers_allowed(settings) -> None:
+    """alice is not staff, and the real servers listen on loopback: the operator allows it by name,
+    as a deployment would allow a LAN server (test_ssrf.py checks what happens without it)."""
+    settings.CALSYNC_ALLOWED_PRIVATE_NETWORKS = ["127.0.0.1"]
+
+
 @pytest.fixture
 def quick_failures(settings) -> None:
     settings.CALSYNC_HTTP_TIMEOUT = 0.5

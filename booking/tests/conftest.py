@@ -23,6 +23,14 @@ def generous_booking_rate(settings) -> None:
     settings.CALSYNC_BOOKING_EMAIL_RATE = "100000/hour"
 
 
+@pytest.fixture(autouse=True)
+def local_servers_allowed(settings) -> None:
+    """These tests' users are not staff, and the real DAV servers they sync listen on loopback: the
+    operator allows that address by name, as a deployment allows its LAN server. What happens
+    without the exception is accounts/tests/test_ssrf.py's and the live attack tests' business."""
+    settings.CALSYNC_ALLOWED_PRIVATE_NETWORKS = ["127.0.0.1"]
+
+
 def make_artist(**fields) -> Artist:
     slug = fields.pop("slug", f"artist-{uuid.uuid4().hex[:8]}")
     defaults = {

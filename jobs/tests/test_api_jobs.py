@@ -208,7 +208,9 @@ def test_a_manual_conflict_is_listed_and_resolved_with_the_source_version(
     assert api.get(f"/api/sync-jobs/{job.pk}").json()["last_run"]["conflicts"] == 0
 
 
-def test_worker_status_lists_workers_beat_and_the_queue(api, alice, job_payload, django_capture_on_commit_callbacks):
+def test_worker_status_lists_workers_beat_and_the_queue(
+    api, alice, admin_client, job_payload, django_capture_on_commit_callbacks
+):
     from django.utils import timezone
 
     Heartbeat.objects.create(name="worker@a", kind="worker", seen_at=timezone.now())
@@ -217,7 +219,8 @@ def test_worker_status_lists_workers_beat_and_the_queue(api, alice, job_payload,
     with django_capture_on_commit_callbacks():
         api.post(f"/api/sync-jobs/{job_id}/start")
 
-    body = api.get("/api/worker/status").json()
+    assert api.get("/api/worker/status").status_code == 403  # the deployment is staff business
+    body = admin_client.get("/api/worker/status").json()
 
     assert [w["name"] for w in body["workers"]] == ["worker@a"]
     assert body["beat"]["name"] == "beat@a"
