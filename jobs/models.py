@@ -169,8 +169,8 @@ class SyncRun(models.Model):
         return self.status
 
     @property
-    def clean(self) -> bool:
-        """Finished and nothing left behind: no errors, nothing owed, nothing needing attention."""
+    def is_clean(self) -> bool:
+        """(Not ``clean``: that is Model.clean(), which forms call.) Finished and nothing left behind: no errors, nothing owed, nothing needing attention."""
         return self.status == self.Status.COMPLETED and not (self.owed or self.needs_attention or self.errors)
 
 

@@ -79,7 +79,7 @@ def run_report(run: SyncRun) -> dict[str, Any]:
         "job": run.job_id,
         "status": run.status,
         "state": run.state,
-        "clean": run.clean,
+        "clean": run.is_clean,
         "trigger": run.trigger,
         "started_at": run.started_at.isoformat() if run.started_at else None,
         "finished_at": run.finished_at.isoformat() if run.finished_at else None,

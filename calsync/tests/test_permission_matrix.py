@@ -45,6 +45,10 @@ MATRIX: dict[str, tuple[str, dict[str, Row]]] = {
     # key (URL name, or the route of an unnamed pattern): (path, {method: (anon, owner, other, staff)})
     "openapi": ("/api/openapi.json", {"GET": (200, 200, 200, 200)}),
     "api-docs": ("/api/docs/", {"GET": (200, 200, 200, 200)}),
+    "api-redoc": ("/api/redoc/", {"GET": (200, 200, 200, 200)}),
+    # The console: staff only; everybody else is sent to log in (its live JSON just refuses).
+    "dashboard": ("/", {"GET": (LOGIN, LOGIN, LOGIN, 200)}),
+    "dashboard-live": ("/console/live.json", {"GET": (403, 403, 403, 200)}),
     "account-list": ("/api/accounts", {"GET": (401, 200, 200, 200), "POST": (401, 400, 400, 400)}),
     # The account is a sync job's source: deleting it is refused (409), never a 500.
     "account-detail": ("/api/accounts/{account}", {
@@ -70,6 +74,11 @@ MATRIX: dict[str, tuple[str, dict[str, Row]]] = {
     "sync-job-resume": ("/api/sync-jobs/{job}/resume", {"POST": (401, ANY, 404, ANY)}),
     "sync-job-runs": ("/api/sync-jobs/{job}/runs", {"GET": (401, 200, 404, 200)}),
     "sync-job-start": ("/api/sync-jobs/{job}/start", {"POST": (401, ANY, 404, ANY)}),
+    "sync-job-owed": ("/api/sync-jobs/{job}/owed", {"GET": (401, 200, 404, 200)}),
+    "sync-run-list": ("/api/sync-runs", {"GET": (401, 200, 200, 200)}),
+    "sync-run-detail": ("/api/sync-runs/{run}", {"GET": (401, 200, 404, 200)}),
+    "sync-run-report": ("/api/sync-runs/{run}/report", {"GET": (401, 200, 404, 200)}),
+    "sync-run-report-csv": ("/api/sync-runs/{run}/report.csv", {"GET": (401, 200, 404, 200)}),
     "conflict-list": ("/api/conflicts", {"GET": (401, 200, 200, 200)}),
     "conflict-detail": ("/api/conflicts/{conflict}", {"GET": (401, 200, 404, 200)}),
     "conflict-resolve": ("/api/conflicts/{conflict}/resolve", {"POST": (401, 400, 404, 400)}),
@@ -114,6 +123,7 @@ MATRIX: dict[str, tuple[str, dict[str, Row]]] = {
     }),
     "appointment-cancel": ("/api/appointments/{appointment}/cancel", {"POST": (401, 403, 403, 200)}),
     "appointment-confirm": ("/api/appointments/{appointment}/confirm", {"POST": (401, 403, 403, ANY)}),
+    "appointment-push": ("/api/appointments/{appointment}/push", {"POST": (401, 403, 403, ANY)}),
     "artist-calendar-list": ("/api/admin/calendars", {"GET": (401, 403, 403, 200), "POST": (401, 403, 403, 400)}),
     "artist-calendar-detail": ("/api/admin/calendars/{artist_calendar}", {
         "GET": (401, 403, 403, 200), "PUT": (401, 403, 403, 400), "PATCH": (401, 403, 403, 200),
@@ -227,7 +237,7 @@ def world(settings) -> World:
         start="2030-01-07T10:00:00Z", end="2030-01-07T11:00:00Z",
     )  # fmt: skip
     values = {
-        "account": account.pk, "job": job.pk, "conflict": conflict.pk, "feed": feed.pk, "feed_path": feed.path,
+        "account": account.pk, "job": job.pk, "run": run.pk, "conflict": conflict.pk, "feed": feed.pk, "feed_path": feed.path,
         "owner_name": owner.username, "artist": artist.slug, "appointment": appointment.pk,
         "artist_calendar": artist_calendar.pk,
     }  # fmt: skip

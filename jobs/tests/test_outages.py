@@ -70,7 +70,7 @@ def _assert_everything_present_once_and_identical(world: OutageWorld) -> None:
         job.refresh_from_db()
         assert job.retry_at is None and job.retry_step == 0
         latest = job.runs.first()
-        assert latest.trigger == SyncRun.Trigger.FOLLOWUP and latest.clean
+        assert latest.trigger == SyncRun.Trigger.FOLLOWUP and latest.is_clean
 
 
 # Once, in the PostgreSQL + Redis pass (the marker keeps it out of the embedded pass): the
@@ -125,7 +125,7 @@ def test_a_worker_stopped_with_sigterm_hands_its_run_back_to_the_queue_at_once(s
             timeout=180,
             what="the run to finish on the next worker",
         )
-        assert finished.status == "completed" and finished.clean, finished.error
+        assert finished.status == "completed" and finished.is_clean, finished.error
         assert (finished.created, finished.progress_done, finished.progress_total) == (150, 150, 150)
         assert finished.logs.filter(message__startswith="run resumed (attempt 2").exists()
         assert world.contents("copy", dest=True) == world.contents(dest=False)

@@ -98,7 +98,7 @@ def test_items_the_source_cannot_serve_are_owed_reported_and_land_in_the_follow_
 
         first = run_now(job)
 
-        assert first.status == "completed" and first.owed == 2 and not first.clean
+        assert first.status == "completed" and first.owed == 2 and not first.is_clean
         assert first.state == "completed-with-owed-items"
         owed = {item.href: item for item in OwedItem.objects.filter(job=job)}
         assert set(owed) == {hrefs[3], hrefs[8]}
@@ -127,7 +127,7 @@ def test_items_the_source_cannot_serve_are_owed_reported_and_land_in_the_follow_
         proxy.stop()
 
     second.refresh_from_db()
-    assert second.trigger == "followup" and second.status == "completed" and second.clean
+    assert second.trigger == "followup" and second.status == "completed" and second.is_clean
     assert second.created == 2
     assert not OwedItem.objects.filter(job=job).exists()
     assert dest_uids(xandikos, collection.name) == sorted(extract_uid(d) for d in samples.calendar_objects(12))
@@ -161,7 +161,7 @@ def test_an_ics_import_whose_calendar_is_down_lands_everything_once_it_is_back(
             calendar.restart()
             back = follow_up(job, django_capture_on_commit_callbacks)
         back.refresh_from_db()
-        assert back.trigger == "followup" and back.status == "completed" and back.clean, back.error
+        assert back.trigger == "followup" and back.status == "completed" and back.is_clean, back.error
         assert dest_uids(calendar, "Club feed") == sorted(f"feed-{n}@x" for n in range(15))
     finally:
         calendar.stop()
@@ -204,7 +204,7 @@ def test_a_migration_paused_at_200_of_336_and_resumed_reports_created_336(owner,
     sync_run_resume(run=paused)
     resumed = sync_run_execute(paused.pk, progress_class=PauseAt200)
 
-    assert resumed.status == "completed" and resumed.clean
+    assert resumed.status == "completed" and resumed.is_clean
     assert (resumed.created, resumed.unchanged, resumed.progress_done, resumed.progress_total) == (336, 0, 336, 336)
     assert resumed.report["collections"][collection.url]["created"] == 336
     assert resumed.logs.filter(message__startswith="run resumed (attempt 2").exists()
