@@ -170,7 +170,9 @@ class SyncRun(models.Model):
 
     @property
     def is_clean(self) -> bool:
-        """(Not ``clean``: that is Model.clean(), which forms call.) Finished and nothing left behind: no errors, nothing owed, nothing needing attention."""
+        """Finished and nothing left behind: no errors, nothing owed, nothing needing attention.
+
+        Not named ``clean``: that is ``Model.clean()``, which every model form calls."""
         return self.status == self.Status.COMPLETED and not (self.owed or self.needs_attention or self.errors)
 
 

@@ -63,7 +63,9 @@ class RunSerializer(serializers.ModelSerializer):
         help_text="The status as it reads to a person: pausing/cancelling while a request waits for the clean "
         "point, completed-with-owed-items or completed-with-errors for a run that left something behind.",
     )
-    clean = serializers.BooleanField(source="is_clean", read_only=True, help_text="Completed with no errors and nothing owed.")
+    clean = serializers.BooleanField(
+        source="is_clean", read_only=True, help_text="Completed with no errors and nothing owed."
+    )
 
     class Meta:
         model = SyncRun

@@ -237,7 +237,8 @@ def world(settings) -> World:
         start="2030-01-07T10:00:00Z", end="2030-01-07T11:00:00Z",
     )  # fmt: skip
     values = {
-        "account": account.pk, "job": job.pk, "run": run.pk, "conflict": conflict.pk, "feed": feed.pk, "feed_path": feed.path,
+        "account": account.pk, "job": job.pk, "run": run.pk, "conflict": conflict.pk, "feed": feed.pk,
+        "feed_path": feed.path,
         "owner_name": owner.username, "artist": artist.slug, "appointment": appointment.pk,
         "artist_calendar": artist_calendar.pk,
     }  # fmt: skip
