@@ -65,11 +65,11 @@ from accounts.connectors.icsfeed import parse_feed, split_feed  # noqa: E402
 from accounts.models import Account  # noqa: E402
 from accounts.testing.feeds import FeedServer  # noqa: E402
 from accounts.testing.servers import DavServer, _wait_until_serving, free_port  # noqa: E402
+from calsync.lib.items import extract_uid  # noqa: E402
 from feeds.models import IcsFeed  # noqa: E402
 from feeds.render import render_feed  # noqa: E402
 from feeds.services import ics_feed_render  # noqa: E402
 from jobs.models import SyncJob, SyncRun  # noqa: E402
-from jobs.reconcile.items import extract_uid  # noqa: E402
 from jobs.runner import sync_run_execute  # noqa: E402
 from jobs.testing import samples  # noqa: E402
 

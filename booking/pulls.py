@@ -27,8 +27,8 @@ from booking.availability import split
 from booking.busy import UnreadableCalendar, busy_expansion
 from booking.ical import event_times
 from booking.models import MAX_INTERVAL, Appointment, ArtistCalendar, BusyBlock, CalendarSyncLog
+from calsync.lib.items import extract_uid
 from calsync.limits import recurrence_limits
-from jobs.reconcile.items import extract_uid
 
 logger = logging.getLogger(__name__)
 

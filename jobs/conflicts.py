@@ -15,9 +15,9 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from accounts.connectors.base import ConnectorError, PreconditionFailed, RemoteCollection
+from calsync.lib.items import content_hash, extract_uid
 from jobs.audit import conflict_resolution_audit
 from jobs.models import Conflict, ItemLink
-from jobs.reconcile.items import content_hash, extract_uid
 from jobs.runner import dav_connector
 
 logger = logging.getLogger(__name__)

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from accounts.connectors.base import Connector, ConnectorError, RemoteCollection
-from jobs.reconcile.items import component_kinds
+from calsync.lib.items import component_kinds
 
 SIBLING_SUFFIX = {"VTODO": " (tasks)", "VJOURNAL": " (journal)"}
 ALL_CALENDAR_COMPONENTS = ("VEVENT", "VTODO", "VJOURNAL")

@@ -8,8 +8,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.connectors.base import RemoteItem
+from calsync.lib.items import extract_uid
 from jobs.models import Conflict, ItemLink, OwedItem, SyncJob, SyncRun
-from jobs.reconcile.items import extract_uid
 from jobs.reconcile.pair import LinkRecord, OwedRecord
 from jobs.reconcile.plan import Action
 

@@ -30,7 +30,7 @@ from accounts.connectors.base import (
 )
 from accounts.connectors.http import HttpClient, HttpResponse, display_url, normalize_url
 from accounts.connectors.icsfeed import answer_kind, looks_like_calendar, parse_feed, split_feed
-from jobs.reconcile.items import content_hash
+from calsync.lib.items import content_hash
 
 
 def feed_url(url: str) -> tuple[str, bool]:

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 
 from accounts.connectors.base import ProtocolError
-from jobs.reconcile.items import content_hash
+from calsync.lib.items import content_hash
 
 ITEM_KINDS = frozenset({"VEVENT", "VTODO", "VJOURNAL"})
 CALENDAR_HEAD = ("VERSION", "PRODID", "CALSCALE")

@@ -11,9 +11,9 @@ from accounts.connectors import connector_for
 from accounts.connectors.base import AccountConfig
 from accounts.models import Account
 from accounts.testing.feeds import FeedServer
+from calsync.lib.items import extract_uid
 from feeds.imports import past_own_writes
 from jobs.models import CollectionCursor, SyncJob, SyncRun
-from jobs.reconcile.items import extract_uid
 from jobs.reconcile.pair import LinkRecord
 from jobs.runner import sync_run_execute
 

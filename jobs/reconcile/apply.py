@@ -15,7 +15,7 @@ were. Several items in a row failing because their server is away end the pair a
 from __future__ import annotations
 
 from accounts.connectors.base import ConnectorError, Listing, RemoteItem, TransientError
-from jobs.reconcile.items import component_kinds, content_hash, extract_uid, strip_method
+from calsync.lib.items import component_kinds, content_hash, extract_uid, strip_method
 from jobs.reconcile.ledger import OutageDetector, PairLedger, item_key, summary_of
 from jobs.reconcile.ops import ItemOps, path_of
 from jobs.reconcile.pair import LinkRecord, LinkStore, Pair, PairResult, Progress, ServerDown, Stopped

@@ -8,7 +8,7 @@ so the ledger and the links always describe the same moment.
 from __future__ import annotations
 
 from accounts.connectors.base import ConnectorError, TransientError
-from jobs.reconcile.items import unfolded_lines
+from calsync.lib.items import unfolded_lines
 from jobs.reconcile.pair import NEEDS_ATTENTION, OWED, LinkStore, OwedRecord, ServerDown
 from jobs.reconcile.plan import WRITES_SOURCE, Action, Op
 

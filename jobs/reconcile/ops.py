@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from accounts.connectors.base import ItemRejected, NotFound, PreconditionFailed, RemoteCollection, RemoteItem
-from jobs.reconcile.items import component_kinds, content_hash, extract_uid, strip_method
+from calsync.lib.items import component_kinds, content_hash, extract_uid, strip_method
 from jobs.reconcile.pair import LinkRecord, LinkStore, Pair, Progress
 from jobs.reconcile.plan import Action, Mode, Policy
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from accounts.connectors.base import Connector, RemoteCollection, RemoteItem
-from jobs.reconcile.items import component_kinds
+from calsync.lib.items import component_kinds
 from jobs.reconcile.plan import Action, Link, Mode, Policy
 
 

@@ -24,7 +24,7 @@ from accounts.connectors.base import (
     RemoteItem,
     TransientError,
 )
-from jobs.reconcile.items import component_kinds, extract_uid
+from calsync.lib.items import component_kinds, extract_uid
 
 
 @dataclass

@@ -20,8 +20,8 @@ from accounts.connectors import connector_for
 from accounts.connectors.base import AccountConfig, ConnectorError, RemoteCollection
 from accounts.models import Account
 from accounts.testing.servers import DavServer
+from calsync.lib.items import extract_uid, strip_method, unfolded_lines
 from jobs.models import OwedItem, SyncJob, SyncRun
-from jobs.reconcile.items import extract_uid, strip_method, unfolded_lines
 from jobs.runs import sync_job_start
 from jobs.testing import samples
 from jobs.testing.workers import eventually

@@ -12,8 +12,8 @@ from rest_framework.test import APIClient
 from accounts.connectors import connector_for
 from accounts.connectors.base import AccountConfig
 from accounts.models import Account
+from calsync.lib.items import extract_uid
 from jobs.models import Conflict, Heartbeat, SyncJob, SyncRun
-from jobs.reconcile.items import extract_uid
 from jobs.testing import samples
 
 pytestmark = pytest.mark.django_db

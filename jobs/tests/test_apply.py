@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from calsync.lib.items import extract_uid
 from jobs.reconcile.apply import PairSync
-from jobs.reconcile.items import extract_uid
 from jobs.reconcile.pair import Pair, Stopped
 from jobs.reconcile.plan import EmptySideGuard, Mode, Policy
 from jobs.testing.memory import Crash, MemoryConnector, MemoryLinkStore, MemoryServer, RecordingProgress

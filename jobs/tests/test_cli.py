@@ -12,8 +12,8 @@ from accounts.connectors import connector_for
 from accounts.connectors.base import AccountConfig
 from accounts.models import Account
 from accounts.testing.servers import start_radicale, start_xandikos
+from calsync.lib.items import extract_uid
 from jobs.models import SyncJob, SyncRun
-from jobs.reconcile.items import extract_uid
 from jobs.testing import samples
 
 pytestmark = pytest.mark.django_db

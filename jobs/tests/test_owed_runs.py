@@ -21,10 +21,10 @@ from accounts.models import Account
 from accounts.testing.faults import FaultProxy
 from accounts.testing.feeds import FeedServer
 from accounts.testing.servers import start_radicale
+from calsync.lib.items import extract_uid
 from jobs.followups import followup_delay, sync_followups_start_due, sync_job_schedule_followup
 from jobs.models import OwedItem, SyncJob, SyncRun
 from jobs.progress import RunProgress
-from jobs.reconcile.items import extract_uid
 from jobs.runner import sync_run_execute
 from jobs.runs import sync_job_start, sync_run_resume
 from jobs.schedules import sync_job_set_schedule

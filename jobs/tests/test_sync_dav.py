@@ -11,8 +11,8 @@ from icalendar import Calendar
 from accounts.connectors import connector_for
 from accounts.connectors.base import AccountConfig, RemoteCollection
 from accounts.models import Account
+from calsync.lib.items import content_hash, extract_uid
 from jobs.models import CollectionCursor, ItemLink, SyncJob, SyncRun
-from jobs.reconcile.items import content_hash, extract_uid
 from jobs.runner import sync_run_execute
 from jobs.testing import samples
 

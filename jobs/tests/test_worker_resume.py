@@ -10,8 +10,8 @@ from django.contrib.auth.models import User
 from accounts.connectors import connector_for
 from accounts.connectors.base import AccountConfig
 from accounts.models import Account
+from calsync.lib.items import extract_uid
 from jobs.models import SyncJob, SyncRun
-from jobs.reconcile.items import extract_uid
 from jobs.runs import sync_job_start, sync_runs_recover
 from jobs.testing import samples
 from jobs.testing.workers import eventually

@@ -1,7 +1,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from jobs.reconcile.items import component_kinds, content_hash, extract_uid, strip_method, unfolded_lines
+from calsync.lib.items import component_kinds, content_hash, extract_uid, strip_method, unfolded_lines
 
 EVENT = (
     "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Google Inc//Google Calendar 70.9054//EN\r\n"
