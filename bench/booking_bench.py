@@ -70,7 +70,11 @@ def populate(rng: random.Random) -> tuple[Artist, datetime]:
     owner = User.objects.create_user("bench")
     account = Account.objects.create(owner=owner, name="dav", kind="caldav", url="http://127.0.0.1:9/")
     artist = Artist.objects.create(
-        name="Busy", slug="busy", time_zone=ZONE, buffer_minutes=10, min_notice_minutes=0,
+        name="Busy",
+        slug="busy",
+        time_zone=ZONE,
+        buffer_minutes=10,
+        min_notice_minutes=0,
         working_hours={str(d): [["08:00", "22:00"]] for d in range(7)},
     )
     calendar = ArtistCalendar.objects.create(
@@ -84,21 +88,41 @@ def populate(rng: random.Random) -> tuple[Artist, datetime]:
         first = (origin + timedelta(days=rng.randrange(7), hours=rng.randrange(8, 20))).replace(tzinfo=None)
         data = weekly_series(f"s{series}", first, DAYS // 7)
         for interval in busy_intervals(data, zone=artist_zone(artist), start=origin, end=origin + timedelta(DAYS)):
-            blocks.append(BusyBlock(calendar=calendar, artist=artist, href=f"/c/s{series}.ics", uid=interval.uid,
-                                    start=interval.start, end=interval.end))
+            blocks.append(
+                BusyBlock(
+                    calendar=calendar,
+                    artist=artist,
+                    href=f"/c/s{series}.ics",
+                    uid=interval.uid,
+                    start=interval.start,
+                    end=interval.end,
+                )
+            )
         series += 1
     del blocks[recurring_target:]
     while len(blocks) < BUSY_BLOCKS:
         start = origin + timedelta(minutes=rng.randrange(DAYS * 24 * 4) * 15)
-        blocks.append(BusyBlock(calendar=calendar, artist=artist, href=f"/c/e{len(blocks)}.ics", uid=str(len(blocks)),
-                                start=start, end=start + timedelta(minutes=rng.choice((30, 60, 90, 180)))))
+        blocks.append(
+            BusyBlock(
+                calendar=calendar,
+                artist=artist,
+                href=f"/c/e{len(blocks)}.ics",
+                uid=str(len(blocks)),
+                start=start,
+                end=start + timedelta(minutes=rng.choice((30, 60, 90, 180))),
+            )
+        )
     BusyBlock.objects.bulk_create(blocks, batch_size=2000)
     # Seven one-hour appointments a day, never overlapping each other (the PostgreSQL constraint).
     appointments = [
-        Appointment(artist=artist, client_name="c", client_email="c@example.org",
-                    start=origin + timedelta(days=n // 7, hours=6 + 2 * (n % 7)),
-                    end=origin + timedelta(days=n // 7, hours=7 + 2 * (n % 7)),
-                    status=rng.choice(("pending", "confirmed", "cancelled")))
+        Appointment(
+            artist=artist,
+            client_name="c",
+            client_email="c@example.org",
+            start=origin + timedelta(days=n // 7, hours=6 + 2 * (n % 7)),
+            end=origin + timedelta(days=n // 7, hours=7 + 2 * (n % 7)),
+            status=rng.choice(("pending", "confirmed", "cancelled")),
+        )
         for n in range(APPOINTMENTS)
     ]
     Appointment.objects.bulk_create(appointments, batch_size=2000)
@@ -157,17 +181,29 @@ def over_http(origin: datetime, requests: int, clients: int, setup: str, rng: ra
     if db["ENGINE"].endswith("sqlite3"):
         env["DATABASE_URL"] = f"sqlite:///{db['NAME']}"
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "calsync.wsgi", "--bind", f"127.0.0.1:{port}", *gunicorn_options(setup),
-         "--log-level", "warning"],
-        cwd=Path(__file__).resolve().parent.parent, env=env, process_group=0,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "calsync.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            *gunicorn_options(setup),
+            "--log-level",
+            "warning",
+        ],
+        cwd=Path(__file__).resolve().parent.parent,
+        env=env,
+        process_group=0,
     )
     try:
         wait_for(port)
         paths = []
         for _ in range(requests):
             start, end = random_query(rng, origin)
-            paths.append("/api/availability?" + urlencode({"artist": "busy", "start": start.isoformat(),
-                                                           "end": end.isoformat()}))
+            paths.append(
+                "/api/availability?" + urlencode({"artist": "busy", "start": start.isoformat(), "end": end.isoformat()})
+            )
         errors: list[str] = []
         chunks = [paths[i::clients] for i in range(clients)]
 
@@ -197,9 +233,11 @@ def over_http(origin: datetime, requests: int, clients: int, setup: str, rng: ra
             thread.join()
         elapsed = time.perf_counter() - began
         load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
-        print(f"  HTTP: {requests} requests, {clients} clients, gunicorn {setup}: "
-              f"{requests / elapsed:.0f} req/s, {len(errors)} errors (target >= 300 req/s, 0 errors; "
-              f"load average {load})")
+        print(
+            f"  HTTP: {requests} requests, {clients} clients, gunicorn {setup}: "
+            f"{requests / elapsed:.0f} req/s, {len(errors)} errors (target >= 300 req/s, 0 errors; "
+            f"load average {load})"
+        )
         if errors:
             print(f"  first errors: {errors[:5]}")
     finally:
@@ -231,15 +269,18 @@ def profile_requests(origin: datetime, count: int, rng: random.Random) -> None:
     paths = []
     for _ in range(count):
         start, end = random_query(rng, origin)
-        paths.append("/api/availability?" + urlencode({"artist": "busy", "start": start.isoformat(),
-                                                       "end": end.isoformat()}))
+        paths.append(
+            "/api/availability?" + urlencode({"artist": "busy", "start": start.isoformat(), "end": end.isoformat()})
+        )
     for path in paths[:100]:
         client.get(path)  # warm up: URL resolver, connection, imports
     began = time.perf_counter()
     for path in paths:
         client.get(path)
-    print(f"  in-process GET /api/availability through django.test.Client: "
-          f"{(time.perf_counter() - began) * 1000 / count:.2f} ms per request")
+    print(
+        f"  in-process GET /api/availability through django.test.Client: "
+        f"{(time.perf_counter() - began) * 1000 / count:.2f} ms per request"
+    )
     profiler = cProfile.Profile()
     profiler.runcall(lambda: [client.get(path) for path in paths])
     pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
@@ -256,15 +297,19 @@ def main() -> None:
     rng = random.Random(5)
     began = time.perf_counter()
     artist, origin = populate(rng)
-    print(f"booking bench: {BusyBlock.objects.count()} busy blocks, {Appointment.objects.count()} appointments "
-          f"(set up in {time.perf_counter() - began:.1f} s)")
+    print(
+        f"booking bench: {BusyBlock.objects.count()} busy blocks, {Appointment.objects.count()} appointments "
+        f"(set up in {time.perf_counter() - began:.1f} s)"
+    )
     if args.profile:
         profile_requests(origin, args.profile, rng)
         return
     samples = sorted(in_process(artist, origin, args.checks, rng))
     p95 = samples[int(len(samples) * 0.95) - 1]
-    print(f"  in-process availability_check: median {statistics.median(samples):.2f} ms, p95 {p95:.2f} ms "
-          f"over {len(samples)} checks (target p95 <= 5 ms)")
+    print(
+        f"  in-process availability_check: median {statistics.median(samples):.2f} ms, p95 {p95:.2f} ms "
+        f"over {len(samples)} checks (target p95 <= 5 ms)"
+    )
     for setup in args.gunicorn:
         over_http(origin, args.requests, args.clients, setup, rng)
 

@@ -37,8 +37,16 @@ T0 = datetime(2025, 1, 1, tzinfo=UTC)
 
 def plan_figures(count: int) -> None:
     wanted = [
-        Desired(str(n), n // 3, T0 + timedelta(minutes=n), 900 + n % 7 * 60, 1, 2, 3,
-                f"Zammad #{n // 3} Ticket {marker_for(n)}")
+        Desired(
+            str(n),
+            n // 3,
+            T0 + timedelta(minutes=n),
+            900 + n % 7 * 60,
+            1,
+            2,
+            3,
+            f"Zammad #{n // 3} Ticket {marker_for(n)}",
+        )
         for n in range(count)
     ]
     # Kimai holds most of them (some edited there, some duplicated, some orphaned, some by hand).
@@ -79,8 +87,10 @@ def run_figures(count: int) -> None:
         again = world.run()
         wall = time.perf_counter() - started
         requests = Counter(f"{r.method} {r.path}" for r in world.zammad.requests + world.kimai.requests)
-        print(f"unchanged full run: {again.status}, unchanged {again.unchanged}, writes "
-              f"{again.created + again.updated + again.deleted}, {wall:.2f} s")
+        print(
+            f"unchanged full run: {again.status}, unchanged {again.unchanged}, writes "
+            f"{again.created + again.updated + again.deleted}, {wall:.2f} s"
+        )
         print(f"  HTTP requests: {sum(requests.values())} in all")
         for name, number in sorted(requests.items()):
             print(f"    {number:4d}  {name}")

@@ -54,7 +54,6 @@ class ArtistAdmin(admin.ModelAdmin):
         for message in failed:
             self.message_user(request, message, messages.WARNING)
 
-
     @admin.action(description="Test the connection to their calendars")
     def test_calendars(self, request: HttpRequest, queryset: QuerySet[Artist]) -> None:
         for calendar in ArtistCalendar.objects.filter(artist__in=queryset).select_related("account", "artist"):
@@ -87,8 +86,18 @@ class AppointmentAdmin(admin.ModelAdmin):
     search_fields = ["client_name", "client_email", "caldav_uid"]
     date_hierarchy = "start"
     readonly_fields = [
-        "status", "needs_review", "calendar", "caldav_uid", "caldav_href", "caldav_etag", "push_state", "push_error",
-        "push_attempts", "push_next_at", "created_at", "updated_at",
+        "status",
+        "needs_review",
+        "calendar",
+        "caldav_uid",
+        "caldav_href",
+        "caldav_etag",
+        "push_state",
+        "push_error",
+        "push_attempts",
+        "push_next_at",
+        "created_at",
+        "updated_at",
     ]
     actions = ["confirm", "cancel", "push_again"]
 

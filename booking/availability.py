@@ -135,9 +135,7 @@ def check(rules: Rules, start: datetime, end: datetime, *, now: datetime, busy: 
     return Verdict(True, "available")
 
 
-def slots(
-    rules: Rules, day: date, duration: timedelta, *, now: datetime, busy: Sequence[Busy]
-) -> list[datetime]:
+def slots(rules: Rules, day: date, duration: timedelta, *, now: datetime, busy: Sequence[Busy]) -> list[datetime]:
     """Bookable start times on a local ``day``: every ``rules.step`` from each window's opening."""
     if duration <= timedelta(0):
         return []

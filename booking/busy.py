@@ -67,8 +67,11 @@ def busy_expansion(
     if not expansion.complete:
         first = next(iter(calendar.walk("VEVENT")), None)
         whole = BusyInterval(
-            start=start, end=end, uid=str(first.get("UID", "")) if first else "",
-            summary=str(first.get("SUMMARY", ""))[:300] if first else "", all_day=False,
+            start=start,
+            end=end,
+            uid=str(first.get("UID", "")) if first else "",
+            summary=str(first.get("SUMMARY", ""))[:300] if first else "",
+            all_day=False,
         )
         return BusyExpansion([whole], expansion.exceeded, expansion.detail)
     return BusyExpansion(_intervals(expansion.instances, zone=zone, start=start, end=end))

@@ -10,7 +10,15 @@ from booking.models import Appointment, CalendarSyncLog
 ERASED_CLIENT = "Booked (client details erased)"
 
 EXPORTED_FIELDS = (
-    "id", "client_name", "client_email", "client_phone", "start", "end", "description", "status", "created_at",
+    "id",
+    "client_name",
+    "client_email",
+    "client_phone",
+    "start",
+    "end",
+    "description",
+    "status",
+    "created_at",
     "updated_at",
 )
 

@@ -58,6 +58,7 @@ def event_times(data: bytes) -> EventTimes | None:
         start, end = event.get("DTSTART"), event.get("DTEND")
         if start is None or end is None or not isinstance(start.dt, datetime) or start.dt.tzinfo is None:
             return None
-        return EventTimes(str(event.get("UID", "")), start.dt.astimezone(UTC), end.dt.astimezone(UTC),
-                          str(event.get("SUMMARY", "")))
+        return EventTimes(
+            str(event.get("UID", "")), start.dt.astimezone(UTC), end.dt.astimezone(UTC), str(event.get("SUMMARY", ""))
+        )
     return None

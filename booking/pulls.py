@@ -50,8 +50,12 @@ def calendar_connector(calendar: ArtistCalendar, *, timeout: float | None = None
     if timeout is not None:
         # A live check answers a person waiting on the page: one short attempt, no retries.
         http = HttpClient(
-            username=config.username, password=config.password, verify_tls=config.verify_tls,
-            timeout=timeout, retries=0, network=config.network,
+            username=config.username,
+            password=config.password,
+            verify_tls=config.verify_tls,
+            timeout=timeout,
+            retries=0,
+            network=config.network,
         )
     return connector_class(config.kind)(config, http=http) if http else connector_class(config.kind)(config)
 
@@ -61,7 +65,10 @@ def calendar_collection(calendar: ArtistCalendar) -> RemoteCollection:
 
 
 def busy_pull(
-    *, calendar: ArtistCalendar, timeout: float | None = None, now: datetime | None = None,
+    *,
+    calendar: ArtistCalendar,
+    timeout: float | None = None,
+    now: datetime | None = None,
     window: tuple[datetime, datetime] | None = None,
 ) -> PullResult:
     """Bring ``calendar``'s busy blocks (and our appointments' server state) up to date.
@@ -96,7 +103,11 @@ def busy_pull(
 
 
 def _pull(
-    dav: Connector, calendar: ArtistCalendar, *, full: bool, now: datetime,
+    dav: Connector,
+    calendar: ArtistCalendar,
+    *,
+    full: bool,
+    now: datetime,
     window: tuple[datetime, datetime] | None = None,
 ) -> PullResult:
     collection = calendar_collection(calendar)
@@ -141,12 +152,21 @@ def _pull(
                     bounded += 1
                     logger.warning(
                         "calendar %s: %s hit the recurrence %s bound (%s); busy for the whole window",
-                        calendar.pk, item.href, busy.exceeded, busy.detail,
+                        calendar.pk,
+                        item.href,
+                        busy.exceeded,
+                        busy.detail,
                     )
             rows[item.href] = [
                 BusyBlock(
-                    calendar=calendar, artist_id=calendar.artist_id, href=item.href, etag=item.etag,
-                    uid=interval.uid[:500], summary=interval.summary, start=piece_start, end=piece_end,
+                    calendar=calendar,
+                    artist_id=calendar.artist_id,
+                    href=item.href,
+                    etag=item.etag,
+                    uid=interval.uid[:500],
+                    summary=interval.summary,
+                    start=piece_start,
+                    end=piece_end,
                     all_day=interval.all_day,
                 )
                 for interval in intervals
@@ -181,11 +201,14 @@ def _recent_own_gone(
     """
     if calendar.last_pulled_at is None:
         return set()
-    hrefs = set(
-        Appointment.objects.filter(calendar=calendar, updated_at__gte=calendar.last_pulled_at)
-        .exclude(caldav_href="")
-        .values_list("caldav_href", flat=True)
-    ) - seen
+    hrefs = (
+        set(
+            Appointment.objects.filter(calendar=calendar, updated_at__gte=calendar.last_pulled_at)
+            .exclude(caldav_href="")
+            .values_list("caldav_href", flat=True)
+        )
+        - seen
+    )
     if not hrefs:
         return set()
     found = {item.href for item in dav.fetch(collection, sorted(hrefs))}
@@ -219,8 +242,11 @@ def _appointment_seen(href: str, etag: str, data: bytes) -> None:
         changes["push_state"] = Appointment.PushState.SYNCED
     Appointment.objects.filter(pk=appointment.pk).update(**changes, updated_at=timezone.now())
     CalendarSyncLog.objects.create(
-        calendar=appointment.calendar, appointment=appointment, direction=CalendarSyncLog.Direction.PULL,
-        action="appointment_changed", status=CalendarSyncLog.Status.OK,
+        calendar=appointment.calendar,
+        appointment=appointment,
+        direction=CalendarSyncLog.Direction.PULL,
+        action="appointment_changed",
+        status=CalendarSyncLog.Status.OK,
         message=f"changed in the calendar: {facts.start:%Y-%m-%d %H:%M}-{facts.end:%H:%M} UTC" if facts else "changed",
         items=1,
     )
@@ -231,18 +257,30 @@ def _appointment_deleted_remotely(href: str) -> None:
     if appointment is None or appointment.status == Appointment.Status.CANCELLED:
         return
     Appointment.objects.filter(pk=appointment.pk).update(
-        status=Appointment.Status.CANCELLED, caldav_href="", caldav_etag="",
-        push_state=Appointment.PushState.SYNCED, updated_at=timezone.now(),
+        status=Appointment.Status.CANCELLED,
+        caldav_href="",
+        caldav_etag="",
+        push_state=Appointment.PushState.SYNCED,
+        updated_at=timezone.now(),
     )
     CalendarSyncLog.objects.create(
-        calendar=appointment.calendar, appointment=appointment, direction=CalendarSyncLog.Direction.PULL,
-        action="appointment_deleted", status=CalendarSyncLog.Status.OK,
-        message="deleted in the calendar; the appointment is cancelled", items=1,
+        calendar=appointment.calendar,
+        appointment=appointment,
+        direction=CalendarSyncLog.Direction.PULL,
+        action="appointment_deleted",
+        status=CalendarSyncLog.Status.OK,
+        message="deleted in the calendar; the appointment is cancelled",
+        items=1,
     )
 
 
 def _log(calendar: ArtistCalendar, action: str, status: str, message: str, items: int, began: float) -> None:
     CalendarSyncLog.objects.create(
-        calendar=calendar, direction=CalendarSyncLog.Direction.PULL, action=action, status=status,
-        message=message[:2000], items=items, duration_ms=int((time.monotonic() - began) * 1000),
+        calendar=calendar,
+        direction=CalendarSyncLog.Direction.PULL,
+        action=action,
+        status=status,
+        message=message[:2000],
+        items=items,
+        duration_ms=int((time.monotonic() - began) * 1000),
     )

@@ -89,7 +89,9 @@ def _owe(appointment: Appointment, exc: ConnectorError, *, refused: bool = False
     attempts = appointment.push_attempts + 1
     if refused and attempts >= settings.CALSYNC_PUSH_MAX_REFUSALS:
         Appointment.objects.filter(pk=appointment.pk).update(
-            push_state=Appointment.PushState.FAILED, push_error=str(exc)[:2000], push_attempts=attempts,
+            push_state=Appointment.PushState.FAILED,
+            push_error=str(exc)[:2000],
+            push_attempts=attempts,
             push_next_at=None,
         )
         return 0.0
@@ -208,8 +210,13 @@ def _store(appointment: Appointment, *, href: str, etag: str) -> None:
     # Synced only if the appointment is as this push read it: a change made meanwhile queued a
     # push of its own, and must stay owed should that task's message be lost.
     written = Appointment.objects.filter(pk=appointment.pk, updated_at=appointment.updated_at).update(
-        caldav_href=href, caldav_etag=etag, push_state=Appointment.PushState.SYNCED, push_error="",
-        push_attempts=0, push_next_at=None, updated_at=now,
+        caldav_href=href,
+        caldav_etag=etag,
+        push_state=Appointment.PushState.SYNCED,
+        push_error="",
+        push_attempts=0,
+        push_next_at=None,
+        updated_at=now,
     )
     if written:
         appointment.updated_at = now
@@ -224,7 +231,12 @@ def _done(appointment: Appointment, outcome: str, began: float) -> str:
 
 def _log(appointment: Appointment, action: str, status: str, message: str, began: float) -> None:
     CalendarSyncLog.objects.create(
-        calendar=appointment.calendar, appointment=appointment, direction=CalendarSyncLog.Direction.PUSH,
-        action=action, status=status, message=message[:2000], items=1,
+        calendar=appointment.calendar,
+        appointment=appointment,
+        direction=CalendarSyncLog.Direction.PUSH,
+        action=action,
+        status=status,
+        message=message[:2000],
+        items=1,
         duration_ms=int((time.monotonic() - began) * 1000) if began else 0,
     )

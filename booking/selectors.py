@@ -52,7 +52,14 @@ class BusyAge:
 
 
 _ARTIST_COLUMNS = (
-    "id", "name", "slug", "time_zone", "working_hours", "buffer_minutes", "min_notice_minutes", "slot_step_minutes",
+    "id",
+    "name",
+    "slug",
+    "time_zone",
+    "working_hours",
+    "buffer_minutes",
+    "min_notice_minutes",
+    "slot_step_minutes",
 )
 
 
@@ -148,12 +155,18 @@ def _aware(value: datetime | str) -> datetime:
 
 
 def availability_from_db(
-    *, artist: Artist, start: datetime, end: datetime, now: datetime | None = None,
+    *,
+    artist: Artist,
+    start: datetime,
+    end: datetime,
+    now: datetime | None = None,
     exclude_appointment_id: int | None = None,
 ) -> availability.Verdict:
     rules = artist_rules(artist=artist)
     busy = busy_near(
-        artist_id=artist.pk, start=start - rules.buffer, end=end + rules.buffer,
+        artist_id=artist.pk,
+        start=start - rules.buffer,
+        end=end + rules.buffer,
         exclude_appointment_id=exclude_appointment_id,
     )
     return availability.check(rules, start, end, now=now or timezone.now(), busy=busy)
@@ -194,7 +207,10 @@ def busy_data_age(*, artist_id: int, now: datetime | None = None) -> float | Non
 
 
 def _age(
-    calendar_count: int, never_pulled: int | None, oldest: datetime | str | None, now: datetime | None,
+    calendar_count: int,
+    never_pulled: int | None,
+    oldest: datetime | str | None,
+    now: datetime | None,
     failing: int | None = 0,
 ) -> BusyAge:
     if not calendar_count:
@@ -208,9 +224,11 @@ def artist_calendar_list_for(*, user: AbstractBaseUser | AnonymousUser) -> Query
     """Every artist calendar for staff, none for anybody else (artists are the studio's business)."""
     if not (user.is_authenticated and user.is_active and user.is_staff):
         return ArtistCalendar.objects.none()
-    return ArtistCalendar.objects.filter(account__in=account_list_for(user=user)).select_related(
-        "artist", "account"
-    ).order_by("id")
+    return (
+        ArtistCalendar.objects.filter(account__in=account_list_for(user=user))
+        .select_related("artist", "account")
+        .order_by("id")
+    )
 
 
 def appointment_list() -> QuerySet[Appointment]:

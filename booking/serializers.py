@@ -112,13 +112,41 @@ class AppointmentSerializer(serializers.ModelSerializer):
     class Meta:
         model = Appointment
         fields = [
-            "id", "artist", "artist_name", "client_name", "client_email", "client_phone", "start", "end",
-            "description", "status", "needs_review", "push_state", "push_needs_attention", "push_error",
-            "push_attempts", "push_next_at", "caldav_uid", "caldav_href", "caldav_etag", "created_at", "updated_at",
+            "id",
+            "artist",
+            "artist_name",
+            "client_name",
+            "client_email",
+            "client_phone",
+            "start",
+            "end",
+            "description",
+            "status",
+            "needs_review",
+            "push_state",
+            "push_needs_attention",
+            "push_error",
+            "push_attempts",
+            "push_next_at",
+            "caldav_uid",
+            "caldav_href",
+            "caldav_etag",
+            "created_at",
+            "updated_at",
         ]
         read_only_fields = [
-            "artist", "status", "needs_review", "push_state", "push_error", "push_attempts", "push_next_at",
-            "caldav_uid", "caldav_href", "caldav_etag", "created_at", "updated_at",
+            "artist",
+            "status",
+            "needs_review",
+            "push_state",
+            "push_error",
+            "push_attempts",
+            "push_next_at",
+            "caldav_uid",
+            "caldav_href",
+            "caldav_etag",
+            "created_at",
+            "updated_at",
         ]
 
     def validate_start(self, value: datetime) -> datetime:
@@ -177,8 +205,15 @@ class ArtistCalendarSerializer(serializers.ModelSerializer):
     class Meta:
         model = ArtistCalendar
         fields = [
-            "id", "artist", "account", "calendar_url", "blocks_time", "receives_appointments", "last_pulled_at",
-            "last_pull_ok", "last_error",
+            "id",
+            "artist",
+            "account",
+            "calendar_url",
+            "blocks_time",
+            "receives_appointments",
+            "last_pulled_at",
+            "last_pull_ok",
+            "last_error",
         ]
         read_only_fields = ["last_pulled_at", "last_pull_ok", "last_error"]
 

@@ -88,8 +88,13 @@ def _refresh_busy_data(*, artist: Artist, now: datetime, known_age: BusyAge | No
 
 
 def availability_check(
-    *, artist: Artist, start: datetime, end: datetime, now: datetime | None = None,
-    exclude_appointment_id: int | None = None, busy_age: BusyAge | None = None,
+    *,
+    artist: Artist,
+    start: datetime,
+    end: datetime,
+    now: datetime | None = None,
+    exclude_appointment_id: int | None = None,
+    busy_age: BusyAge | None = None,
 ) -> Answer:
     """``busy_age``: the age of the busy data when the caller has already read it (else it is read)."""
     now = now or timezone.now()
@@ -127,17 +132,26 @@ def _insert_checked(appointment: Appointment, *, now: datetime) -> None:
     try:
         with transaction.atomic():
             verdict = availability_from_db(
-                artist=appointment.artist, start=appointment.start, end=appointment.end, now=now,
+                artist=appointment.artist,
+                start=appointment.start,
+                end=appointment.end,
+                now=now,
                 exclude_appointment_id=appointment.pk,
             )
             if not verdict.available:
                 raise SlotUnavailable(Answer(verdict), taken=verdict.reason == "busy")
             appointment.save()
     except IntegrityError:
-        if Appointment.objects.filter(
-            artist_id=appointment.artist_id, status__in=ACTIVE_STATUSES, start__lt=appointment.end,
-            end__gt=appointment.start,
-        ).exclude(pk=appointment.pk).exists():
+        if (
+            Appointment.objects.filter(
+                artist_id=appointment.artist_id,
+                status__in=ACTIVE_STATUSES,
+                start__lt=appointment.end,
+                end__gt=appointment.start,
+            )
+            .exclude(pk=appointment.pk)
+            .exists()
+        ):
             raise SlotUnavailable(_taken_answer(), taken=True) from None
         raise
 
@@ -149,8 +163,15 @@ def _queue_push(appointment_id: int) -> None:
 
 
 def appointment_create(
-    *, artist: Artist, client_name: str, client_email: str, start: datetime, end: datetime,
-    client_phone: str = "", description: str = "", now: datetime | None = None,
+    *,
+    artist: Artist,
+    client_name: str,
+    client_email: str,
+    start: datetime,
+    end: datetime,
+    client_phone: str = "",
+    description: str = "",
+    now: datetime | None = None,
 ) -> tuple[Appointment, Answer]:
     """A booking request: pending until a human confirms it; refused when the slot is not free.
 
@@ -164,9 +185,16 @@ def appointment_create(
         raise SlotUnavailable(answer)
     calendar = ArtistCalendar.objects.filter(artist=artist, receives_appointments=True).order_by("id").first()
     appointment = Appointment(
-        artist=artist, client_name=client_name, client_email=client_email, client_phone=client_phone,
-        start=start, end=end, description=description, status=Appointment.Status.PENDING,
-        needs_review=answer.degraded, calendar=calendar,
+        artist=artist,
+        client_name=client_name,
+        client_email=client_email,
+        client_phone=client_phone,
+        start=start,
+        end=end,
+        description=description,
+        status=Appointment.Status.PENDING,
+        needs_review=answer.degraded,
+        calendar=calendar,
         push_state=Appointment.PushState.QUEUED if calendar else Appointment.PushState.SYNCED,
     )
     appointment.full_clean(validate_constraints=False)
@@ -250,7 +278,9 @@ def _insert_checked_overlap_only(appointment: Appointment, *, fields: list[str])
     try:
         with transaction.atomic():
             clash = Appointment.objects.filter(
-                artist_id=appointment.artist_id, status__in=ACTIVE_STATUSES, start__lt=appointment.end,
+                artist_id=appointment.artist_id,
+                status__in=ACTIVE_STATUSES,
+                start__lt=appointment.end,
                 end__gt=appointment.start,
             ).exclude(pk=appointment.pk)
             if appointment.status != Appointment.Status.CANCELLED and clash.exists():

@@ -113,11 +113,14 @@ def slots_view(request: Request, ref: str) -> Response:
     starts, freshness = slots_check(artist=artist, day=day, duration=timedelta(minutes=minutes))
     zone = ZoneInfo(artist.time_zone)
     data = {
-        "artist": artist.pk, "date": day, "duration": minutes,
+        "artist": artist.pk,
+        "date": day,
+        "duration": minutes,
         "slots": [
             {"start": moment.isoformat(), "local": moment.astimezone(zone).strftime("%H:%M")} for moment in starts
         ],
-        "degraded": freshness.degraded, "data_age_seconds": freshness.age_seconds,
+        "degraded": freshness.degraded,
+        "data_age_seconds": freshness.age_seconds,
     }
     return Response(s.SlotsSerializer(data).data)
 
@@ -163,8 +166,13 @@ class AppointmentViewSet(viewsets.ModelViewSet):
             raise serializers.ValidationError({"end": "Give end or duration."})
         try:
             appointment, answer = appointment_create(
-                artist=artist, client_name=data["client_name"], client_email=data["client_email"],
-                client_phone=data["client_phone"], description=data["description"], start=start, end=end,
+                artist=artist,
+                client_name=data["client_name"],
+                client_email=data["client_email"],
+                client_phone=data["client_phone"],
+                description=data["description"],
+                start=start,
+                end=end,
             )
         except SlotUnavailable as exc:
             verdict = exc.answer.verdict

@@ -51,8 +51,9 @@ def answer_json(answer: Answer) -> dict:
 @csrf_exempt
 def availability(request: HttpRequest) -> HttpResponse:
     if request.method not in ("GET", "HEAD"):
-        return JsonResponse({"detail": f'Method "{request.method}" not allowed.'}, status=405,
-                            headers={"Allow": "GET, HEAD, OPTIONS"})
+        return JsonResponse(
+            {"detail": f'Method "{request.method}" not allowed.'}, status=405, headers={"Allow": "GET, HEAD, OPTIONS"}
+        )
     params = {name: request.GET.get(name) for name in ("artist", "start", "end")}
     errors = {
         name: [REQUIRED if value is None else BLANK]
@@ -70,11 +71,13 @@ def availability(request: HttpRequest) -> HttpResponse:
     zone = ZoneInfo(artist.time_zone)
     start, end = s.parse_moment(raw_start, zone), s.parse_moment(raw_end, zone)
     if start is None or end is None:
-        return JsonResponse([f"{raw_start if start is None else raw_end!r} is not an ISO 8601 date-time"],
-                            status=400, safe=False)
+        return JsonResponse(
+            [f"{raw_start if start is None else raw_end!r} is not an ISO 8601 date-time"], status=400, safe=False
+        )
     if not (in_bookable_range(start) and in_bookable_range(end)):
-        return JsonResponse([s.out_of_range(raw_start if not in_bookable_range(start) else raw_end)], status=400,
-                            safe=False)
+        return JsonResponse(
+            [s.out_of_range(raw_start if not in_bookable_range(start) else raw_end)], status=400, safe=False
+        )
     answer = availability_check(artist=artist, start=start, end=end, now=now, busy_age=busy_age)
     return JsonResponse(answer_json(answer))
 
@@ -86,7 +89,9 @@ class AvailabilityView(APIView):
     authentication_classes: list = []
 
     @extend_schema(
-        parameters=[s.AvailabilityQuerySerializer], responses=s.AvailabilitySerializer, summary="Availability",
+        parameters=[s.AvailabilityQuerySerializer],
+        responses=s.AvailabilitySerializer,
+        summary="Availability",
         description="Public. Times without an offset are the artist's local time. A `degraded` answer "
         "means the calendar could not be asked; `data_age_seconds` is then the age of what was used.",
     )

@@ -394,9 +394,7 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     # Feed and webhook tokens travel in URLs; Django logs the path of every 4xx (calsync.logredact).
     "filters": {"redact_secrets": {"()": "calsync.logredact.RedactSecrets"}},
-    "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_secrets"]}
-    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_secrets"]}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     # runserver's request lines (Django's own handler for them has no redaction).
     "loggers": {"django.server": {"handlers": ["console"], "level": "INFO", "propagate": False}},

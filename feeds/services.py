@@ -83,8 +83,13 @@ def ics_feed_render(*, feed: IcsFeed, now: dt.datetime | None = None) -> IcsFeed
     try:
         objects = source_for(feed.source_type)(feed)
         rendered = render_feed(
-            objects, name=feed.name or feed.path, include_todos=feed.include_todos, sync_all=feed.sync_all, now=now,
-            limits=recurrence_limits(), hits=hits,
+            objects,
+            name=feed.name or feed.path,
+            include_todos=feed.include_todos,
+            sync_all=feed.sync_all,
+            now=now,
+            limits=recurrence_limits(),
+            hits=hits,
         )
     except Exception as exc:  # the error belongs on the feed, where the owner sees it
         logger.warning("feed %s: render failed: %s", feed.pk, exc)

@@ -394,5 +394,7 @@ class HeartbeatAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Heartbeat | None = None) -> bool:
         return False
+
+
 import jobs.admin_ledger  # noqa: E402 - registers the owed-items admin
 import jobs.timesheets.admin  # noqa: E402, F401 - registers the time-sheet admin

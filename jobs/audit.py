@@ -117,8 +117,9 @@ def _post_save(sender, instance, created, **kwargs) -> None:
     after = _snapshot(instance)
     if not created and before == after:
         return
-    audit_record(action="create" if created else "update", obj=instance, before=before, after=after,
-                 summary=str(instance))
+    audit_record(
+        action="create" if created else "update", obj=instance, before=before, after=after, summary=str(instance)
+    )
 
 
 def _post_delete(sender, instance, **kwargs) -> None:

@@ -31,10 +31,9 @@ def _load(path: str):
 
 
 def _mentions(email: str):
-    return (
-        AuditEvent.objects.annotate(before_text=Cast("before", TextField()), after_text=Cast("after", TextField()))
-        .filter(Q(summary__icontains=email) | Q(before_text__icontains=email) | Q(after_text__icontains=email))
-    )
+    return AuditEvent.objects.annotate(
+        before_text=Cast("before", TextField()), after_text=Cast("after", TextField())
+    ).filter(Q(summary__icontains=email) | Q(before_text__icontains=email) | Q(after_text__icontains=email))
 
 
 def _conflicts(email: str):
@@ -71,8 +70,15 @@ def gdpr_export(*, email: str) -> dict[str, Any]:
             for c in _conflicts(email)
         ],
         "audit_events": [
-            {"id": e.pk, "at": e.created_at, "action": e.action, "object": f"{e.object_type}:{e.object_id}",
-             "summary": e.summary, "before": e.before, "after": e.after}
+            {
+                "id": e.pk,
+                "at": e.created_at,
+                "action": e.action,
+                "object": f"{e.object_type}:{e.object_id}",
+                "summary": e.summary,
+                "before": e.before,
+                "after": e.after,
+            }
             for e in _mentions(email)
         ],
         "sources": {},

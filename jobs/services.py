@@ -17,9 +17,7 @@ from jobs.schedules import sync_job_set_schedule
 
 def heartbeat_record(*, name: str, kind: str) -> Heartbeat:
     """Mark process ``name`` as alive now; one row per name, so the table never grows."""
-    heartbeat, _ = Heartbeat.objects.update_or_create(
-        name=name, defaults={"kind": kind, "seen_at": timezone.now()}
-    )
+    heartbeat, _ = Heartbeat.objects.update_or_create(name=name, defaults={"kind": kind, "seen_at": timezone.now()})
     return heartbeat
 
 

@@ -66,9 +66,7 @@ class CalDAVConnector(DavConnector):
         if description:
             props.append(dx.node(self.description_prop, text=description))
         if components:
-            props.append(
-                dx.node(SUPPORTED_COMPONENTS, *(dx.node(dx.caldav("comp"), name=comp) for comp in components))
-            )
+            props.append(dx.node(SUPPORTED_COMPONENTS, *(dx.node(dx.caldav("comp"), name=comp) for comp in components)))
         body = dx.node(dx.caldav("mkcalendar"), dx.node(dx.dav("set"), dx.node(dx.dav("prop"), *props)))
         return "MKCALENDAR", dx.to_xml(body)
 

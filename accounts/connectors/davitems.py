@@ -291,15 +291,11 @@ class DavItems:
             return self._error(response, f"write {href}")
         reason = dx.error_reason(response.content, response.content_type)
         detail = f": {reason}" if reason else ""
-        return ItemRejected(
-            f"The server refused {href} ({response.status}){detail}", status=response.status, url=href
-        )
+        return ItemRejected(f"The server refused {href} ({response.status}){detail}", status=response.status, url=href)
 
     # --- requests shared with discovery ---------------------------------------------------------
 
-    def _dav_request(
-        self, method: str, url: str, body: bytes, *, depth: int, slash_retry: bool = True
-    ) -> HttpResponse:
+    def _dav_request(self, method: str, url: str, body: bytes, *, depth: int, slash_retry: bool = True) -> HttpResponse:
         """A DAV request with the trailing-slash retry for collection URLs.
 
         Nextcloud, Feishu and Fastmail answer 404 (or a redirect to a web page) for a collection

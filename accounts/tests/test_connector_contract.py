@@ -369,8 +369,10 @@ def test_fetch_returns_many_items_exactly_as_the_server_serves_them(
     dav_server: DavServer, connector: DavConnector, collection: RemoteCollection, kind: str
 ) -> None:
     for number in range(250):
-        data = event(f"ev-{number}", f"Event {number}") if kind == "caldav" else vcard(
-            f"card-{number}", f"Person {number}", version=("3.0", "4.0")[number % 2]
+        data = (
+            event(f"ev-{number}", f"Event {number}")
+            if kind == "caldav"
+            else vcard(f"card-{number}", f"Person {number}", version=("3.0", "4.0")[number % 2])
         )
         connector.put(collection, data, uid=f"item-{number}")
     listing = connector.list_items(collection)

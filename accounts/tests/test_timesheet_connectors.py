@@ -141,8 +141,14 @@ def test_kimai_lists_timesheets_in_pages_and_stops_at_the_last_one(kimai):
     project, activity = kimai.add_project("Support", kimai.add_customer("ACME")), kimai.add_activity("Phone")
     for n in range(1001):
         begin = T0 + timedelta(hours=n)
-        kimai.add_timesheet(begin=begin, end=begin + timedelta(minutes=5), project=project, activity=activity,
-                            user=admin, description=f"entry {n}")
+        kimai.add_timesheet(
+            begin=begin,
+            end=begin + timedelta(minutes=5),
+            project=project,
+            activity=activity,
+            user=admin,
+            description=f"entry {n}",
+        )
     connector = kimai_connector(kimai)
     assert len(list(connector.list_timesheets())) == 1001
     assert len(kimai.calls("GET")) == 3  # three pages, no per-entry calls
@@ -155,8 +161,9 @@ def test_kimai_term_search_is_like_so_the_client_must_recheck(kimai):
     admin = kimai.add_user("admin", timezone="UTC", role="ROLE_SUPER_ADMIN", token="k-secret-token")
     project, activity = kimai.add_project("Support", kimai.add_customer("ACME")), kimai.add_activity("Phone")
     for text in ("Zammad #53001 a [zammad-ta-1]", "Zammad #530011 b [zammad-ta-2]", "by hand"):
-        kimai.add_timesheet(begin=T0, end=T0 + timedelta(minutes=5), project=project, activity=activity,
-                            user=admin, description=text)
+        kimai.add_timesheet(
+            begin=T0, end=T0 + timedelta(minutes=5), project=project, activity=activity, user=admin, description=text
+        )
     found = [t["description"] for t in kimai_connector(kimai).list_timesheets(term="#53001")]
     assert sorted(found) == ["Zammad #53001 a [zammad-ta-1]", "Zammad #530011 b [zammad-ta-2]"]
 
@@ -164,10 +171,16 @@ def test_kimai_term_search_is_like_so_the_client_must_recheck(kimai):
 def test_kimai_refuses_to_edit_exported_or_locked_entries(kimai):
     user = kimai.add_user("ann", timezone="UTC", role="ROLE_TEAMLEAD", token="k-secret-token")
     project, activity = kimai.add_project("Support", kimai.add_customer("ACME")), kimai.add_activity("Phone")
-    exported = kimai.add_timesheet(begin=T0, end=T0 + timedelta(minutes=5), project=project, activity=activity,
-                                   user=user, exported=True)
-    old = kimai.add_timesheet(begin=T0 - timedelta(days=40), end=T0 - timedelta(days=40) + timedelta(minutes=5),
-                              project=project, activity=activity, user=user)
+    exported = kimai.add_timesheet(
+        begin=T0, end=T0 + timedelta(minutes=5), project=project, activity=activity, user=user, exported=True
+    )
+    old = kimai.add_timesheet(
+        begin=T0 - timedelta(days=40),
+        end=T0 - timedelta(days=40) + timedelta(minutes=5),
+        project=project,
+        activity=activity,
+        user=user,
+    )
     kimai.lockdown_before = T0 - timedelta(days=30)
     connector = kimai_connector(kimai)
     for timesheet in (exported, old):
@@ -191,10 +204,17 @@ def test_kimai_lists_timesheets_by_tag_and_attaches_only_existing_tags(kimai):
     with pytest.raises(ItemRejected):  # Kimai answers 400 when none of the given tags exists
         list(connector.list_timesheets(tags=["zammad"]))
     connector.create_tag(name="zammad")
-    tagged = connector.create_timesheet(begin=T0, end=T0 + timedelta(minutes=5), project=project,
-                                        activity=activity, description="synced", tags=["zammad", "unknown"])
-    connector.create_timesheet(begin=T0, end=T0 + timedelta(minutes=5), project=project, activity=activity,
-                               description="by hand")
+    tagged = connector.create_timesheet(
+        begin=T0,
+        end=T0 + timedelta(minutes=5),
+        project=project,
+        activity=activity,
+        description="synced",
+        tags=["zammad", "unknown"],
+    )
+    connector.create_timesheet(
+        begin=T0, end=T0 + timedelta(minutes=5), project=project, activity=activity, description="by hand"
+    )
     assert tagged["tags"] == ["zammad"]
     assert [t["description"] for t in connector.list_timesheets(tags=["zammad"])] == ["synced"]
     assert connector.tags() == ["zammad"]

@@ -34,7 +34,10 @@ def local_servers_allowed(settings) -> None:
 def make_artist(**fields) -> Artist:
     slug = fields.pop("slug", f"artist-{uuid.uuid4().hex[:8]}")
     defaults = {
-        "name": slug.title(), "time_zone": "Europe/Berlin", "working_hours": ALWAYS_OPEN, "min_notice_minutes": 0,
+        "name": slug.title(),
+        "time_zone": "Europe/Berlin",
+        "working_hours": ALWAYS_OPEN,
+        "min_notice_minutes": 0,
     }
     return Artist.objects.create(slug=slug, **{**defaults, **fields})
 
@@ -67,16 +70,30 @@ def server_events(server, collection: RemoteCollection) -> dict[str, bytes]:
 def attach_calendar(artist: Artist, server, collection: RemoteCollection, **fields) -> ArtistCalendar:
     owner, _ = User.objects.get_or_create(username="studio")
     account = Account.objects.create(
-        owner=owner, name=f"dav {uuid.uuid4().hex[:6]}", kind="caldav", url=server.url,
-        username=server.username, password=server.password,
+        owner=owner,
+        name=f"dav {uuid.uuid4().hex[:6]}",
+        kind="caldav",
+        url=server.url,
+        username=server.username,
+        password=server.password,
     )
     return ArtistCalendar.objects.create(artist=artist, account=account, calendar_url=collection.url, **fields)
 
 
 def vevent(uid: str, start: datetime, end: datetime, *extra: str, summary: str = "Busy") -> bytes:
     lines = [
-        "BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//artist//EN", "BEGIN:VEVENT", f"UID:{uid}",
-        "DTSTAMP:20260101T000000Z", f"DTSTART:{start:%Y%m%dT%H%M%SZ}", f"DTEND:{end:%Y%m%dT%H%M%SZ}",
-        f"SUMMARY:{summary}", *extra, "END:VEVENT", "END:VCALENDAR", "",
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//artist//EN",
+        "BEGIN:VEVENT",
+        f"UID:{uid}",
+        "DTSTAMP:20260101T000000Z",
+        f"DTSTART:{start:%Y%m%dT%H%M%SZ}",
+        f"DTEND:{end:%Y%m%dT%H%M%SZ}",
+        f"SUMMARY:{summary}",
+        *extra,
+        "END:VEVENT",
+        "END:VCALENDAR",
+        "",
     ]
     return "\r\n".join(lines).encode()

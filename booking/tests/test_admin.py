@@ -25,7 +25,11 @@ def test_every_booking_admin_page_renders_with_its_rows(admin_client):
     artist = make_artist(slug="maja")
     start = next_week(10)
     appointment = Appointment.objects.create(
-        artist=artist, client_name="Ada", client_email="ada@example.org", start=start, end=start + timedelta(hours=1),
+        artist=artist,
+        client_name="Ada",
+        client_email="ada@example.org",
+        start=start,
+        end=start + timedelta(hours=1),
         push_state="conflict",
     )
     CalendarSyncLog.objects.create(direction="pull", action="pull", status="error", message="server down")
@@ -59,9 +63,17 @@ def test_the_confirm_and_cancel_actions_change_the_selected_appointments(admin_c
 def test_working_hours_the_check_could_not_read_are_refused_in_the_form(admin_client):
     artist = make_artist()
     form = {
-        "name": artist.name, "slug": artist.slug, "email": "", "time_zone": "Europe/Berlin", "active": "on",
-        "working_hours": '{"0": [["10:00", "25:00"]]}', "buffer_minutes": 0, "min_notice_minutes": 0,
-        "slot_step_minutes": 30, "calendars-TOTAL_FORMS": 0, "calendars-INITIAL_FORMS": 0,
+        "name": artist.name,
+        "slug": artist.slug,
+        "email": "",
+        "time_zone": "Europe/Berlin",
+        "active": "on",
+        "working_hours": '{"0": [["10:00", "25:00"]]}',
+        "buffer_minutes": 0,
+        "min_notice_minutes": 0,
+        "slot_step_minutes": 30,
+        "calendars-TOTAL_FORMS": 0,
+        "calendars-INITIAL_FORMS": 0,
     }
     response = admin_client.post(f"/admin/booking/artist/{artist.pk}/change/", form)
     assert response.status_code == 200 and "Working hours: &#x27;25:00&#x27; is not a time of day" in (

@@ -32,8 +32,14 @@ def staff() -> APIClient:
 
 
 def book(client: APIClient, artist, start, minutes: int = 60, **extra):
-    payload = {"artist": artist.slug, "client_name": "Ada", "client_email": "ada@example.org",
-               "start": start.isoformat(), "duration": minutes, **extra}
+    payload = {
+        "artist": artist.slug,
+        "client_name": "Ada",
+        "client_email": "ada@example.org",
+        "start": start.isoformat(),
+        "duration": minutes,
+        **extra,
+    }
     return client.post("/api/appointments", payload, format="json")
 
 
@@ -42,12 +48,18 @@ def test_availability_answers_free_then_busy_with_the_conflict_after_a_booking(c
     start = next_week(10)
     query = {"artist": artist.slug, "start": start.isoformat(), "end": (start + timedelta(hours=1)).isoformat()}
     assert client.get("/api/availability", query).json() == {
-        "available": True, "reason": "available", "conflicts": [], "degraded": False, "data_age_seconds": 0.0,
+        "available": True,
+        "reason": "available",
+        "conflicts": [],
+        "degraded": False,
+        "data_age_seconds": 0.0,
     }
     assert book(client, artist, start).status_code == 201
     answer = client.get("/api/availability", {**query, "artist": artist.pk}).json()
     assert (answer["available"], answer["reason"], [c["kind"] for c in answer["conflicts"]]) == (
-        False, "busy", ["appointment"],
+        False,
+        "busy",
+        ["appointment"],
     )
 
 
@@ -60,7 +72,11 @@ def test_a_busy_block_blocks_and_its_summary_is_not_shown_to_the_public(client):
         artist=artist, account=account, calendar_url="http://127.0.0.1:9/cal/", last_pulled_at=timezone.now()
     )
     BusyBlock.objects.create(
-        calendar=calendar, artist=artist, href="/cal/x.ics", summary="Dentist", start=start,
+        calendar=calendar,
+        artist=artist,
+        href="/cal/x.ics",
+        summary="Dentist",
+        start=start,
         end=start + timedelta(hours=2),
     )
     query = {"artist": artist.slug, "start": start.isoformat(), "end": (start + timedelta(hours=1)).isoformat()}
@@ -101,9 +117,20 @@ def test_outside_working_hours_and_inside_the_notice_are_refused_with_400(client
 def test_invalid_requests_are_400_and_unknown_artists_too(client):
     artist = make_artist()
     assert book(client, artist, next_week(9), client_email="not-an-email").status_code == 400
-    assert client.post("/api/appointments", {"artist": "nobody", "client_name": "A", "client_email": "a@b.c",
-                                              "start": next_week(9).isoformat(), "duration": 60},
-                       format="json").status_code == 400
+    assert (
+        client.post(
+            "/api/appointments",
+            {
+                "artist": "nobody",
+                "client_name": "A",
+                "client_email": "a@b.c",
+                "start": next_week(9).isoformat(),
+                "duration": 60,
+            },
+            format="json",
+        ).status_code
+        == 400
+    )
     assert client.get("/api/artists/nobody/slots", {"date": "2030-01-01", "duration": 60}).status_code == 404
 
 
@@ -145,11 +172,17 @@ def test_staff_move_an_appointment_but_not_onto_another(client, staff):
     artist = make_artist()
     first = book(client, artist, next_week(9)).json()["id"]
     book(client, artist, next_week(11))
-    moved = staff.patch(f"/api/appointments/{first}", {"start": next_week(13).isoformat(),
-                                                       "end": next_week(14).isoformat()}, format="json")
+    moved = staff.patch(
+        f"/api/appointments/{first}",
+        {"start": next_week(13).isoformat(), "end": next_week(14).isoformat()},
+        format="json",
+    )
     assert moved.status_code == 200 and moved.json()["start"].startswith(next_week(13).strftime("%Y-%m-%dT%H"))
-    clash = staff.patch(f"/api/appointments/{first}", {"start": next_week(11).isoformat(),
-                                                       "end": next_week(12).isoformat()}, format="json")
+    clash = staff.patch(
+        f"/api/appointments/{first}",
+        {"start": next_week(11).isoformat(), "end": next_week(12).isoformat()},
+        format="json",
+    )
     assert clash.status_code == 400
 
 
@@ -186,7 +219,9 @@ def test_availability_validates_its_query_like_the_rest_of_the_api(client):
     artist = make_artist()
     start = next_week(10).isoformat()
     assert client.get("/api/availability").json() == {
-        "artist": ["This field is required."], "start": ["This field is required."], "end": ["This field is required."],
+        "artist": ["This field is required."],
+        "start": ["This field is required."],
+        "end": ["This field is required."],
     }
     assert client.get("/api/availability", {"artist": " ", "start": start, "end": start}).json() == {
         "artist": ["This field may not be blank."],
@@ -203,8 +238,11 @@ def test_availability_conflicts_are_utc_instants_and_the_endpoint_is_in_the_open
     artist = make_artist(buffer_minutes=15)
     start = next_week(10)
     book(client, artist, start)
-    query = {"artist": artist.pk, "start": (start + timedelta(hours=1)).isoformat(),
-             "end": (start + timedelta(hours=2)).isoformat()}
+    query = {
+        "artist": artist.pk,
+        "start": (start + timedelta(hours=1)).isoformat(),
+        "end": (start + timedelta(hours=2)).isoformat(),
+    }
     answer = client.get("/api/availability", query).json()
     utc = "%Y-%m-%dT%H:%M:%SZ"
     assert answer["conflicts"] == [

@@ -78,9 +78,9 @@ def test_working_hours_are_parsed_and_bad_ones_refused():
             parse_working_hours(bad)
 
 
-instants = st.datetimes(
-    min_value=datetime(2026, 1, 1), max_value=datetime(2027, 12, 31), timezones=st.just(UTC)
-).map(lambda moment: moment.replace(second=0, microsecond=0))
+instants = st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2027, 12, 31), timezones=st.just(UTC)).map(
+    lambda moment: moment.replace(second=0, microsecond=0)
+)
 durations = st.integers(min_value=1, max_value=600).map(lambda minutes: timedelta(minutes=minutes))
 
 
@@ -95,9 +95,10 @@ def test_a_verdict_is_busy_exactly_when_the_buffered_intervals_overlap(busy_star
     assert (verdict.reason == "busy") is overlaps
 
 
-@given(day=st.dates(min_value=date(2026, 1, 1), max_value=date(2028, 12, 31)), zone=st.sampled_from(
-    ["Europe/Berlin", "America/New_York", "Australia/Sydney", "Asia/Kolkata", "UTC"]
-))
+@given(
+    day=st.dates(min_value=date(2026, 1, 1), max_value=date(2028, 12, 31)),
+    zone=st.sampled_from(["Europe/Berlin", "America/New_York", "Australia/Sydney", "Asia/Kolkata", "UTC"]),
+)
 def test_every_offered_slot_is_bookable_and_starts_at_a_local_wall_time_in_the_window(day, zone):
     week = rules(time_zone=zone, working_hours={d: [(time(9), time(17))] for d in range(7)})
     for start in slots(week, day, timedelta(minutes=45), now=LONG_AGO, busy=[]):

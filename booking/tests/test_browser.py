@@ -17,8 +17,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 def test_a_client_picks_a_free_slot_sees_the_indicator_change_without_reload_and_books_it(page, live_server):
     make_artist(slug="noor", working_hours={str(d): [["10:00", "14:00"]] for d in range(7)}, slot_step_minutes=60)
-    artist = make_artist(slug="maja", working_hours={str(d): [["10:00", "14:00"]] for d in range(7)},
-                         slot_step_minutes=60)
+    artist = make_artist(
+        slug="maja", working_hours={str(d): [["10:00", "14:00"]] for d in range(7)}, slot_step_minutes=60
+    )
     day = next_week(12).astimezone(ZoneInfo("Europe/Berlin")).date()
     page.goto(f"{live_server.url}/book/")
     page.evaluate("window.notReloaded = true")
@@ -48,8 +49,9 @@ def test_a_slot_taken_meanwhile_is_refused_clearly(page, live_server):
     page.fill("#date", local.date().isoformat())
     page.fill("#time", local.strftime("%H:%M"))
     expect(page.locator("#indicator")).to_have_text("Available")
-    Appointment.objects.create(artist=artist, client_name="Other", client_email="o@example.org", start=start,
-                               end=start + timedelta(hours=1))
+    Appointment.objects.create(
+        artist=artist, client_name="Other", client_email="o@example.org", start=start, end=start + timedelta(hours=1)
+    )
     page.fill("#client_name", "Ada")
     page.fill("#client_email", "ada@example.org")
     page.click("#submit")
@@ -65,8 +67,9 @@ def _until(page, condition, what: str) -> None:
 
 
 def test_overlapping_slot_reloads_show_each_free_slot_once_and_the_newest_answer_wins(page, live_server):
-    artist = make_artist(slug="lio", working_hours={str(d): [["10:00", "14:00"]] for d in range(7)},
-                         slot_step_minutes=60)
+    artist = make_artist(
+        slug="lio", working_hours={str(d): [["10:00", "14:00"]] for d in range(7)}, slot_step_minutes=60
+    )
     day = next_week(12).astimezone(ZoneInfo("Europe/Berlin")).date()
     held, settled = [], []
     page.on("requestfinished", lambda request: settled.append(request.url))

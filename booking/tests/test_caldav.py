@@ -34,9 +34,15 @@ def test_a_pull_blocks_recurring_busy_time_honouring_override_exdate_and_ignorin
     monday = next_week(9)
     rrule_start = f"{monday:%Y%m%dT%H%M%SZ}"
     series = vevent(
-        "series", monday, monday + timedelta(hours=2),
-        "RRULE:FREQ=DAILY;COUNT=4", f"EXDATE:{monday + timedelta(days=2):%Y%m%dT%H%M%SZ}",
-        "END:VEVENT", "BEGIN:VEVENT", "UID:series", "DTSTAMP:20260101T000000Z",
+        "series",
+        monday,
+        monday + timedelta(hours=2),
+        "RRULE:FREQ=DAILY;COUNT=4",
+        f"EXDATE:{monday + timedelta(days=2):%Y%m%dT%H%M%SZ}",
+        "END:VEVENT",
+        "BEGIN:VEVENT",
+        "UID:series",
+        "DTSTAMP:20260101T000000Z",
         f"RECURRENCE-ID:{monday + timedelta(days=1):%Y%m%dT%H%M%SZ}",
         f"DTSTART:{monday + timedelta(days=1, hours=5):%Y%m%dT%H%M%SZ}",
         f"DTEND:{monday + timedelta(days=1, hours=6):%Y%m%dT%H%M%SZ}",
@@ -44,10 +50,16 @@ def test_a_pull_blocks_recurring_busy_time_honouring_override_exdate_and_ignorin
     assert rrule_start in series.decode()
     with dav(dav_server) as connector:
         connector.put(collection, series, uid="series")
-        connector.put(collection, vevent("free", monday + timedelta(days=4), monday + timedelta(days=4, hours=3),
-                                         "TRANSP:TRANSPARENT"), uid="free")
-        connector.put(collection, vevent("off", monday + timedelta(days=5), monday + timedelta(days=5, hours=3),
-                                         "STATUS:CANCELLED"), uid="off")
+        connector.put(
+            collection,
+            vevent("free", monday + timedelta(days=4), monday + timedelta(days=4, hours=3), "TRANSP:TRANSPARENT"),
+            uid="free",
+        )
+        connector.put(
+            collection,
+            vevent("off", monday + timedelta(days=5), monday + timedelta(days=5, hours=3), "STATUS:CANCELLED"),
+            uid="off",
+        )
     artist = make_artist()
     calendar = attach_calendar(artist, dav_server, collection)
     assert busy_pull(calendar=calendar).ok
@@ -72,8 +84,12 @@ def test_a_changed_or_deleted_event_replaces_its_blocks_on_the_next_incremental_
     calendar.refresh_from_db()
     assert calendar.sync_token and BusyBlock.objects.filter(calendar=calendar).count() == 2
     with dav(dav_server) as connector:
-        connector.put(collection, vevent("a", start + timedelta(hours=2), start + timedelta(hours=3)),
-                      href=first.href, etag=first.etag)
+        connector.put(
+            collection,
+            vevent("a", start + timedelta(hours=2), start + timedelta(hours=3)),
+            href=first.href,
+            etag=first.etag,
+        )
         b_href = next(href for href, data in server_events(dav_server, collection).items() if b"UID:b" in data)
         connector.delete(b_href)
     result = busy_pull(calendar=calendar)
@@ -142,7 +158,10 @@ def test_the_artist_moving_or_deleting_our_event_shows_on_the_appointment_after_
         artist=artist, client_name="Ada", client_email="a@example.org", start=start, end=start + timedelta(hours=1)
     )
     deleted, _ = appointment_create(
-        artist=artist, client_name="Bob", client_email="b@example.org", start=start + timedelta(hours=3),
+        artist=artist,
+        client_name="Bob",
+        client_email="b@example.org",
+        start=start + timedelta(hours=3),
         end=start + timedelta(hours=4),
     )
     for appointment in (moved, deleted):

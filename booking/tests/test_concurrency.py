@@ -56,8 +56,13 @@ def post_concurrently(url: str, payloads: list[dict]) -> Counter:
 
 def payloads(artist, start) -> list[dict]:
     return [
-        {"artist": artist.slug, "client_name": f"Client {n}", "client_email": f"c{n}@example.org",
-         "start": (start + timedelta(minutes=n % 3 * 10)).isoformat(), "duration": 60}
+        {
+            "artist": artist.slug,
+            "client_name": f"Client {n}",
+            "client_email": f"c{n}@example.org",
+            "start": (start + timedelta(minutes=n % 3 * 10)).isoformat(),
+            "duration": 60,
+        }
         for n in range(CLIENTS)
     ]
 
@@ -82,14 +87,31 @@ def test_on_postgresql_the_exclusion_constraint_refuses_an_overlap_the_service_d
         pytest.fail("this test needs PostgreSQL (the second pass of make test)")
     artist = make_artist()
     start = next_week(10)
-    Appointment.objects.create(artist=artist, client_name="A", client_email="a@example.org", start=start,
-                               end=start + timedelta(hours=1))
+    Appointment.objects.create(
+        artist=artist, client_name="A", client_email="a@example.org", start=start, end=start + timedelta(hours=1)
+    )
     with pytest.raises(IntegrityError), transaction.atomic():
-        Appointment.objects.create(artist=artist, client_name="B", client_email="b@example.org",
-                                   start=start + timedelta(minutes=30), end=start + timedelta(hours=2))
+        Appointment.objects.create(
+            artist=artist,
+            client_name="B",
+            client_email="b@example.org",
+            start=start + timedelta(minutes=30),
+            end=start + timedelta(hours=2),
+        )
     # Cancelled ones do not hold the slot; touching ones do not overlap.
-    Appointment.objects.create(artist=artist, client_name="C", client_email="c@example.org", status="cancelled",
-                               start=start, end=start + timedelta(hours=1))
-    Appointment.objects.create(artist=artist, client_name="D", client_email="d@example.org",
-                               start=start + timedelta(hours=1), end=start + timedelta(hours=2))
+    Appointment.objects.create(
+        artist=artist,
+        client_name="C",
+        client_email="c@example.org",
+        status="cancelled",
+        start=start,
+        end=start + timedelta(hours=1),
+    )
+    Appointment.objects.create(
+        artist=artist,
+        client_name="D",
+        client_email="d@example.org",
+        start=start + timedelta(hours=1),
+        end=start + timedelta(hours=2),
+    )
     run_race(live_server)

@@ -41,7 +41,8 @@ def test_a_sync_over_a_date_range_pulls_busy_time_beyond_the_rolling_window(radi
     response = staff.post("/api/booking/sync", {"artist": artist.pk, **window}, format="json")
     assert response.status_code == 202 and response.json()["queued"] is True
     assert sorted(BusyBlock.objects.filter(calendar=calendar).values_list("uid", "start")) == [
-        ("far", far), ("near", near),
+        ("far", far),
+        ("near", near),
     ]
     assert ArtistCalendar.objects.get(pk=calendar.pk).last_pull_ok is True
 
@@ -90,25 +91,43 @@ def test_staff_manage_every_artist_calendar_and_nobody_else_touches_one(staff):
     ada, bob = User.objects.create_user("ada"), User.objects.create_user("bob")
     ada_account = Account.objects.create(owner=ada, name="ada", kind="caldav", url="http://127.0.0.1:9/")
     bob_account = Account.objects.create(owner=bob, name="bob", kind="caldav", url="http://127.0.0.1:9/")
-    created = staff.post("/api/admin/calendars", {
-        "artist": artist.pk, "account": bob_account.pk, "calendar_url": "http://127.0.0.1:9/bob/",
-    }, format="json")
+    created = staff.post(
+        "/api/admin/calendars",
+        {
+            "artist": artist.pk,
+            "account": bob_account.pk,
+            "calendar_url": "http://127.0.0.1:9/bob/",
+        },
+        format="json",
+    )
     assert created.status_code == 201 and created.json()["blocks_time"] is True
     bobs = created.json()["id"]
     as_ada = api_for(ada)
     # Not even with her own account: an artist's calendar decides when clients may book them.
-    mine = as_ada.post("/api/admin/calendars", {
-        "artist": artist.pk, "account": ada_account.pk, "calendar_url": "http://127.0.0.1:9/ada/",
-    }, format="json")
+    mine = as_ada.post(
+        "/api/admin/calendars",
+        {
+            "artist": artist.pk,
+            "account": ada_account.pk,
+            "calendar_url": "http://127.0.0.1:9/ada/",
+        },
+        format="json",
+    )
     assert mine.status_code == 403
     assert as_ada.get("/api/admin/calendars").status_code == 403
     assert as_ada.get(f"/api/admin/calendars/{bobs}").status_code == 403
     assert as_ada.patch(f"/api/admin/calendars/{bobs}", {"blocks_time": False}, format="json").status_code == 403
     assert as_ada.delete(f"/api/admin/calendars/{bobs}").status_code == 403
     assert as_ada.post(f"/api/admin/calendars/{bobs}/test").status_code == 403
-    mine = staff.post("/api/admin/calendars", {
-        "artist": artist.pk, "account": ada_account.pk, "calendar_url": "http://127.0.0.1:9/ada/",
-    }, format="json")
+    mine = staff.post(
+        "/api/admin/calendars",
+        {
+            "artist": artist.pk,
+            "account": ada_account.pk,
+            "calendar_url": "http://127.0.0.1:9/ada/",
+        },
+        format="json",
+    )
     assert mine.status_code == 201
     assert staff.get("/api/admin/calendars").json()["count"] == 2
     changed = staff.patch(f"/api/admin/calendars/{bobs}", {"blocks_time": False}, format="json")

@@ -107,7 +107,7 @@ PHOTO = base64.b64encode(bytes(range(256)) * 8).decode()
 
 
 def vcard3(n: int) -> bytes:
-    photo = "".join(f"\r\n {PHOTO[i:i + 74]}" for i in range(74, len(PHOTO), 74))
+    photo = "".join(f"\r\n {PHOTO[i : i + 74]}" for i in range(74, len(PHOTO), 74))
     return (
         f"BEGIN:VCARD\r\nVERSION:3.0\r\nUID:card3-{n}@calsync.test\r\nFN:Person {n}\r\nN:{n};Person;;;\r\n"
         f"EMAIL;TYPE=INTERNET,WORK:person{n}@example.com\r\nTEL;TYPE=CELL:+49 30 {n:07d}\r\n"

@@ -23,16 +23,25 @@ def staff(db) -> User:
 
 @pytest.fixture
 def job(staff) -> SyncJob:
-    source = Account.objects.create(owner=staff, name="Z", kind="zammad", url="https://z.example.org",
-                                    username="ann@example.org", password="s3cret-token")
+    source = Account.objects.create(
+        owner=staff,
+        name="Z",
+        kind="zammad",
+        url="https://z.example.org",
+        username="ann@example.org",
+        password="s3cret-token",
+    )
     dest = Account.objects.create(owner=staff, name="K", kind="kimai", url="https://k.example.org", password="t")
     return SyncJob.objects.create(owner=staff, name="time", source=source, destination=dest)
 
 
 def test_an_account_change_through_the_api_is_audited_with_its_user_and_without_the_secret(client, staff, job):
     client.force_login(staff)
-    answer = client.patch(f"/api/accounts/{job.source.pk}", {"name": "Zammad", "password": "new-token-xyz"},
-                          content_type="application/json")
+    answer = client.patch(
+        f"/api/accounts/{job.source.pk}",
+        {"name": "Zammad", "password": "new-token-xyz"},
+        content_type="application/json",
+    )
     assert answer.status_code == 200, answer.content
     event = AuditEvent.objects.filter(object_type="accounts.Account", action="update").latest("id")
     assert event.actor == staff
@@ -45,9 +54,10 @@ def test_a_mapping_change_in_the_admin_is_audited(client, staff, job):
     staff.is_superuser = True
     staff.save()
     client.force_login(staff)
-    answer = client.post("/admin/jobs/agentmapping/add/",
-                         {"job": job.pk, "zammad_user_id": 3, "email": "ann@example.org", "kimai_user": 2,
-                          "timezone": "Europe/Berlin"})
+    answer = client.post(
+        "/admin/jobs/agentmapping/add/",
+        {"job": job.pk, "zammad_user_id": 3, "email": "ann@example.org", "kimai_user": 2, "timezone": "Europe/Berlin"},
+    )
     assert answer.status_code == 302
     event = AuditEvent.objects.get(object_type="jobs.AgentMapping", action="create")
     assert (event.actor, event.after["timezone"]) == (staff, "Europe/Berlin")
@@ -78,8 +88,9 @@ def test_gdpr_endpoints_are_for_staff_only(client, job):
 
 def test_gdpr_export_shows_everything_held_about_a_person(client, staff, job):
     AgentMapping.objects.create(job=job, zammad_user_id=3, email="ann@example.org", kimai_user=2)
-    Conflict.objects.create(job=job, source_href="zammad-ta-1", reason="orphan",
-                            source_data='{"agent": "ann@example.org"}')
+    Conflict.objects.create(
+        job=job, source_href="zammad-ta-1", reason="orphan", source_data='{"agent": "ann@example.org"}'
+    )
     client.force_login(staff)
     data = client.get("/api/gdpr/export?email=ann@example.org").json()
     assert [a["username"] for a in data["accounts"]] == ["ann@example.org"]

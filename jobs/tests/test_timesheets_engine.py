@@ -57,7 +57,9 @@ def test_a_rerun_writes_nothing_and_only_reads_pages(world):
     # the users' time zones, the API user's own zone (for the date window), one page of timesheets
     assert [r.path for r in world.kimai.requests] == ["/api/users", "/api/users/me", "/api/timesheets"]
     assert [r.path for r in world.zammad.requests] == [
-        "/api/v1/time_accountings", "/api/v1/tickets/search", "/api/v1/time_accounting/types"
+        "/api/v1/time_accountings",
+        "/api/v1/tickets/search",
+        "/api/v1/time_accounting/types",
     ]
 
 
@@ -75,8 +77,12 @@ def test_entries_made_by_hand_in_kimai_are_never_touched(world):
     now = world.kimai.state.timesheets
     began = datetime.now(UTC) - timedelta(hours=3)
     by_hand = world.kimai.add_timesheet(
-        begin=began, end=began + timedelta(hours=1), project=world.project, activity=world.phone_activity,
-        user=world.ann_kimai, description="Team meeting",
+        begin=began,
+        end=began + timedelta(hours=1),
+        project=world.project,
+        activity=world.phone_activity,
+        user=world.ann_kimai,
+        description="Team meeting",
     )
     TimesheetSettings.objects.filter(job=world.job).update(orphan_policy="delete", lookback_days=3650)
     world.account(30)
@@ -100,8 +106,14 @@ def test_each_conflict_kind_is_recorded_with_its_reason_code(world):
     by_source = {t["description"].split("[zammad-ta-")[1].rstrip("]"): t for t in world.kimai.state.timesheets.values()}
     # duplicate: someone copied the entry in Kimai, marker included
     copy = by_source[str(dup)]
-    world.kimai.add_timesheet(begin=copy["begin"], end=copy["end"], project=copy["project"],
-                              activity=copy["activity"], user=copy["user"], description=copy["description"])
+    world.kimai.add_timesheet(
+        begin=copy["begin"],
+        end=copy["end"],
+        project=copy["project"],
+        activity=copy["activity"],
+        user=copy["user"],
+        description=copy["description"],
+    )
     # mismatch: the duration was changed in Kimai, not in Zammad
     world.kimai.edit_timesheet(by_source[str(mismatch)]["id"], end=by_source[str(mismatch)]["end"] + timedelta(hours=2))
     # exported: billed already, and then the source changes

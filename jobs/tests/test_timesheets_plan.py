@@ -134,9 +134,7 @@ def test_entries_made_by_hand_are_never_touched():
 
 def test_a_right_entry_without_a_link_is_adopted_not_rewritten():
     d = want("1")
-    assert ops(plan_timesheets([d], [kimai_for(d, 10)], known_source_ids={"1"}, links={})) == [
-        ("link", "1", "adopted")
-    ]
+    assert ops(plan_timesheets([d], [kimai_for(d, 10)], known_source_ids={"1"}, links={})) == [("link", "1", "adopted")]
 
 
 # --- properties ------------------------------------------------------------------------------
@@ -165,7 +163,10 @@ def test_every_source_entry_gets_at_most_one_action_and_hand_made_entries_none(h
         if state == "by_hand":
             kimai.append(KimaiEntry(3000 + n, T0, T0, 60, "by hand", 1, 2, 3))
     plan = plan_timesheets(
-        wanted, kimai, known_source_ids={d.source_id for d in wanted}, links=links,
+        wanted,
+        kimai,
+        known_source_ids={d.source_id for d in wanted},
+        links=links,
         options=Options(orphans=orphans, update=update),
     )
     per_source = [a.source_id for a in plan.actions]
@@ -195,14 +196,29 @@ def test_a_state_kept_by_a_human_plans_nothing_until_either_side_changes():
     copies = [kimai_for(want("2"), 11), kimai_for(want("2"), 12)]  # a duplicate
     orphan = kimai_for(want("9"), 13)
     unmapped = Unresolved("5", 1, Reason.ACTIVITY_UNMAPPED)
-    accepted = {"1": state_key(d, [edited]), "2": state_key(want("2"), copies), "9": state_key(None, [orphan]),
-                "5": state_key(unmapped, [])}
-    kept = plan_timesheets([d, want("2"), unmapped], [edited, *copies, orphan], known_source_ids={"1", "2", "5"},
-                           links={"1": d.fingerprint()}, accepted=accepted)
+    accepted = {
+        "1": state_key(d, [edited]),
+        "2": state_key(want("2"), copies),
+        "9": state_key(None, [orphan]),
+        "5": state_key(unmapped, []),
+    }
+    kept = plan_timesheets(
+        [d, want("2"), unmapped],
+        [edited, *copies, orphan],
+        known_source_ids={"1", "2", "5"},
+        links={"1": d.fingerprint()},
+        accepted=accepted,
+    )
     assert (kept.actions, kept.unchanged) == ([], 4)
-    moved = plan_timesheets([want("1", minutes=20)], [edited], known_source_ids={"1"},
-                            links={"1": d.fingerprint()}, accepted=accepted)
+    moved = plan_timesheets(
+        [want("1", minutes=20)], [edited], known_source_ids={"1"}, links={"1": d.fingerprint()}, accepted=accepted
+    )
     assert ops(moved) == [("update-destination", "1", "changed")]
-    edited_again = plan_timesheets([d], [kimai_for(d, 10, duration_seconds=50 * 60)], known_source_ids={"1"},
-                                   links={"1": d.fingerprint()}, accepted=accepted)
+    edited_again = plan_timesheets(
+        [d],
+        [kimai_for(d, 10, duration_seconds=50 * 60)],
+        known_source_ids={"1"},
+        links={"1": d.fingerprint()},
+        accepted=accepted,
+    )
     assert ops(edited_again) == [("conflict", "1", "duration_mismatch")]

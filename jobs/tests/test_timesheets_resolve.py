@@ -31,8 +31,9 @@ def api(world) -> APIClient:
 
 def entry_of(world: World, source_id: int) -> list[dict]:
     marker = f"[zammad-ta-{source_id}]"
-    return sorted((t for t in world.kimai.state.timesheets.values() if marker in t["description"]),
-                  key=lambda t: t["id"])
+    return sorted(
+        (t for t in world.kimai.state.timesheets.values() if marker in t["description"]), key=lambda t: t["id"]
+    )
 
 
 def open_conflict(world: World, source_id: int) -> Conflict:
@@ -47,9 +48,14 @@ def test_use_source_through_the_api_removes_a_duplicate_and_is_audited(world, ap
     entry = world.account(90, 15)
     world.run()
     [original] = entry_of(world, entry)
-    copy = world.kimai.add_timesheet(begin=original["begin"], end=original["end"] + timedelta(minutes=5),
-                                     project=world.project, activity=world.phone_activity, user=world.ann_kimai,
-                                     description=original["description"])
+    copy = world.kimai.add_timesheet(
+        begin=original["begin"],
+        end=original["end"] + timedelta(minutes=5),
+        project=world.project,
+        activity=world.phone_activity,
+        user=world.ann_kimai,
+        description=original["description"],
+    )
     world.run()
     conflict = open_conflict(world, entry)
     assert conflict.reason == "duplicate"

@@ -31,8 +31,12 @@ def payload(ticket_id: int) -> bytes:
 def deliver(client: Client, endpoint: WebhookEndpoint, body: bytes, signature: str | None):
     headers = {"HTTP_X_HUB_SIGNATURE": signature} if signature is not None else {}
     return client.post(
-        f"/api/webhooks/zammad/{endpoint.token}", data=body, content_type="application/json; charset=utf-8",
-        HTTP_USER_AGENT="Zammad User Agent", HTTP_X_ZAMMAD_TRIGGER="time sync", **headers,
+        f"/api/webhooks/zammad/{endpoint.token}",
+        data=body,
+        content_type="application/json; charset=utf-8",
+        HTTP_USER_AGENT="Zammad User Agent",
+        HTTP_X_ZAMMAD_TRIGGER="time sync",
+        **headers,
     )
 
 
@@ -147,7 +151,8 @@ def test_a_ticket_delivered_while_a_run_is_running_is_synced_by_a_follow_up_run(
             break
         time.sleep(0.2)
     assert [(r.trigger, r.status, r.created, r.error) for r in runs] == [
-        ("webhook", "completed", 1, ""), ("webhook", "completed", 1, "")
+        ("webhook", "completed", 1, ""),
+        ("webhook", "completed", 1, ""),
     ]
     markers = sorted(t["description"].split("[")[-1] for t in world.kimai.state.timesheets.values())
     assert markers == sorted([f"zammad-ta-{first}]", f"zammad-ta-{second}]"])

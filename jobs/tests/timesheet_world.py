@@ -28,7 +28,9 @@ class World:
 
     def account(self, minutes_ago: int, units: float = 15, ticket: int | None = None, type_id: int | None = -1) -> int:
         return self.zammad.add_time_accounting(
-            ticket or self.ticket, units, created_by_id=self.ann,
+            ticket or self.ticket,
+            units,
+            created_by_id=self.ann,
             created_at=datetime.now(UTC) - timedelta(minutes=minutes_ago),
             type_id=self.phone if type_id == -1 else type_id,
         )

@@ -51,8 +51,14 @@ def sync_timesheet_job(
         options = Options(
             update=settings.update_policy, orphans=settings.orphan_policy, rounding_seconds=settings.rounding_seconds
         )
-        plan = plan_timesheets(sides.wanted, sides.kimai, known_source_ids=sides.known_source_ids, links=links,
-                               options=options, accepted=accepted)
+        plan = plan_timesheets(
+            sides.wanted,
+            sides.kimai,
+            known_source_ids=sides.known_source_ids,
+            links=links,
+            options=options,
+            accepted=accepted,
+        )
         progress.planned(len(plan.actions) + plan.unchanged)
         progress.count(unchanged=plan.unchanged, done=plan.unchanged)
         if not dry_run:
@@ -107,9 +113,14 @@ def _apply_one(
     want = action.desired
     fields = {}
     if want is not None:
-        fields = {"begin": want.begin, "end": want.begin + timedelta(seconds=want.duration_seconds),
-                  "project": want.project, "activity": want.activity, "user": want.user,
-                  "description": want.description}
+        fields = {
+            "begin": want.begin,
+            "end": want.begin + timedelta(seconds=want.duration_seconds),
+            "project": want.project,
+            "activity": want.activity,
+            "user": want.user,
+            "description": want.description,
+        }
     try:
         if action.op == Op.CREATE_DEST:
             created = kimai.create_timesheet(**fields)
@@ -177,9 +188,15 @@ def _record_failures(job, events: list[AuditEvent], failures: dict[str, str]) ->
 
 def timesheet_link(job, action: TimesheetAction, kimai_id: int) -> ItemLink:
     return ItemLink(
-        job=job, source_collection=SOURCE, dest_collection=DEST, uid=str(action.desired.ticket_id),
-        source_href=source_href(action.source_id), source_hash=action.desired.fingerprint(),
-        dest_href=dest_href(kimai_id), dest_hash="", synced_at=timezone.now(),
+        job=job,
+        source_collection=SOURCE,
+        dest_collection=DEST,
+        uid=str(action.desired.ticket_id),
+        source_href=source_href(action.source_id),
+        source_hash=action.desired.fingerprint(),
+        dest_href=dest_href(kimai_id),
+        dest_hash="",
+        synced_at=timezone.now(),
     )
 
 
@@ -192,7 +209,9 @@ def timesheet_links_save(job, links: list[ItemLink]) -> None:
             source_href__in=[k.source_href for k in links]
         ).delete()
         ItemLink.objects.bulk_create(
-            links, update_conflicts=True, unique_fields=["job", "source_href"],
+            links,
+            update_conflicts=True,
+            unique_fields=["job", "source_href"],
             update_fields=["dest_collection", "uid", "source_hash", "dest_href", "dest_hash", "synced_at"],
         )
 
@@ -211,8 +230,12 @@ def _conflict(job, run, sides: Sides, action: TimesheetAction, reason: str) -> N
     }
     # One open conflict per entry pair, refreshed by later runs rather than repeated.
     Conflict.objects.update_or_create(
-        job=job, source_href=action.source_href, dest_href=action.dest_href, resolution="",
-        defaults=values, create_defaults=values,
+        job=job,
+        source_href=action.source_href,
+        dest_href=action.dest_href,
+        resolution="",
+        defaults=values,
+        create_defaults=values,
     )
 
 

@@ -83,8 +83,14 @@ def _use_source(job: SyncJob, source_href: str, want, entries: list[KimaiEntry],
     )
     extras = [e for e in entries if e is not keeper]
     _refuse_exported(extras + ([keeper] if keeper else []))
-    fields = {"begin": want.begin, "end": want.begin + timedelta(seconds=want.duration_seconds),
-              "project": want.project, "activity": want.activity, "user": want.user, "description": want.description}
+    fields = {
+        "begin": want.begin,
+        "end": want.begin + timedelta(seconds=want.duration_seconds),
+        "project": want.project,
+        "activity": want.activity,
+        "user": want.user,
+        "description": want.description,
+    }
     if keeper is None:
         written = kimai.create_timesheet(**fields)
     else:
@@ -107,8 +113,13 @@ def _keep_kimai(job: SyncJob, source_href: str, want, entries: list[KimaiEntry])
     if not href or ItemLink.objects.filter(job=job, dest_href=href).exists():
         href = f"kept-{source_href}"  # a placeholder: the unique destination href stays free
     ItemLink.objects.create(
-        job=job, source_collection=SOURCE, dest_collection=DEST, source_href=source_href, dest_href=href,
-        uid=str(getattr(want, "ticket_id", "") or ""), **{"source_hash": "", **values},
+        job=job,
+        source_collection=SOURCE,
+        dest_collection=DEST,
+        source_href=source_href,
+        dest_href=href,
+        uid=str(getattr(want, "ticket_id", "") or ""),
+        **{"source_hash": "", **values},
     )
     return {"kept": [e.id for e in entries]}
 
@@ -144,6 +155,13 @@ def _describe(want: Desired | Unresolved | None) -> dict | None:
         return None
     if isinstance(want, Unresolved):
         return {"source_id": want.source_id, "ticket_id": want.ticket_id, "unresolved": want.reason}
-    return {"source_id": want.source_id, "ticket_id": want.ticket_id, "begin": want.begin.isoformat(),
-            "duration_seconds": want.duration_seconds, "project": want.project, "activity": want.activity,
-            "user": want.user, "description": want.description}
+    return {
+        "source_id": want.source_id,
+        "ticket_id": want.ticket_id,
+        "begin": want.begin.isoformat(),
+        "duration_seconds": want.duration_seconds,
+        "project": want.project,
+        "activity": want.activity,
+        "user": want.user,
+        "description": want.description,
+    }

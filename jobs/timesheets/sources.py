@@ -61,7 +61,7 @@ class Mappings:
         return agent.timezone or self.user_zones.get(agent.kimai_user, "")
 
     def ensure_projects(self, job: SyncJob, organisations: set[str], kimai: KimaiConnector, settings, log) -> None:
-        """"Create missing": one Kimai customer (reused by name) and project per new organisation."""
+        """ "Create missing": one Kimai customer (reused by name) and project per new organisation."""
         missing = sorted(org for org in organisations if org and org not in self.projects)
         if not missing:
             return

@@ -260,9 +260,5 @@ class WorkerStatusView(APIView):
             if b.kind == "worker"
         ]
         beat = next(({"name": b.name, "last_seen": b.seen_at} for b in beats if b.kind == "beat"), None)
-        runs = dict(
-            SyncRun.objects.filter(status__in=SyncRun.ACTIVE)
-            .values_list("status")
-            .annotate(n=Count("id"))
-        )
+        runs = dict(SyncRun.objects.filter(status__in=SyncRun.ACTIVE).values_list("status").annotate(n=Count("id")))
         return Response({"workers": workers, "beat": beat, "runs": {s: runs.get(s, 0) for s in SyncRun.ACTIVE}})

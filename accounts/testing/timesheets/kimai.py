@@ -18,8 +18,20 @@ from zoneinfo import ZoneInfo
 from accounts.testing.timesheets.common import HttpError, StandIn, one
 
 KIMAI_FORM_FIELDS = frozenset(
-    {"begin", "end", "project", "activity", "description", "tags", "fixedRate", "hourlyRate", "user", "exported",
-     "billable", "break"}
+    {
+        "begin",
+        "end",
+        "project",
+        "activity",
+        "description",
+        "tags",
+        "fixedRate",
+        "hourlyRate",
+        "user",
+        "exported",
+        "billable",
+        "break",
+    }
 )
 KIMAI_LOCAL = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2})?$")
 KIMAI_QUERY_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$")
@@ -85,8 +97,16 @@ class KimaiStandIn(StandIn):
     def add_user(self, username: str, *, timezone: str, role: str = "ROLE_USER", token: str = "") -> int:
         with self.lock:
             uid = self._next()
-            self.state.users[uid] = {"id": uid, "username": username, "alias": None, "email": username,
-                                     "enabled": True, "timezone": timezone, "language": "en", "roles": [role]}
+            self.state.users[uid] = {
+                "id": uid,
+                "username": username,
+                "alias": None,
+                "email": username,
+                "enabled": True,
+                "timezone": timezone,
+                "language": "en",
+                "roles": [role],
+            }
             if token:
                 self.state.tokens[token] = uid
             return uid
@@ -94,32 +114,69 @@ class KimaiStandIn(StandIn):
     def add_customer(self, name: str) -> int:
         with self.lock:
             cid = self._next()
-            self.state.customers[cid] = {"id": cid, "name": name, "visible": True, "billable": True,
-                                         "country": "DE", "currency": "EUR", "timezone": "Europe/Berlin"}
+            self.state.customers[cid] = {
+                "id": cid,
+                "name": name,
+                "visible": True,
+                "billable": True,
+                "country": "DE",
+                "currency": "EUR",
+                "timezone": "Europe/Berlin",
+            }
             return cid
 
     def add_project(self, name: str, customer: int) -> int:
         with self.lock:
             pid = self._next()
-            self.state.projects[pid] = {"id": pid, "name": name, "customer": customer, "visible": True,
-                                        "billable": True, "globalActivities": True,
-                                        "parentTitle": self.state.customers[customer]["name"]}
+            self.state.projects[pid] = {
+                "id": pid,
+                "name": name,
+                "customer": customer,
+                "visible": True,
+                "billable": True,
+                "globalActivities": True,
+                "parentTitle": self.state.customers[customer]["name"],
+            }
             return pid
 
     def add_activity(self, name: str, project: int | None = None) -> int:
         with self.lock:
             aid = self._next()
-            self.state.activities[aid] = {"id": aid, "name": name, "project": project, "visible": True,
-                                          "billable": True}
+            self.state.activities[aid] = {
+                "id": aid,
+                "name": name,
+                "project": project,
+                "visible": True,
+                "billable": True,
+            }
             return aid
 
-    def add_timesheet(self, *, begin: datetime, end: datetime, project: int, activity: int, user: int,
-                      description: str = "", exported: bool = False) -> int:
+    def add_timesheet(
+        self,
+        *,
+        begin: datetime,
+        end: datetime,
+        project: int,
+        activity: int,
+        user: int,
+        description: str = "",
+        exported: bool = False,
+    ) -> int:
         with self.lock:
             tid = self._next()
             self.state.timesheets[tid] = self._rounded(
-                {"id": tid, "begin": begin, "end": end, "description": description, "project": project,
-                 "activity": activity, "user": user, "exported": exported, "billable": True, "tags": []}
+                {
+                    "id": tid,
+                    "begin": begin,
+                    "end": end,
+                    "description": description,
+                    "project": project,
+                    "activity": activity,
+                    "user": user,
+                    "exported": exported,
+                    "billable": True,
+                    "tags": [],
+                }
             )
             return tid
 
@@ -164,11 +221,23 @@ class KimaiStandIn(StandIn):
         def stamp(value: datetime | None) -> str | None:
             return value.astimezone(zone).strftime("%Y-%m-%dT%H:%M:%S%z") if value else None
 
-        return {"id": record["id"], "begin": stamp(record["begin"]), "end": stamp(record["end"]),
-                "duration": record["duration"], "break": 0, "description": record["description"] or None,
-                "rate": 0.0, "internalRate": 0.0, "exported": record["exported"], "billable": record["billable"],
-                "activity": record["activity"], "project": record["project"], "user": record["user"],
-                "tags": record["tags"], "metaFields": []}
+        return {
+            "id": record["id"],
+            "begin": stamp(record["begin"]),
+            "end": stamp(record["end"]),
+            "duration": record["duration"],
+            "break": 0,
+            "description": record["description"] or None,
+            "rate": 0.0,
+            "internalRate": 0.0,
+            "exported": record["exported"],
+            "billable": record["billable"],
+            "activity": record["activity"],
+            "project": record["project"],
+            "user": record["user"],
+            "tags": record["tags"],
+            "metaFields": [],
+        }
 
     def _local(self, value: str, user: dict) -> datetime:
         parsed = datetime.fromisoformat(value.replace(" ", "T"))
@@ -195,8 +264,7 @@ class KimaiStandIn(StandIn):
 
     def list_activities(self, user, query, body):
         project = one(query, "project")
-        found = [a for a in self.state.activities.values()
-                 if not project or a["project"] in (None, int(project))]
+        found = [a for a in self.state.activities.values() if not project or a["project"] in (None, int(project))]
         return sorted(found, key=lambda a: a["name"])
 
     def _check_fields(self, body: dict, allowed: set[str]) -> None:
@@ -204,15 +272,28 @@ class KimaiStandIn(StandIn):
             raise _validation_failed(global_errors=["This form should not contain extra fields."])
 
     def create_customer(self, user, query, body):
-        self._check_fields(body, {"name", "number", "comment", "visible", "billable", "currency", "country",
-                                  "timezone", "color"})
+        self._check_fields(
+            body, {"name", "number", "comment", "visible", "billable", "currency", "country", "timezone", "color"}
+        )
         if not 2 <= len(body.get("name") or "") <= 150:
             raise _validation_failed(children={"name": ["This value should not be blank."]})
         return self.state.customers[self.add_customer(body["name"])]
 
     def create_project(self, user, query, body):
-        self._check_fields(body, {"name", "customer", "number", "comment", "visible", "billable",
-                                  "globalActivities", "orderNumber", "color"})
+        self._check_fields(
+            body,
+            {
+                "name",
+                "customer",
+                "number",
+                "comment",
+                "visible",
+                "billable",
+                "globalActivities",
+                "orderNumber",
+                "color",
+            },
+        )
         if int(body.get("customer") or 0) not in self.state.customers:
             raise _validation_failed(children={"customer": ["The selected choice is invalid."]})
         return self.state.projects[self.add_project(body["name"], int(body["customer"]))]
@@ -253,8 +334,12 @@ class KimaiStandIn(StandIn):
         pages = max(1, math.ceil(len(records) / size))
         if page > pages:
             raise HttpError(404, {"code": 404, "message": "Not Found"})
-        headers = {"X-Page": str(page), "X-Total-Count": str(len(records)), "X-Total-Pages": str(pages),
-                   "X-Per-Page": str(size)}
+        headers = {
+            "X-Page": str(page),
+            "X-Total-Count": str(len(records)),
+            "X-Total-Pages": str(pages),
+            "X-Per-Page": str(size),
+        }
         return 200, [self._render(r, user) for r in records[(page - 1) * size : page * size]], headers
 
     def _record(self, tid: str) -> dict:
@@ -287,8 +372,10 @@ class KimaiStandIn(StandIn):
                     children[name] = ["This value is not valid."]
                 else:
                     record[name] = self._local(str(body[name]), user)
-        for name, table, missing in (("project", self.state.projects, "A project needs to be selected."),
-                                     ("activity", self.state.activities, "An activity needs to be selected.")):
+        for name, table, missing in (
+            ("project", self.state.projects, "A project needs to be selected."),
+            ("activity", self.state.activities, "An activity needs to be selected."),
+        ):
             if name in body or record.get(name) is None:
                 value = body.get(name)
                 if value in (None, ""):
@@ -316,8 +403,18 @@ class KimaiStandIn(StandIn):
 
     def create_timesheet(self, user, query, body):
         now = datetime.now(UTC)
-        base = {"id": 0, "begin": now, "end": None, "description": "", "project": None, "activity": None,
-                "user": user["id"], "exported": False, "billable": True, "tags": []}
+        base = {
+            "id": 0,
+            "begin": now,
+            "end": None,
+            "description": "",
+            "project": None,
+            "activity": None,
+            "user": user["id"],
+            "exported": False,
+            "billable": True,
+            "tags": [],
+        }
         record = self._validated(user, body, base)
         record["id"] = self._next()
         self.state.timesheets[record["id"]] = record

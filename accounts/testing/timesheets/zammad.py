@@ -55,8 +55,15 @@ class ZammadStandIn(StandIn):
     def add_user(self, login: str, *, admin: bool = True, token: str = "", firstname: str = "") -> int:
         with self.lock:
             uid = self._next("user")
-            self.users[uid] = {"id": uid, "login": login, "email": login, "firstname": firstname,
-                               "lastname": "", "active": True, "admin": admin}
+            self.users[uid] = {
+                "id": uid,
+                "login": login,
+                "email": login,
+                "firstname": firstname,
+                "lastname": "",
+                "active": True,
+                "admin": admin,
+            }
             if token:
                 self.tokens[token] = uid
             return uid
@@ -71,10 +78,20 @@ class ZammadStandIn(StandIn):
         with self.lock:
             tid = self._next("ticket")
             now = datetime.now(UTC)
-            self.tickets[tid] = {"id": tid, "number": str(self._next("number")), "title": title, "group_id": 1,
-                                 "state_id": 2, "priority_id": 2, "customer_id": customer_id,
-                                 "organization_id": organization_id, "owner_id": 1, "time_unit": None,
-                                 "created_at": zammad_time(now), "updated_at": zammad_time(now)}
+            self.tickets[tid] = {
+                "id": tid,
+                "number": str(self._next("number")),
+                "title": title,
+                "group_id": 1,
+                "state_id": 2,
+                "priority_id": 2,
+                "customer_id": customer_id,
+                "organization_id": organization_id,
+                "owner_id": 1,
+                "time_unit": None,
+                "created_at": zammad_time(now),
+                "updated_at": zammad_time(now),
+            }
             return tid
 
     def add_type(self, name: str) -> int:
@@ -84,15 +101,27 @@ class ZammadStandIn(StandIn):
             return type_id
 
     def add_time_accounting(
-        self, ticket_id: int, time_unit: float | str, *, created_by_id: int, created_at: datetime,
+        self,
+        ticket_id: int,
+        time_unit: float | str,
+        *,
+        created_by_id: int,
+        created_at: datetime,
         type_id: int | None = None,
     ) -> int:
         with self.lock:
             ta_id = self._next("ta")
             stamp = zammad_time(created_at)
-            self.time_accountings[ta_id] = {"id": ta_id, "ticket_id": ticket_id, "ticket_article_id": None,
-                                            "time_unit": f"{Decimal(str(time_unit)):.1f}", "type_id": type_id,
-                                            "created_by_id": created_by_id, "created_at": stamp, "updated_at": stamp}
+            self.time_accountings[ta_id] = {
+                "id": ta_id,
+                "ticket_id": ticket_id,
+                "ticket_article_id": None,
+                "time_unit": f"{Decimal(str(time_unit)):.1f}",
+                "type_id": type_id,
+                "created_by_id": created_by_id,
+                "created_at": stamp,
+                "updated_at": stamp,
+            }
             self._recompute(ticket_id)
             return ta_id
 
@@ -163,7 +192,10 @@ class ZammadStandIn(StandIn):
         if body.get("type_id") is not None and body["type_id"] not in self.types:
             raise HttpError(422, _zammad_error(f"Invalid value for param 'type_id': {body['type_id']}"))
         ta_id = self.add_time_accounting(
-            int(ticket_id), body["time_unit"], created_by_id=user["id"], created_at=datetime.now(UTC),
+            int(ticket_id),
+            body["time_unit"],
+            created_by_id=user["id"],
+            created_at=datetime.now(UTC),
             type_id=body.get("type_id"),
         )
         return 201, self.time_accountings[ta_id], {}
@@ -175,8 +207,11 @@ class ZammadStandIn(StandIn):
     def _expanded(self, ticket: dict) -> dict:
         organization = self.organizations.get(ticket["organization_id"] or 0)
         customer = self.users.get(ticket["customer_id"])
-        return {**ticket, "organization": organization["name"] if organization else None,
-                "customer": customer["login"] if customer else None}
+        return {
+            **ticket,
+            "organization": organization["name"] if organization else None,
+            "customer": customer["login"] if customer else None,
+        }
 
     def search_tickets(self, user, query, body):
         text = one(query, "query")
