@@ -43,8 +43,12 @@ test-realservers: $(TEST_STAMP) $(DAV_SERVERS)  ## only the tests on SOGo, Cyrus
 test-services: $(TEST_STAMP)  ## only the second pass (PostgreSQL + Redis)
 	.ci/test-passes services $(PYTEST_ARGS)
 
-lint: $(TEST_STAMP)  ## ruff
+lint: $(TEST_STAMP)  ## ruff (rules and format), mypy against its baseline, the layering contracts, migrations
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) .ci/mypy-baseline
+	$(VENV)/bin/lint-imports --no-cache
+	env -u DATABASE_URL CALSYNC_DATA_DIR="$$(mktemp -d)" $(PY) manage.py makemigrations --check --dry-run
 
 bench: $(TEST_STAMP)  ## run every benchmark in bench/ with its defaults (they print figures)
 	@shopt -s nullglob; benches=(bench/*.py); \

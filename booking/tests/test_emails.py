@@ -92,7 +92,7 @@ def test_confirming_mails_a_confirmed_update_of_the_same_event(public, staff, co
     assert confirmed.subject.startswith("Confirmed: ")
     assert invitation(confirmed)["UID"] == invitation(requested)["UID"]
     assert str(invitation(confirmed)["STATUS"]) == "CONFIRMED"
-    assert invitation(confirmed)["SEQUENCE"] >= invitation(requested)["SEQUENCE"]
+    assert int(invitation(confirmed)["SEQUENCE"]) >= int(invitation(requested)["SEQUENCE"])
 
 
 def test_cancelling_mails_a_cancel_that_removes_the_event(public, staff, committed, mailoutbox):

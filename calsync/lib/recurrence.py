@@ -381,7 +381,7 @@ def counted_last_start(rule: vRecur, wall_start: datetime, *, limits: Limits = D
     _, per_period, limited = _shape(rule)
     if count > limits.max_steps:
         return None
-    rrule = rrulestr(rule.to_ical().decode(), dtstart=wall_start, cache=False)
+    rrule = rrulestr(rule.to_ical().decode(), dtstart=wall_start, cache=False)  # type: ignore[no-untyped-call]
     if limited and _never_matches(rule, wall_start.date()):
         return wall_start  # only DTSTART: dateutil would search for a second instance until 9999
     last, seen = None, 0

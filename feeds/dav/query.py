@@ -12,19 +12,19 @@ from __future__ import annotations
 import re
 import string
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import TypeVar
 from xml.etree.ElementTree import Element
 
-from icalendar import Calendar, Component
+from icalendar import Component
 from icalendar.prop import vCategory
 
 from feeds.dav.freebusy import expand, free_busy
 from feeds.dav.spans import candidate_range, component_span, object_span
 from feeds.dav.timerange import (
     TIME_RANGE_COMPONENTS,
-    UTC,
     Bounds,
     TimeRange,
     alarm_times,
@@ -35,6 +35,8 @@ from feeds.dav.timerange import (
     property_overlaps,
     standardized,
 )
+
+T = TypeVar("T")
 
 __all__ = [
     "Bounds", "CompFilter", "ParamFilter", "PropFilter", "QueryError", "TextMatch", "TimeRange", "calendar_zone",
@@ -124,7 +126,7 @@ def parse_time_range(element: Element) -> TimeRange:
     start, end = element.get("start"), element.get("end")
     if start is None and end is None:
         raise QueryError("valid-filter", "A time-range needs a start or an end.")
-    time_range = TimeRange(start and parse_time(start), end and parse_time(end))
+    time_range = TimeRange(parse_time(start) if start else None, parse_time(end) if end else None)
     if time_range.lo > time_range.hi:
         raise QueryError("valid-filter", "A time-range must not end before it starts.")
     return time_range
@@ -200,7 +202,7 @@ def _param_filter(element: Element) -> ParamFilter:
     return ParamFilter(_name(element), negated, _one(parts, "text-match", _text_match))
 
 
-def _one(parts: dict[str, list[Element]], local: str, parse):
+def _one(parts: dict[str, list[Element]], local: str, parse: Callable[[Element], T]) -> T | None:
     return parse(parts[local][0]) if local in parts else None
 
 
@@ -235,7 +237,7 @@ def _title(ch: str) -> str:
 # --- matching -----------------------------------------------------------------------------------------------
 
 
-def matches(filter: CompFilter, calendar: Calendar, floating_tz: tzinfo = UTC, bounds: Bounds | None = None) -> bool:
+def matches(filter: CompFilter, calendar: Component, floating_tz: tzinfo = UTC, bounds: Bounds | None = None) -> bool:
     """Whether the calendar object resource passes the filter (RFC 4791 §9.7).
 
     A comp-filter matches if some component of its name passes its time-range, prop-filters and nested
@@ -294,7 +296,12 @@ def _expansion_window(calendar: Component, cf: CompFilter, tz: tzinfo) -> TimeRa
     if reach is None:
         return TimeRange()
     starts, ends = [r.start for r in alarm_ranges], [r.end for r in alarm_ranges]
-    widest = TimeRange(None if None in starts else min(starts), None if None in ends else max(ends))
+    known_starts = [start for start in starts if start is not None]
+    known_ends = [end for end in ends if end is not None]
+    widest = TimeRange(
+        min(known_starts) if len(known_starts) == len(starts) else None,
+        max(known_ends) if len(known_ends) == len(ends) else None,
+    )
     return widest.widened(reach, reach)
 
 
