@@ -49,7 +49,10 @@ SECTIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
         (
             "auth.User",
             "auth.Group",
-            "authtoken.TokenProxy",
+            "knox.AuthToken",
+            "axes.AccessAttempt",
+            "axes.AccessFailureLog",
+            "axes.AccessLog",
             "django_celery_beat.PeriodicTask",
             "django_celery_beat.IntervalSchedule",
             "django_celery_beat.CrontabSchedule",

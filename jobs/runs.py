@@ -107,7 +107,9 @@ def sync_run_finish(*, run: SyncRun, progress, status: str, error: str = "", tra
     """Write how a run ended: its counters, what the job still owes, and what happens next.
 
     A run that ends owing items, or fails because a server was away, schedules its follow-up; a
-    clean one clears the backoff. A run whose worker is stopping goes back to the queue at once.
+    clean one clears the backoff. A run whose worker is stopping goes back to the queue at once;
+    its message is sent by that worker's shutdown hook (``sync_runs_requeue_released``), once the
+    worker no longer takes messages, or the stopping worker would take the run straight back.
     """
     from jobs.followups import sync_job_clear_followup, sync_job_schedule_followup
 
@@ -135,8 +137,6 @@ def sync_run_finish(*, run: SyncRun, progress, status: str, error: str = "", tra
         owed=owed,
         needs_attention=attention,
     )
-    if status == Status.QUEUED:
-        _enqueue(run)
 
 
 def sync_runs_release(*, worker: str) -> int:
@@ -145,6 +145,16 @@ def sync_runs_release(*, worker: str) -> int:
     if not worker:
         return 0  # runs executed in-process (the CLI) have no worker to lose
     return SyncRun.objects.filter(status=Status.RUNNING, worker=worker).update(requeue_requested=True)
+
+
+def sync_runs_requeue_released(*, worker: str) -> list[int]:
+    """The worker ``worker`` has stopped taking messages: send the runs it handed back to the queue."""
+    if not worker:
+        return []
+    released = list(SyncRun.objects.filter(status=Status.QUEUED, worker=worker).values_list("pk", flat=True))
+    for pk in released:
+        _enqueue(SyncRun(pk=pk))  # outside a transaction, on_commit sends at once
+    return released
 
 
 def sync_runs_recover() -> list[int]:

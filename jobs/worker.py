@@ -7,7 +7,7 @@ import logging
 from typing import Any
 
 from celery import bootsteps
-from celery.signals import worker_process_init, worker_shutting_down
+from celery.signals import worker_process_init, worker_shutdown, worker_shutting_down
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection
 
@@ -67,6 +67,20 @@ def release_runs(sender: Any = None, **_kwargs: Any) -> None:
             logger.warning("worker %s stopping: %d run(s) go back to the queue after their batch", sender, released)
     except DatabaseError:
         logger.warning("could not hand the runs of %s back to the queue", sender, exc_info=True)
+    finally:
+        connection.close()
+
+
+@worker_shutdown.connect
+def requeue_released_runs(sender: Any = None, **_kwargs: Any) -> None:
+    """The tasks in flight have ended and this worker takes no more messages: queue the runs it
+    handed back, for the next worker (Celery sends worker_shutdown after the pool drained)."""
+    from jobs.runs import sync_runs_requeue_released
+
+    try:
+        sync_runs_requeue_released(worker=str(getattr(sender, "hostname", "") or sender or ""))
+    except DatabaseError:
+        logger.warning("could not queue the runs %s handed back", sender, exc_info=True)
     finally:
         connection.close()
 

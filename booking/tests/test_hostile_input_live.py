@@ -20,7 +20,7 @@ DEEP_JSON = "[" * 100_000 + "]" * 100_000
 @pytest.fixture
 def app(start_live_app):
     make_artist(slug="ada")
-    return start_live_app(env={"CALSYNC_BOOKING_RATE": "100000/hour"})
+    return start_live_app(env={"CALSYNC_BOOKING_RATE": "100000/hour", "CALSYNC_BOOKING_EMAIL_RATE": "100000/hour"})
 
 
 def answer(app, method: str, path: str, body: bytes | str | None = None, content_type: str = "application/json"):
