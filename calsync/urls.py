@@ -18,6 +18,7 @@ urlpatterns = [
     path("api/", include("feeds.api_urls")),
     path("ics/", include("feeds.urls")),
     path(".well-known/caldav", dav_views.well_known, name="dav-well-known"),
+    path(".well-known/carddav", dav_views.no_carddav, name="dav-well-known-carddav"),
     re_path(r"^dav/(?P<path>(?s:.*))$", dav_views.DavView.as_view(), name="dav"),
     path("", include("calsync.console.urls")),  # / (the dashboard, staff) and its live JSON
     path("", include("booking.urls")),  # /book/ and /api/availability, /api/appointments, ...

@@ -47,7 +47,9 @@ MATRIX: dict[str, tuple[str, dict[str, Row]]] = {
     "api-docs": ("/api/docs/", {"GET": (200, 200, 200, 200)}),
     "api-redoc": ("/api/redoc/", {"GET": (200, 200, 200, 200)}),
     # The console: staff only; everybody else is sent to log in (its live JSON just refuses).
-    "dashboard": ("/", {"GET": (LOGIN, LOGIN, LOGIN, 200)}),
+    # PROPFIND and OPTIONS on / are CalDAV discovery: Basic app passwords only, a session is nobody.
+    "dashboard": ("/", {"GET": (LOGIN, LOGIN, LOGIN, 200), "PROPFIND": (401, 401, 401, 401),
+                        "OPTIONS": (200, 200, 200, 200)}),
     "dashboard-live": ("/console/live.json", {"GET": (403, 403, 403, 200)}),
     "account-list": ("/api/accounts", {"GET": (401, 200, 200, 200), "POST": (401, 400, 400, 400)}),
     # The account is a sync job's source: deleting it is refused (409), never a 500.
@@ -96,7 +98,10 @@ MATRIX: dict[str, tuple[str, dict[str, Row]]] = {
     "ics-feed-status": ("/api/feeds/{feed}/status", {"GET": (401, 200, 404, 200)}),
     "ics-feed-sync": ("/api/feeds/{feed}/sync", {"POST": (401, ANY, 404, ANY)}),
     "ics-feed": ("/ics/{feed_path}.ics", {"GET": (404, 404, 404, 404)}),
-    "dav-well-known": ("/.well-known/caldav", {"GET": (301, 301, 301, 301)}),
+    "dav-well-known": ("/.well-known/caldav", {
+        "GET": (301, 301, 301, 301), "PROPFIND": (301, 301, 301, 301), "POST": (301, 301, 301, 301),
+    }),
+    "dav-well-known-carddav": ("/.well-known/carddav", {"GET": (404, 404, 404, 404), "PROPFIND": (404, 404, 404, 404)}),
     # DAV authenticates with app passwords only (Basic); a session means nothing there.
     "dav": ("/dav/calendars/{owner_name}/work/", {
         "PROPFIND": (401, 207, NOT_FOUND_OR_FORBIDDEN, NOT_FOUND_OR_FORBIDDEN),

@@ -127,7 +127,10 @@ LIVE: dict[str, Getter] = {
     dav("current-user-privilege-set"): _privileges,
     dav("supported-report-set"): _report_set,
     dav("principal-URL"): _principal_only(lambda r: _href(principal_href(r.user))),
-    caldav("calendar-home-set"): _principal_only(lambda r: _href(home_href(r.user))),
+    # Also on the roots (/dav/ and the site's /), so a client given only the host saves a step.
+    caldav("calendar-home-set"): lambda r: (
+        _href(home_href(r.user)) if r.kind in (Kind.PRINCIPAL, Kind.ROOT) else None
+    ),
     caldav("calendar-user-address-set"): _principal_only(_address_set),
     caldav("calendar-user-type"): _principal_only(lambda r: "INDIVIDUAL"),
     caldav("calendar-description"): _calendar_attr("description"),
