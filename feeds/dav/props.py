@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.conf import settings
+from django.utils.http import http_date
 
 from accounts.connectors.xml import APPLE_ICAL, CALENDARSERVER, Node, caldav, dav, node
 from feeds.dav.backends.base import StoredObject
@@ -39,6 +40,9 @@ PRIVILEGES_WRITE = (
     "read-current-user-privilege-set",
 )
 PRIVILEGES_READ = ("read", "read-current-user-privilege-set")
+# Change and remove what is there, add nothing (an artist's appointments: bookings start in calsync).
+# DAV:write aggregates bind (RFC 3744 section 3.10), so it is left out too.
+PRIVILEGES_NO_BIND = ("read", "write-properties", "write-content", "unbind", "read-current-user-privilege-set")
 
 
 def _href(value: str) -> tuple[Node, ...]:
@@ -96,8 +100,13 @@ def _report_set(resource: Resource) -> Value:
 
 
 def _privileges(resource: Resource) -> Value:
-    writable = resource.calendar.writable if resource.kind in (Kind.CALENDAR, Kind.OBJECT) else True
-    names = PRIVILEGES_WRITE if writable else PRIVILEGES_READ
+    calendar = resource.calendar if resource.kind in (Kind.CALENDAR, Kind.OBJECT) else None
+    if calendar is None:
+        names = PRIVILEGES_WRITE
+    elif not calendar.writable:
+        names = PRIVILEGES_READ
+    else:
+        names = PRIVILEGES_WRITE if calendar.can_add else PRIVILEGES_NO_BIND
     return tuple(node(dav("privilege"), node(dav(name))) for name in names)
 
 
@@ -128,9 +137,7 @@ LIVE: dict[str, Getter] = {
     dav("supported-report-set"): _report_set,
     dav("principal-URL"): _principal_only(lambda r: _href(principal_href(r.user))),
     # Also on the roots (/dav/ and the site's /), so a client given only the host saves a step.
-    caldav("calendar-home-set"): lambda r: (
-        _href(home_href(r.user)) if r.kind in (Kind.PRINCIPAL, Kind.ROOT) else None
-    ),
+    caldav("calendar-home-set"): lambda r: _href(home_href(r.user)) if r.kind in (Kind.PRINCIPAL, Kind.ROOT) else None,
     caldav("calendar-user-address-set"): _principal_only(_address_set),
     caldav("calendar-user-type"): _principal_only(lambda r: "INDIVIDUAL"),
     caldav("calendar-description"): _calendar_attr("description"),
@@ -154,7 +161,13 @@ ALLPROP = (
     CS_GETCTAG,
     dav("sync-token"),
 )
-OBJECT_ALLPROP = (dav("resourcetype"), dav("getetag"), dav("getcontenttype"), dav("getcontentlength"))
+OBJECT_ALLPROP = (
+    dav("resourcetype"),
+    dav("getetag"),
+    dav("getcontenttype"),
+    dav("getcontentlength"),
+    dav("getlastmodified"),
+)
 # PROPPATCH: property -> (model attribute, how to read the new value)
 WRITABLE = {
     dav("displayname"): "display_name",
@@ -172,8 +185,11 @@ def object_property(tag: str, stored: StoredObject, resource: Resource) -> Value
     if tag == dav("getcontenttype"):
         component = stored.component.lower() or "vevent"
         return f"text/calendar; charset=utf-8; component={component}"
-    if tag == dav("getcontentlength") and stored.data is not None:
-        return str(len(stored.data))
+    if tag == dav("getcontentlength"):
+        size = len(stored.data) if stored.data is not None else stored.size
+        return None if size is None else str(size)
+    if tag == dav("getlastmodified") and stored.modified is not None:
+        return http_date(stored.modified.timestamp())  # RFC 4918 section 15.7: an HTTP-date
     if tag == dav("resourcetype"):
         return ()
     if tag in (dav("current-user-principal"), dav("current-user-privilege-set")):

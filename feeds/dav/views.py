@@ -7,7 +7,6 @@ and the resolved resource and returns a response or raises ``DavError``.
 from __future__ import annotations
 
 import logging
-
 from collections.abc import Callable
 from functools import wraps
 

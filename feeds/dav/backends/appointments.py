@@ -49,6 +49,7 @@ class AppointmentCalendar:
     description = ""
     time_zone = ""
     dead_properties: dict[str, str] = {}
+    can_add = False  # new appointments are booked in calsync, never created by a calendar app
 
     def __init__(self, grant: ArtistGrant) -> None:
         self.grant = grant
@@ -64,7 +65,12 @@ class AppointmentCalendar:
     def _stored(self, appointment: Appointment, with_data: bool) -> StoredObject:
         data = appointment_ical(appointment) if with_data else None
         return StoredObject(
-            f"{appointment.caldav_uid}.ics", _etag(appointment), "VEVENT", data, (appointment.start, appointment.end)
+            f"{appointment.caldav_uid}.ics",
+            _etag(appointment),
+            "VEVENT",
+            data,
+            (appointment.start, appointment.end),
+            modified=appointment.updated_at,
         )
 
     def _current_micros(self) -> int:

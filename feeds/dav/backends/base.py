@@ -23,6 +23,8 @@ class StoredObject:
     data: bytes | None = None  # None when the caller did not ask for the body
     # Stored bounds of all instances (floating times read as UTC), when the backend has them.
     span: tuple[datetime | None, datetime | None] | None = None
+    size: int | None = None  # bytes of the body, known without loading it
+    modified: datetime | None = None  # DAV:getlastmodified
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +64,7 @@ def check_precondition(when: Precondition, current_etag: str | None) -> None:
 class CalendarNode(Protocol):
     slug: str
     writable: bool
+    can_add: bool  # a writable calendar may still refuse new objects (DAV:bind)
     display_name: str
     description: str
     color: str

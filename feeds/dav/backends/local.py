@@ -33,6 +33,7 @@ def etag_of(data: bytes) -> str:
 
 class LocalCalendar:
     writable = True
+    can_add = True
 
     def __init__(self, row: Calendar, *, home_href: str) -> None:
         self.row = row
@@ -48,12 +49,13 @@ class LocalCalendar:
     # --- reading ---------------------------------------------------------------------------------
 
     def _rows(self, with_data: bool):
-        fields = ["name", "etag", "component", *(["data"] if with_data else [])]
+        fields = ["name", "etag", "component", "size", "modified_at", *(["data"] if with_data else [])]
         return CalendarObject.objects.filter(calendar=self.row).values_list(*fields)
 
     @staticmethod
     def _stored(row: tuple) -> StoredObject:
-        return StoredObject(row[0], row[1], row[2], bytes(row[3]) if len(row) > 3 else None)
+        data = bytes(row[5]) if len(row) > 5 else None
+        return StoredObject(row[0], row[1], row[2], data, size=row[3], modified=row[4])
 
     def objects(self, *, with_data: bool) -> Iterable[StoredObject]:
         return (self._stored(row) for row in self._rows(with_data).order_by("name").iterator(chunk_size=500))
@@ -67,7 +69,7 @@ class LocalCalendar:
 
     def candidates(self, component: str | None, start: datetime | None, end: datetime | None) -> Iterable[StoredObject]:
         rows = CalendarObject.objects.filter(calendar=self.row).values_list(
-            "name", "etag", "component", "data", "first_start", "last_end"
+            "name", "etag", "component", "data", "first_start", "last_end", "size", "modified_at"
         )
         if component:
             rows = rows.filter(component=component)
@@ -76,8 +78,8 @@ class LocalCalendar:
         if start is not None:
             rows = rows.filter(Q(last_end__isnull=True) | Q(last_end__gt=start))
         return (
-            StoredObject(name, etag, kind, bytes(data), (low, high))
-            for name, etag, kind, data, low, high in rows.order_by("name").iterator(chunk_size=500)
+            StoredObject(name, etag, kind, bytes(data), (low, high), size, modified)
+            for name, etag, kind, data, low, high, size, modified in rows.order_by("name").iterator(chunk_size=500)
         )
 
     def changes_since(self, token: str, *, with_data: bool) -> Changes:

@@ -159,3 +159,27 @@ def test_creating_an_event_in_an_appointments_calendar_is_refused(alice: DavClie
     assert response.status_code == 403
     assert not Appointment.objects.exists()
     assert xml(response).find(f"{D}need-privileges") is not None
+
+
+PRIVILEGES = '<propfind xmlns="DAV:"><prop><current-user-privilege-set/></prop></propfind>'
+
+
+def privileges(client: DavClient, path: str) -> set[str]:
+    found = props_of(client.propfind(path, PRIVILEGES))[path][f"{D}current-user-privilege-set"]
+    return {child.tag.removeprefix(D) for privilege in found for child in privilege}
+
+
+def test_an_appointments_calendar_does_not_advertise_adding_to_it(alice: DavClient, artist):
+    path = grant(alice, artist, write=True)
+
+    granted = privileges(alice, path)
+
+    assert {"read", "write-content", "unbind"} <= granted
+    assert not {"bind", "write"} & granted  # DAV:write aggregates bind
+    assert {"bind", "write"} <= privileges(alice, f"{alice.home}calendar/")
+
+
+def test_a_read_only_appointments_calendar_advertises_reading_only(alice: DavClient, artist):
+    path = grant(alice, artist, write=False)
+
+    assert privileges(alice, path) == {"read", "read-current-user-privilege-set"}
