@@ -101,6 +101,7 @@ def _report_set(resource: Resource) -> Value:
 
 def _privileges(resource: Resource) -> Value:
     calendar = resource.calendar if resource.kind in (Kind.CALENDAR, Kind.OBJECT) else None
+    names: tuple[str, ...]
     if calendar is None:
         names = PRIVILEGES_WRITE
     elif not calendar.writable:

@@ -10,7 +10,7 @@ import logging
 from collections.abc import Callable
 from functools import wraps
 
-from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponsePermanentRedirect
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
@@ -89,7 +89,7 @@ class DavView(View):
 _site_root_dav = DavView.as_view(at_site_root=True)
 
 
-def with_dav_at_site_root(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def with_dav_at_site_root(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     """``view`` for "/", except PROPFIND and OPTIONS, which the DAV layer answers (discovery).
 
     The DAV methods must skip CSRF (a client has no token); every other method keeps the CSRF
@@ -98,8 +98,8 @@ def with_dav_at_site_root(view: Callable[..., HttpResponse]) -> Callable[..., Ht
     protected = csrf_protect(view)
 
     @wraps(view)
-    def dispatch(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
-        if request.method.upper() in SITE_ROOT_METHODS:
+    def dispatch(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponseBase:
+        if (request.method or "").upper() in SITE_ROOT_METHODS:
             return _site_root_dav(request)
         return protected(request, *args, **kwargs)
 

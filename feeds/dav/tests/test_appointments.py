@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -165,7 +166,7 @@ PRIVILEGES = '<propfind xmlns="DAV:"><prop><current-user-privilege-set/></prop><
 
 
 def privileges(client: DavClient, path: str) -> set[str]:
-    found = props_of(client.propfind(path, PRIVILEGES))[path][f"{D}current-user-privilege-set"]
+    found: Any = props_of(client.propfind(path, PRIVILEGES))[path][f"{D}current-user-privilege-set"]
     return {child.tag.removeprefix(D) for privilege in found for child in privilege}
 
 
