@@ -67,7 +67,7 @@ def weekly_series(uid: str, first: datetime, count: int) -> bytes:
 
 def populate(rng: random.Random) -> tuple[Artist, datetime]:
     call_command("migrate", verbosity=0)
-    owner = User.objects.create_user("bench")
+    owner = User.objects.create_user("bench", is_staff=True)
     account = Account.objects.create(owner=owner, name="dav", kind="caldav", url="http://127.0.0.1:9/")
     artist = Artist.objects.create(
         name="Busy",

@@ -60,7 +60,7 @@ def run(server, count: int) -> None:
     with connector_for(config) as dav:
         collection = dav.create_collection(name="Artist", kind="calendar", components=("VEVENT",))
     tag = uuid.uuid4().hex[:8]  # the database may be a shared one (DATABASE_URL)
-    owner = User.objects.create_user(f"studio-{tag}")
+    owner = User.objects.create_user(f"studio-{tag}", is_staff=True)
     account = Account.objects.create(
         owner=owner, name="dav", kind="caldav", url=server.url, username=server.username, password=server.password
     )

@@ -69,7 +69,7 @@ def main() -> None:
     options = parser.parse_args()
 
     call_command("migrate", verbosity=0)
-    owner = User.objects.create_user("bench")
+    owner = User.objects.create_user("bench", is_staff=True)
     source_server, dest_server = start_radicale(), start_xandikos()
     try:
         seed(source_server, events=100, contacts=50)

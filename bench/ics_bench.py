@@ -291,7 +291,7 @@ def main() -> None:
     radicale = start_radicale()
     gunicorn = None
     try:
-        owner = User.objects.create_user("bench")
+        owner = User.objects.create_user("bench", is_staff=True)
         dest = Account.objects.create(
             owner=owner, name="dav", kind="caldav", url=radicale.url, username=USER, password=PASSWORD
         )

@@ -192,7 +192,7 @@ def fresh_job(source: DavServer, dest: DavServer, collections: dict[str, RemoteC
             name=f"calsync contacts {tag}", kind="addressbook"
         ),
     }
-    owner = User.objects.create_user(f"bench-{tag}-{time.time_ns()}")
+    owner = User.objects.create_user(f"bench-{tag}-{time.time_ns()}", is_staff=True)
     return SyncJob.objects.create(
         owner=owner,
         name="bench",

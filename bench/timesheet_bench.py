@@ -72,7 +72,7 @@ def run_figures(count: int) -> None:
     from jobs.tests.timesheet_world import build_world
 
     call_command("migrate", verbosity=0)
-    owner = User.objects.create_user(f"bench-{time.time_ns()}")
+    owner = User.objects.create_user(f"bench-{time.time_ns()}", is_staff=True)
     world = build_world(owner)
     try:
         for n in range(count):
