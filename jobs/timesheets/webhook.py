@@ -25,7 +25,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from jobs.models import PendingTicket, SyncJob, SyncRun, WebhookEndpoint
+from jobs.models import SyncJob, SyncRun
+from jobs.timesheets.models import PendingTicket, WebhookEndpoint
 from jobs.runs import RunStateError, active_run, sync_job_start
 
 
