@@ -402,4 +402,4 @@ class HeartbeatAdmin(admin.ModelAdmin):
         return False
 
 
-import jobs.admin_ledger  # noqa: E402 - registers the owed-items admin
+import jobs.admin_ledger  # noqa: E402, F401 - registers the owed-items admin

@@ -60,7 +60,7 @@ def job_engine(job: SyncJob) -> Engine | None:
         return None
 
 
-def job_form_fieldsets(job: SyncJob | None, fieldsets: Sequence[tuple[Any, dict[str, Any]]]) -> list:
+def job_form_fieldsets(job: SyncJob | None, fieldsets: Sequence[tuple[Any, Any]]) -> list:
     """``fieldsets`` without the options the job's engine does not read (and without sets left empty)."""
     shown = set(engine_option_fields(job_engine(job) if job is not None else None))
     hidden = set(all_option_names()) - shown
@@ -79,9 +79,9 @@ def job_form_help(form: forms.ModelForm) -> None:
             form.fields[name].help_text = text
 
 
-def job_form_clean(form: forms.ModelForm, cleaned: dict[str, Any]) -> None:
+def job_form_clean(form: forms.ModelForm, cleaned: dict[str, Any] | None) -> None:
     """Refuse a pair of accounts no engine syncs, or options its engine rejects, as form errors."""
-    if not cleaned.get("source") or not cleaned.get("destination"):
+    if not cleaned or not cleaned.get("source") or not cleaned.get("destination"):
         return  # the fields' own errors say what is missing
     values = {name: getattr(form.instance, name) for name in all_option_names()}
     values.update({name: value for name, value in cleaned.items() if name in values})

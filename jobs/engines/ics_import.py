@@ -231,7 +231,7 @@ def _sync_feed(job: SyncJob, feed, dest, progress, *, run, dry_run: bool, confir
     links = KeptLinks(store) if job.keep_local else store
     sync = PairSync(
         pair,
-        links,  # type: ignore[arg-type]
+        links,
         counted,
         dry_run=dry_run,
         loaded=before,

@@ -8,14 +8,14 @@ from django.db.migrations.executor import MigrationExecutor
 
 from jobs.timesheets.models import TimesheetSettings
 
-BEFORE = [("jobs", "0005_timesheet_settings_plural"), ("timesheets", None)]
+OLD_JOBS = ("jobs", "0005_timesheet_settings_plural")
 
 
 @pytest.mark.django_db(transaction=True)
 def test_an_existing_databases_time_sheet_settings_survive_the_move(django_user_model):
     executor = MigrationExecutor(connection)
-    executor.migrate(BEFORE)
-    old = executor.loader.project_state(BEFORE[:1]).apps
+    executor.migrate([OLD_JOBS, ("timesheets", None)])
+    old = executor.loader.project_state([OLD_JOBS]).apps
     owner = old.get_model("auth", "User").objects.create(username="bob")
     account = old.get_model("accounts", "Account")
     job = old.get_model("jobs", "SyncJob").objects.create(

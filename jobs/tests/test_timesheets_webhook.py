@@ -14,8 +14,8 @@ from django.test import Client
 from django.utils import timezone
 
 from jobs.models import SyncRun
-from jobs.timesheets.models import PendingTicket, WebhookEndpoint
 from jobs.tests.timesheet_world import World, build_world
+from jobs.timesheets.models import PendingTicket, WebhookEndpoint
 from jobs.timesheets.webhook import signature_valid, webhook_followup_start
 
 SECRET = "zammad-signature-token"

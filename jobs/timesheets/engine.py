@@ -19,10 +19,10 @@ from accounts.connectors import connector_for
 from accounts.connectors.base import ConnectorError, ItemRejected
 from jobs.engines.base import PairReport
 from jobs.models import AuditEvent, Conflict, ItemLink, SyncJob, SyncRun
-from jobs.timesheets.models import PendingTicket, TimesheetSettings
 from jobs.reconcile.pair import Stopped
 from jobs.reconcile.plan import EmptySideGuard, Op
 from jobs.timesheets.entries import dest_href, source_href
+from jobs.timesheets.models import PendingTicket, TimesheetSettings
 from jobs.timesheets.plan import Options, Reason, TimesheetAction, plan_timesheets
 from jobs.timesheets.sources import Sides, read_sides
 
