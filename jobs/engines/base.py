@@ -1,8 +1,9 @@
 """What every engine is: the ``Engine`` protocol, the report it returns, and typed options.
 
-An engine syncs one pair of account kinds (``jobs.engines.ENGINES``). It reads its options from
-the job's fields into its own frozen dataclass; each field carries a default and a help text
-(``field(..., metadata=helps(...))``), which the admin form (``jobs.engines.forms``) shows and the API documents.
+An engine syncs one or more pairs of account kinds (``jobs.engines.ENGINES``). It reads its
+options from the job's fields into its own frozen dataclass; each field carries a default and a
+help text (``field(..., metadata=helps(...))``), which the admin's job form shows
+(``jobs.engines.forms``).
 """
 
 from __future__ import annotations
