@@ -15,6 +15,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from jobs.conflicts import ConflictError, conflict_resolve
+from jobs.engines.forms import job_form_clean, job_form_fieldsets, job_form_help
 from jobs.models import Conflict, Heartbeat, SyncJob, SyncLog, SyncRun
 from jobs.reports import owed_counts, run_report, run_report_csv
 from jobs.runs import (
@@ -84,6 +85,7 @@ class SyncJobForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        job_form_help(self)
         if self.instance.pk:
             current = schedule_description(self.instance)
             self.fields["interval_minutes"].initial = current["interval_minutes"]
@@ -93,6 +95,7 @@ class SyncJobForm(forms.ModelForm):
         cleaned = super().clean()
         if cleaned.get("interval_minutes") and cleaned.get("crontab"):
             raise ValidationError("Give an interval or a crontab, not both.")
+        job_form_clean(self, cleaned)
         return cleaned
 
 
@@ -112,6 +115,9 @@ class SyncJobAdmin(admin.ModelAdmin):
         ("ICS imports", {"fields": ("sync_all", "keep_local"), "classes": ("collapse",)}),
         ("Schedule", {"fields": ("interval_minutes", "crontab")}),
     )
+
+    def get_fieldsets(self, request: HttpRequest, obj: SyncJob | None = None) -> list:
+        return job_form_fieldsets(obj, super().get_fieldsets(request, obj))
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[SyncJob]:
         jobs = (
@@ -396,5 +402,4 @@ class HeartbeatAdmin(admin.ModelAdmin):
         return False
 
 
-import jobs.admin_ledger  # noqa: E402 - registers the owed-items admin
-import jobs.timesheets.admin  # noqa: E402, F401 - registers the time-sheet admin
+import jobs.admin_ledger  # noqa: E402, F401 - registers the owed-items admin

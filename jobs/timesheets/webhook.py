@@ -25,8 +25,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from jobs.models import PendingTicket, SyncJob, SyncRun, WebhookEndpoint
+from jobs.models import SyncJob, SyncRun
 from jobs.runs import RunStateError, active_run, sync_job_start
+from jobs.timesheets.models import PendingTicket, WebhookEndpoint
 
 
 def signature_valid(*, secret: str, body: bytes, header: str | None) -> bool:

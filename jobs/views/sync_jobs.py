@@ -20,9 +20,10 @@ from rest_framework.views import APIView
 from accounts.connectors.base import ConnectorError
 from accounts.drf import query_int, validation_errors_as_400
 from jobs.conflicts import ConflictError, conflict_resolve
+from jobs.engines import PairReport
+from jobs.engines.dry_run import sync_job_dry_run
 from jobs.models import Conflict, Heartbeat, OwedItem, SyncJob, SyncLog, SyncRun
 from jobs.reconcile.plan import EmptySideGuard
-from jobs.runner import PairReport, RunProgress, sync_job_pairs
 from jobs.runs import (
     RunStateError,
     active_run,
@@ -79,13 +80,6 @@ def _plan_data(report: PairReport) -> dict:
             for a in report.actions[:DRY_RUN_ACTIONS_SHOWN]
         ],
     }
-
-
-class _PlanOnly(RunProgress):
-    """A dry run writes nothing, not even run rows: counters and log lines stay in memory."""
-
-    def flush(self) -> None:
-        self.lines = []
 
 
 @extend_schema_view(
@@ -203,9 +197,7 @@ class SyncJobViewSet(viewsets.ModelViewSet):
         options = StartSerializer(data=request.data)
         options.is_valid(raise_exception=True)
         try:
-            reports = sync_job_pairs(
-                job, _PlanOnly(SyncRun(job=job)), dry_run=True, confirm_empty=options.validated_data["confirm_empty"]
-            )
+            reports = sync_job_dry_run(job=job, confirm_empty=options.validated_data["confirm_empty"])
         except EmptySideGuard as exc:
             raise Conflict409(str(exc)) from None
         except ConnectorError as exc:
