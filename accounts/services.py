@@ -25,6 +25,7 @@ from accounts.connectors.reach import address_refusal, network_policy
 from accounts.inventory import DAV_KINDS, Found, describe, inventory
 from accounts.models import Account, Collection
 from accounts.selectors import account_name_taken
+from calsync.lib.errors import StateConflict
 
 logger = logging.getLogger(__name__)
 
@@ -143,7 +144,7 @@ def account_update(*, account: Account, data: Mapping[str, Any]) -> Account:
     return account
 
 
-class AccountInUse(Exception):
+class AccountInUse(StateConflict):
     """Sync jobs still read from or write to the account; they go first."""
 
 

@@ -8,7 +8,6 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.shortcuts import render
 from drf_spectacular.utils import extend_schema
@@ -22,7 +21,7 @@ from booking import serializers as s
 from booking.models import Appointment, Artist, ArtistCalendar
 from booking.selectors import (
     Answer,
-    appointment_list,
+    appointment_list_for,
     artist_by_ref,
     artist_calendar_list_for,
     artist_list_public,
@@ -38,6 +37,7 @@ from booking.services import (
     slots_check,
 )
 from calsync.client_address import client_ip
+from calsync.visibility import sees_studio
 
 
 class BookingRateThrottle(SimpleRateThrottle):
@@ -127,7 +127,7 @@ def slots_view(request: Request, ref: str) -> Response:
 
 class IsStaff(permissions.BasePermission):
     def has_permission(self, request: Request, view: object) -> bool:
-        return bool(request.user and request.user.is_staff)
+        return sees_studio(request.user)
 
 
 class AppointmentViewSet(viewsets.ModelViewSet):
@@ -138,7 +138,7 @@ class AppointmentViewSet(viewsets.ModelViewSet):
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def get_queryset(self) -> QuerySet[Appointment]:
-        return appointment_list()
+        return appointment_list_for(user=self.request.user)
 
     def get_permissions(self) -> list:
         if self.action == "create":
@@ -178,8 +178,6 @@ class AppointmentViewSet(viewsets.ModelViewSet):
             verdict = exc.answer.verdict
             code = status.HTTP_409_CONFLICT if verdict.reason in ("busy", "taken") else status.HTTP_400_BAD_REQUEST
             return Response({"detail": _refusal(verdict.reason), **_answer_data(exc.answer)}, status=code)
-        except DjangoValidationError as exc:
-            raise serializers.ValidationError(serializers.as_serializer_error(exc)) from None
         body = s.BookingConfirmationSerializer(appointment).data
         body["message"] = (
             "Request received. The calendar could not be checked just now, so the studio will confirm by email."
@@ -193,8 +191,6 @@ class AppointmentViewSet(viewsets.ModelViewSet):
             serializer.instance = appointment_update(appointment=serializer.instance, **serializer.validated_data)
         except SlotUnavailable as exc:
             raise serializers.ValidationError({"start": _refusal(exc.answer.verdict.reason)}) from None
-        except DjangoValidationError as exc:
-            raise serializers.ValidationError(serializers.as_serializer_error(exc)) from None
 
     def perform_destroy(self, instance: Appointment) -> None:
         # Deleting is cancelling: the event leaves the calendar and the record stays for the log.
@@ -203,10 +199,7 @@ class AppointmentViewSet(viewsets.ModelViewSet):
     @extend_schema(request=None, responses=s.AppointmentSerializer)
     @action(detail=True, methods=["post"])
     def confirm(self, request: Request, pk: str) -> Response:
-        try:
-            appointment = appointment_confirm(appointment=self.get_object())
-        except DjangoValidationError as exc:
-            raise serializers.ValidationError(serializers.as_serializer_error(exc)) from None
+        appointment = appointment_confirm(appointment=self.get_object())
         return Response(s.AppointmentSerializer(appointment).data)
 
     @extend_schema(request=None, responses=s.AppointmentSerializer)

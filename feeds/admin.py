@@ -6,6 +6,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 
 from feeds.models import IcsFeed
+from feeds.selectors import ics_feed_list_for
 from feeds.serializers import ics_feed_url
 from feeds.services import ics_feed_save, ics_feed_sync_request
 
@@ -27,6 +28,9 @@ class IcsFeedAdmin(admin.ModelAdmin):
     def get_form(self, request, obj=None, **kwargs):
         self.request = request  # public_url needs the host the admin is served under
         return super().get_form(request, obj, **kwargs)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[IcsFeed]:
+        return ics_feed_list_for(user=request.user)
 
     def save_model(self, request: HttpRequest, obj: IcsFeed, form, change: bool) -> None:
         ics_feed_save(feed=obj)  # the API's rules (path, appointments token) and a render

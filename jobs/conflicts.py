@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from accounts.connectors.base import ConnectorError, PreconditionFailed, RemoteCollection
+from calsync.lib.errors import StateConflict
 from calsync.lib.items import content_hash, extract_uid
 from jobs.audit import conflict_resolution_audit
 from jobs.models import Conflict, ItemLink
@@ -23,7 +24,7 @@ from jobs.runner import dav_connector
 logger = logging.getLogger(__name__)
 
 
-class ConflictError(Exception):
+class ConflictError(StateConflict):
     """The conflict cannot be resolved as asked; the message says why."""
 
 

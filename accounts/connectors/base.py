@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 from typing import ClassVar, Protocol, runtime_checkable
 
 from accounts.connectors.addresses import NetworkPolicy
+from calsync.lib.errors import UpstreamError
 
 # --- errors ------------------------------------------------------------------------------------
 
 
-class ConnectorError(Exception):
+class ConnectorError(UpstreamError):
     """Base class. ``permanent`` errors flag the account and are not retried."""
 
     permanent: ClassVar[bool] = False
