@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.drf import query_int
+from jobs.api.runs import owed_items_response
 from jobs.conflicts import conflict_resolve
 from jobs.models import Conflict, Heartbeat, OwedItem, SyncJob, SyncLog, SyncRun
 from jobs.runner import PairReport, RunProgress, sync_job_pairs
@@ -39,7 +40,6 @@ from jobs.serializers import (
     WorkerStatusSerializer,
 )
 from jobs.services import sync_job_create, sync_job_delete, sync_job_update
-from jobs.views.sync_runs import owed_items_response
 
 DRY_RUN_ACTIONS_SHOWN = 500
 

@@ -1,7 +1,7 @@
 from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
-from booking import views, views_public
+from booking.api import availability, views
 
 router = SimpleRouter()
 # Accept /api/appointments and /api/appointments/ alike; clients disagree about the slash.
@@ -11,7 +11,7 @@ router.register("admin/calendars", views.ArtistCalendarViewSet, basename="artist
 
 urlpatterns = [
     path("book/", views.booking_page, name="booking-page"),
-    path("api/availability", views_public.AvailabilityView.as_view(), name="availability"),
+    path("api/availability", availability.AvailabilityView.as_view(), name="availability"),
     path("api/artists", views.artist_list_view, name="booking-artists"),
     path("api/artists/<str:ref>/slots", views.slots_view, name="booking-slots"),
     path("api/booking/sync", views.sync_view, name="booking-sync"),
