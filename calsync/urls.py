@@ -16,12 +16,13 @@ urlpatterns = [
     path("api/", include("jobs.api.urls")),
     path("api/", include("jobs.timesheets.urls")),
     path("api/", include("feeds.api.urls")),
+    path("api/", include("booking.api.urls")),  # /api/availability, /api/appointments, ...
     path("ics/", include("feeds.urls")),
     path(".well-known/caldav", dav_views.well_known, name="dav-well-known"),
     path(".well-known/carddav", dav_views.no_carddav, name="dav-well-known-carddav"),
     re_path(r"^dav/(?P<path>(?s:.*))$", dav_views.DavView.as_view(), name="dav"),
     path("", include("calsync.console.urls")),  # / (the dashboard, staff) and its live JSON
-    path("", include("booking.api.urls")),  # /book/ and /api/availability, /api/appointments, ...
+    path("", include("booking.urls")),  # /book/, the booking page
 ]
 
 handler404 = "calsync.errors.not_found"

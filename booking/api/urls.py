@@ -1,4 +1,4 @@
-from django.urls import include, path
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from booking.api import availability, views
@@ -10,10 +10,9 @@ router.register("appointments", views.AppointmentViewSet, basename="appointment"
 router.register("admin/calendars", views.ArtistCalendarViewSet, basename="artist-calendar")
 
 urlpatterns = [
-    path("book/", views.booking_page, name="booking-page"),
-    path("api/availability", availability.AvailabilityView.as_view(), name="availability"),
-    path("api/artists", views.artist_list_view, name="booking-artists"),
-    path("api/artists/<str:ref>/slots", views.slots_view, name="booking-slots"),
-    path("api/booking/sync", views.sync_view, name="booking-sync"),
-    path("api/", include(router.urls)),
+    path("availability", availability.AvailabilityView.as_view(), name="availability"),
+    path("artists", views.artist_list_view, name="booking-artists"),
+    path("artists/<str:ref>/slots", views.slots_view, name="booking-slots"),
+    path("booking/sync", views.sync_view, name="booking-sync"),
+    *router.urls,
 ]

@@ -1,4 +1,4 @@
-"""The booking API and page: parse, call a service or selector, render."""
+"""The booking API: parse, call a service or selector, render."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db.models import QuerySet
-from django.shortcuts import render
 from drf_spectacular.utils import extend_schema
 from rest_framework import permissions, serializers, status, viewsets
 from rest_framework.decorators import action, api_view, permission_classes, throttle_classes
@@ -270,7 +269,3 @@ class ArtistCalendarViewSet(viewsets.ModelViewSet):
         """Lists the calendar's items with a short timeout; a refusal is a result (`ok: false`), not an error."""
         result = artist_calendar_check(calendar=self.get_object())
         return Response(s.CalendarCheckSerializer({"ok": result.ok, "message": result.message}).data)
-
-
-def booking_page(request):
-    return render(request, "booking/book.html", {"artists": artist_list_public()})
