@@ -27,7 +27,9 @@ class IcsFeedViewSet(viewsets.ModelViewSet):
         serializer.instance = ics_feed_create(owner=self.request.user, **serializer.validated_data)
 
     def perform_update(self, serializer: IcsFeedSerializer) -> None:
-        serializer.instance = ics_feed_update(feed=serializer.instance, **serializer.validated_data)
+        serializer.instance = ics_feed_update(
+            feed=serializer.instance, user=self.request.user, **serializer.validated_data
+        )
 
     @extend_schema(summary="Re-render the feed now", request=None, responses={202: IcsFeedStatusSerializer})
     @action(detail=True, methods=["post"])
