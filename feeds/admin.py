@@ -21,7 +21,7 @@ class IcsFeedForm(forms.ModelForm):
     user: Any = None
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         try:
             ics_feed_check(feed=construct_instance(self, copy(self.instance)), user=self.user)
         except ValidationError as exc:
@@ -48,8 +48,8 @@ class IcsFeedAdmin(admin.ModelAdmin):
     def get_form(self, request, obj=None, **kwargs):
         self.request = request  # public_url needs the host the admin is served under
         form = super().get_form(request, obj, **kwargs)
-        form.user = request.user  # for the service's rules, checked in the form (a 200 with errors)
-        return form
+        # The service's rules depend on who asks; the form checks them (a 200 with errors).
+        return type(form.__name__, (form,), {"user": request.user})
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[IcsFeed]:
         return ics_feed_list_for(user=request.user)

@@ -50,10 +50,11 @@ def ics_feed_check(*, feed: IcsFeed, user: AbstractBaseUser | AnonymousUser) -> 
     belong to the studio, not to one user, and their appointments carry clients' contact
     details: only staff publish them, and only of an artist that exists.
     """
-    if feed.account_id is not None:
-        if not account_list_for(user=user).filter(pk=feed.account_id).exists():
+    account = feed.account if feed.account_id is not None else None
+    if account is not None:
+        if not account_list_for(user=user).filter(pk=account.pk).exists():
             raise ValidationError({"account": "No such account."})
-        if feed.account.kind != "caldav":
+        if account.kind != "caldav":
             raise ValidationError({"account": "A feed publishes a CalDAV account's calendars."})
     if feed.source_type != IcsFeed.SourceType.APPOINTMENTS:
         return

@@ -69,8 +69,9 @@ def latest_runs(jobs: Iterable[SyncJob], *, finished: bool = False) -> dict[int,
 
 def owed_counts(job: SyncJob) -> dict[str, int]:
     """How many items the job owes, and how many need attention (annotated, or one query)."""
-    if hasattr(job, "owed_count"):
-        return {OwedItem.State.OWED: job.owed_count, OwedItem.State.NEEDS_ATTENTION: job.needs_attention_count}
+    owed, attention = getattr(job, "owed_count", None), getattr(job, "needs_attention_count", None)
+    if owed is not None and attention is not None:
+        return {OwedItem.State.OWED: owed, OwedItem.State.NEEDS_ATTENTION: attention}
     counts = dict(job.owed_items.values_list("state").annotate(n=Count("id")).order_by())
     return {state: counts.get(state, 0) for state in OwedItem.State.values}
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -87,7 +89,8 @@ class SyncJobListSerializer(serializers.ListSerializer):
 
     def to_representation(self, data) -> list:
         jobs = list(data.all() if hasattr(data, "all") else data)
-        self.context.setdefault("latest_runs", {}).update(dict.fromkeys(job.pk for job in jobs) | latest_runs(jobs))
+        cache = cast(dict, self.context).setdefault("latest_runs", {})
+        cache.update(dict.fromkeys(job.pk for job in jobs) | latest_runs(jobs))
         return super().to_representation(jobs)
 
 
@@ -136,7 +139,7 @@ class SyncJobSerializer(serializers.ModelSerializer):
         return attrs
 
     def _latest(self, job: SyncJob) -> SyncRun | None:
-        cache = self.context.setdefault("latest_runs", {})
+        cache = cast(dict, self.context).setdefault("latest_runs", {})
         if job.pk not in cache:
             cache.update(dict.fromkeys([job.pk]) | latest_runs([job]))
         return cache[job.pk]

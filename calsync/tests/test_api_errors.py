@@ -49,6 +49,7 @@ def test_the_openapi_document_lists_the_error_answers_of_every_operation(client)
 
 def test_the_one_handler_answers_what_services_raise_without_the_views_catching_it():
     from django.core.exceptions import ValidationError as DjangoValidationError
+    from rest_framework.response import Response
 
     from accounts.connectors.base import AuthError
     from accounts.services import AccountInUse
@@ -56,11 +57,16 @@ def test_the_one_handler_answers_what_services_raise_without_the_views_catching_
     from jobs.reconcile.plan import EmptySideGuard
     from jobs.runs import RunStateError
 
-    invalid = api_exception_handler(DjangoValidationError({"name": ["Already taken."]}), {})
-    in_use = api_exception_handler(AccountInUse("Sync jobs still use it."), {})
-    wipe = api_exception_handler(EmptySideGuard("The source lists nothing."), {})
-    busy = api_exception_handler(RunStateError("The job has an active run."), {})
-    refused = api_exception_handler(AuthError("Login refused (401)."), {})
+    def answer(exc: Exception) -> Response:
+        response = api_exception_handler(exc, {})
+        assert response is not None, exc
+        return response
+
+    invalid = answer(DjangoValidationError({"name": ["Already taken."]}))
+    in_use = answer(AccountInUse("Sync jobs still use it."))
+    wipe = answer(EmptySideGuard("The source lists nothing."))
+    busy = answer(RunStateError("The job has an active run."))
+    refused = answer(AuthError("Login refused (401)."))
 
     assert (invalid.status_code, invalid.data) == (400, {"name": ["Already taken."]})
     assert [(r.status_code, r.data["detail"]) for r in (in_use, wipe, busy)] == [
