@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 from fernet_fields import EncryptedField
 
-from accounts.connectors import connector_for, is_item_store, item_store_for
+from accounts.connectors import connector_for, is_item_store
 from accounts.connectors.base import AccountConfig, CheckResult, ConnectorError, RemoteCollection
 from accounts.connectors.reach import address_refusal, network_policy
 from accounts.inventory import DAV_KINDS, Found, describe, inventory
@@ -176,7 +176,7 @@ def _connector_check(config: AccountConfig) -> CheckResult:
     if not (result.ok and config.kind in DAV_KINDS and colon and greeting.startswith("Connected as ")):
         return result
     # The connector counted its own kind only; a sync job copies calendars and address books.
-    found = inventory(config, item_store_for)
+    found = inventory(config, connector_for)
     return CheckResult(True, f"{greeting}: {describe(found)}", result.principal_url, len(found))
 
 
@@ -238,7 +238,7 @@ def account_discover_collections(*, account: Account) -> list[Collection]:
     if not is_item_store(config.kind):
         return []  # a time-tracking account keeps entries, not collections
     try:
-        found = inventory(config, item_store_for)
+        found = inventory(config, connector_for)
     except ConnectorError as exc:
         exc.message = redact(exc.message, secret=config.password)
         exc.args = (exc.message,)
