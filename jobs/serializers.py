@@ -131,13 +131,6 @@ class SyncJobSerializer(serializers.ModelSerializer):
             for name in ("source", "destination"):
                 self.fields[name].queryset = account_list_for(user=request.user)
 
-    def validate(self, attrs: dict) -> dict:
-        source = attrs.get("source", getattr(self.instance, "source", None))
-        destination = attrs.get("destination", getattr(self.instance, "destination", None))
-        if source is not None and source == destination:
-            raise serializers.ValidationError({"destination": "The destination must be another account."})
-        return attrs
-
     def _latest(self, job: SyncJob) -> SyncRun | None:
         cache = cast(dict, self.context).setdefault("latest_runs", {})
         if job.pk not in cache:
