@@ -60,7 +60,7 @@ class Command(BaseCommand):
         if options["dry_run"]:
             self._dry_run(owner=source.owner, name=name, settings=settings)
             return
-        job, _ = SyncJob.objects.update_or_create(owner=source.owner, name=name, defaults=settings)
+        job = self._job(owner=source.owner, name=name, settings=settings)
         try:
             run = sync_job_start(
                 job=job, trigger=SyncRun.Trigger.CLI, confirm_empty=options["confirm_empty"], enqueue=False
@@ -72,6 +72,20 @@ class Command(BaseCommand):
         self._print_summary(run)
         if run.status != SyncRun.Status.COMPLETED or run.errors:
             sys.exit(1)
+
+    def _job(self, *, owner, name: str, settings: dict) -> SyncJob:
+        """The pair's job, made or changed through the same service (and rules) as the API's."""
+        from django.core.exceptions import ValidationError
+
+        from jobs.services import sync_job_create, sync_job_update
+
+        job = SyncJob.objects.filter(owner=owner, name=name).first()
+        try:
+            if job is None:
+                return sync_job_create(owner=owner, name=name, **settings)
+            return sync_job_update(job=job, **settings)
+        except ValidationError as exc:
+            raise CommandError("; ".join(exc.messages)) from None
 
     def _dry_run(self, *, owner, name: str, settings: dict) -> None:
         """Plan with the job a real run would use, and leave the database as it was: an existing
