@@ -17,7 +17,7 @@ from django.utils.safestring import SafeString
 from jobs.conflicts import ConflictError, conflict_resolve
 from jobs.engines.forms import job_form_clean, job_form_fieldsets, job_form_help
 from jobs.models import Conflict, Heartbeat, SyncJob, SyncLog, SyncRun
-from jobs.reports import owed_counts, run_report, run_report_csv
+from jobs.reports import run_report, run_report_csv
 from jobs.runs import (
     RunStateError,
     active_run,
@@ -27,6 +27,7 @@ from jobs.runs import (
     sync_run_resume,
 )
 from jobs.schedules import schedule_description, sync_job_set_schedule
+from jobs.selectors import conflict_list_for, latest_runs, owed_counts, sync_job_rows_for, sync_run_list_for
 
 STATUS_COLOURS = {
     "pending": "#777",
@@ -63,13 +64,6 @@ def progress_bar(run: SyncRun | None) -> SafeString:
         done,
         total,
     )
-
-
-def _latest_runs(jobs: list[SyncJob]) -> dict[int, SyncRun]:
-    latest: dict[int, SyncRun] = {}
-    for run in SyncRun.objects.filter(job__in=jobs).order_by("job_id", "-created_at", "-id"):
-        latest.setdefault(run.job_id, run)
-    return latest
 
 
 class SyncJobForm(forms.ModelForm):
@@ -120,16 +114,11 @@ class SyncJobAdmin(admin.ModelAdmin):
         return job_form_fieldsets(obj, super().get_fieldsets(request, obj))
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[SyncJob]:
-        jobs = (
-            super()
-            .get_queryset(request)
-            .select_related("source", "destination", "schedule__interval", "schedule__crontab")
-        )
-        return jobs if request.user.is_superuser else jobs.filter(owner=request.user)
+        return sync_job_rows_for(user=request.user)
 
     def get_changelist_instance(self, request: HttpRequest):
         changelist = super().get_changelist_instance(request)
-        self._latest = _latest_runs(list(changelist.result_list))
+        self._latest = latest_runs(changelist.result_list)
         return changelist
 
     @admin.display(description="status")
@@ -245,8 +234,7 @@ class SyncRunAdmin(admin.ModelAdmin):
     inlines = [LogInline]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[SyncRun]:
-        runs = super().get_queryset(request)
-        return runs if request.user.is_superuser else runs.filter(job__owner=request.user)
+        return sync_run_list_for(user=request.user)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -331,8 +319,7 @@ class ConflictAdmin(admin.ModelAdmin):
     readonly_fields = [field.name for field in Conflict._meta.fields]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Conflict]:
-        conflicts = super().get_queryset(request).select_related("job", "resolved_by")
-        return conflicts if request.user.is_superuser else conflicts.filter(job__owner=request.user)
+        return conflict_list_for(user=request.user)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

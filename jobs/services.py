@@ -30,6 +30,8 @@ JOB_FIELDS = (
 
 
 def _save_job(job: SyncJob) -> None:
+    if job.source_id is not None and job.source_id == job.destination_id:
+        raise ValidationError({"destination": "The destination must be another account."})
     job.full_clean()
     sync_job_validate(job=job)
     try:

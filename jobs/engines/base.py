@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self, runtime_checkab
 
 from django.core.exceptions import ValidationError
 
+from calsync.lib.errors import StateConflict
+
 if TYPE_CHECKING:
     from jobs.models import Conflict, SyncJob, SyncRun
     from jobs.reconcile.plan import Action
@@ -95,5 +97,5 @@ class EngineBase:
         return self.options_class.from_job(job)
 
 
-class ConflictError(Exception):
+class ConflictError(StateConflict):
     """The conflict cannot be resolved as asked; the message says why."""
