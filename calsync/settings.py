@@ -323,7 +323,7 @@ CALSYNC_HTTP_MAX_RESPONSE_BYTES = env_int("CALSYNC_HTTP_MAX_RESPONSE_BYTES", 50 
 CALSYNC_FEED_MAX_BYTES = env_int("CALSYNC_FEED_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
 # Accounts of non-staff users never reach loopback, private or link-local addresses; these two
 # settings only concern staff (block them too) and exceptions for everyone (addresses, CIDRs or
-# host names, comma-separated). See accounts/connectors/addresses.py.
+# host names, comma-separated). See calsync/lib/addresses.py.
 CALSYNC_BLOCK_PRIVATE_ADDRESSES = env_bool("CALSYNC_BLOCK_PRIVATE_ADDRESSES", False)
 CALSYNC_ALLOWED_PRIVATE_NETWORKS = env_list("CALSYNC_ALLOWED_PRIVATE_NETWORKS")
 CALSYNC_HEARTBEAT_SECONDS = env_int("CALSYNC_HEARTBEAT_SECONDS", 15, minimum=1)

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import ClassVar, Protocol, runtime_checkable
 
-from accounts.connectors.addresses import NetworkPolicy
+from calsync.lib.addresses import NetworkPolicy
 
 # --- errors ------------------------------------------------------------------------------------
 

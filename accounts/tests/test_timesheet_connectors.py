@@ -55,7 +55,7 @@ def test_zammad_check_names_the_user_and_a_bad_token_is_an_auth_error_without_th
 
 
 def test_zammad_without_credentials_answers_403_authentication_required(zammad):
-    from accounts.connectors.http import HttpClient
+    from calsync.lib.http import HttpClient
 
     response = HttpClient().request("GET", f"{zammad.url}/api/v1/users/me")
     assert response.status == 403
@@ -103,7 +103,7 @@ def test_kimai_check_and_a_bad_bearer_token_is_an_auth_error_without_the_token(k
 
 
 def test_kimai_without_credentials_answers_401_unauthorized(kimai):
-    from accounts.connectors.http import HttpClient
+    from calsync.lib.http import HttpClient
 
     with pytest.raises(AuthError):
         HttpClient().request("GET", f"{kimai.url}/api/users/me")

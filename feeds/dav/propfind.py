@@ -7,7 +7,7 @@ from xml.etree.ElementTree import Element
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 
-from accounts.connectors.xml import caldav, dav, node
+from calsync.lib.davxml import caldav, dav, node
 from feeds.dav import backends
 from feeds.dav.backends.base import StoredObject
 from feeds.dav.errors import DavError, bad_request, forbidden, not_found

@@ -11,7 +11,7 @@ from xml.etree.ElementTree import Element
 import icalendar
 from django.http import HttpRequest, HttpResponse
 
-from accounts.connectors.xml import caldav, dav, node
+from calsync.lib.davxml import caldav, dav, node
 from calsync.limits import recurrence_limits
 from feeds.dav import freebusy, query
 from feeds.dav.backends.base import InvalidSyncToken, StoredObject

@@ -11,7 +11,7 @@ from defusedxml.ElementTree import fromstring
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-from accounts.connectors.xml import Node, dav, node, to_xml
+from calsync.lib.davxml import Node, dav, node, to_xml
 from feeds.dav.errors import DavError, bad_request
 
 STATUS_TEXT = {

@@ -13,7 +13,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from accounts.connectors.transport import Fields, RawResponse
+from calsync.lib.transport import Fields, RawResponse
 
 # RFC 7616 section 6.1 names MD5, SHA-256 and SHA-512-256; SHA and SHA-512 are seen in the wild.
 ALGORITHMS = {"MD5": "md5", "SHA": "sha1", "SHA-256": "sha256", "SHA-512": "sha512"}

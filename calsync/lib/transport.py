@@ -21,8 +21,8 @@ import zlib
 from dataclasses import dataclass
 from urllib.parse import SplitResult, quote, unquote, urlsplit
 
-from accounts.connectors.addresses import AddressGuard
-from accounts.connectors.wire import Answer, Headers, read_answer, send_request
+from calsync.lib.addresses import AddressGuard
+from calsync.lib.wire import Answer, Headers, read_answer, send_request
 
 logger = logging.getLogger("calsync.http")
 

@@ -25,10 +25,10 @@ from urllib.parse import urljoin, urlsplit
 
 from django.conf import settings
 
-from accounts.connectors.addresses import AddressGuard, AddressRefused, NetworkPolicy, Resolver
 from accounts.connectors.base import AuthError, ConfigError, ProtocolError, TransientError
-from accounts.connectors.digest import DigestAuth
-from accounts.connectors.reach import (  # noqa: F401 - URL helpers every connector imports from here
+from calsync.lib.addresses import AddressGuard, AddressRefused, NetworkPolicy, Resolver
+from calsync.lib.digest import DigestAuth
+from calsync.lib.reach import (  # noqa: F401 - URL helpers every connector imports from here
     credentials_from_url,
     display_url,
     host_port,
@@ -37,7 +37,7 @@ from accounts.connectors.reach import (  # noqa: F401 - URL helpers every connec
     origin_of,
     refused_error,
 )
-from accounts.connectors.transport import (
+from calsync.lib.transport import (
     BodyTooLarge,
     ConnectFailed,
     Fields,
@@ -47,7 +47,7 @@ from accounts.connectors.transport import (
     basic_authorization,
     request_target,
 )
-from accounts.connectors.wire import Headers
+from calsync.lib.wire import Headers
 
 logger = logging.getLogger("calsync.http")
 
