@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "axes",
     "calsync.apps.CalsyncConfig",
+    "calsync.ops",
     "accounts",
     "jobs",
     "booking",
@@ -85,7 +86,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "jobs.audit.AuditUserMiddleware",
+    "calsync.ops.audit.AuditUserMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as axes requires: it turns a lock-out flagged during the view into the 429 page.

@@ -6,7 +6,7 @@ class JobsConfig(AppConfig):
     verbose_name = "Sync jobs"
 
     def ready(self) -> None:
-        from jobs.audit import audit_connect
+        from calsync.ops.audit import audit_connect
         from jobs.timesheets.webhook import webhook_followup_connect
 
         audit_connect()

@@ -16,7 +16,7 @@ from django.utils.module_loading import import_string
 
 from accounts.connectors.base import ConnectorError, PreconditionFailed, RemoteCollection
 from calsync.lib.items import content_hash, extract_uid
-from jobs.audit import conflict_resolution_audit
+from calsync.ops.audit import conflict_resolution_audit
 from jobs.models import Conflict, ItemLink
 from jobs.runner import dav_connector
 

@@ -161,8 +161,8 @@ def test_with_the_broker_down_it_still_answers_and_shows_the_broker_red_without_
         def connection_for_write(self, **options):
             return Connection(url, **options)
 
-    monkeypatch.setattr("jobs.views.health.celery_app", UnreachableBroker())
-    monkeypatch.setattr("jobs.views.health.BROKER_TIMEOUT_SECONDS", 1.0)
+    monkeypatch.setattr("calsync.ops.health.celery_app", UnreachableBroker())
+    monkeypatch.setattr("calsync.ops.health.BROKER_TIMEOUT_SECONDS", 1.0)
     dashboard_world()
 
     response = admin_client.get("/")

@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from jobs.gdpr import gdpr_export, gdpr_purge
+from calsync.ops.gdpr import gdpr_export, gdpr_purge
 from jobs.models import WebhookEndpoint
 from jobs.timesheets.webhook import (
     signature_valid,

@@ -1,4 +1,4 @@
-from jobs.views.health import DetailedHealthView, HealthView
+from calsync.ops.health import DetailedHealthView, HealthView
 from jobs.views.sync_jobs import ConflictViewSet, SyncJobViewSet, WorkerStatusView
 from jobs.views.sync_runs import SyncRunViewSet
 

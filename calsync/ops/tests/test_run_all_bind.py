@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from jobs.management.commands.run_all import Command
+from calsync.ops.management.commands.run_all import Command
 
 
 def web_bind(monkeypatch, **env: str) -> str:

@@ -40,7 +40,7 @@ def test_health_is_503_when_the_database_fails(monkeypatch):
     def broken_cursor(*args, **kwargs):
         raise DatabaseError("connection refused")
 
-    monkeypatch.setattr("jobs.views.health.connection.cursor", broken_cursor)
+    monkeypatch.setattr("calsync.ops.health.connection.cursor", broken_cursor)
 
     response = APIClient().get("/api/health")
 
@@ -120,8 +120,8 @@ def test_an_unreachable_broker_is_reported_without_its_password(django_user_mode
         def connection_for_write(self, **options: Any) -> Connection:
             return Connection(url, **options)
 
-    monkeypatch.setattr("jobs.views.health.celery_app", UnreachableBroker())
-    monkeypatch.setattr("jobs.views.health.BROKER_TIMEOUT_SECONDS", 1.0)
+    monkeypatch.setattr("calsync.ops.health.celery_app", UnreachableBroker())
+    monkeypatch.setattr("calsync.ops.health.BROKER_TIMEOUT_SECONDS", 1.0)
 
     response = staff_client(django_user_model).get("/api/health/detailed")
 

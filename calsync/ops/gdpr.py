@@ -15,7 +15,7 @@ from django.db.models.functions import Cast
 from django.utils.crypto import salted_hmac
 
 from accounts.models import Account
-from jobs.audit import audit_record
+from calsync.ops.audit import audit_record
 from jobs.models import AgentMapping, AuditEvent, Conflict
 
 GDPR_SOURCES: dict[str, str] = {"booking": "booking.gdpr"}

@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+
+
+class OpsConfig(AppConfig):
+    """The ground floor every app may use: audit, GDPR, health, heartbeats, the project commands.
+
+    It imports no app: apps register their GDPR and health contributions from their own
+    ``AppConfig.ready()``.
+    """
+
+    name = "calsync.ops"
+    label = "ops"
+    verbose_name = "Operations"
+    default_auto_field = "django.db.models.BigAutoField"
