@@ -241,7 +241,7 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ALWAYS_EAGER = env_bool("CALSYNC_TASKS_EAGER", False)
 CELERY_TIMEZONE = "UTC"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
-CELERY_BEAT_SCHEDULER = "jobs.beat:HeartbeatScheduler"
+CELERY_BEAT_SCHEDULER = "calsync.ops.beat:HeartbeatScheduler"
 # Every task has time limits: the soft one raises SoftTimeLimitExceeded inside the task (it ends
 # cleanly with a log line), the hard one kills the pool process. A sync run checkpoints every batch
 # and a migration of a large server may take hours, so it gets generous limits of its own; the

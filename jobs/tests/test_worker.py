@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from calsync.celery import app
-from jobs.beat import HeartbeatScheduler
+from calsync.ops.beat import HeartbeatScheduler
 from jobs.models import Heartbeat
 from jobs.services import heartbeat_record
 from jobs.tasks import ping
