@@ -3,8 +3,6 @@ from rest_framework.routers import SimpleRouter
 
 from jobs.views import (
     ConflictViewSet,
-    DetailedHealthView,
-    HealthView,
     SyncJobViewSet,
     SyncRunViewSet,
     WorkerStatusView,
@@ -18,8 +16,6 @@ router.register("sync-runs", SyncRunViewSet, basename="sync-run")
 router.register("conflicts", ConflictViewSet, basename="conflict")
 
 urlpatterns = [
-    re_path(r"^health/?$", HealthView.as_view(), name="health"),
-    re_path(r"^health/detailed/?$", DetailedHealthView.as_view(), name="health-detailed"),
     re_path(r"^worker/status/?$", WorkerStatusView.as_view(), name="worker-status"),
     *router.urls,
 ]

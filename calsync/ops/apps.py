@@ -12,3 +12,6 @@ class OpsConfig(AppConfig):
     label = "ops"
     verbose_name = "Operations"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from calsync.ops import audit  # noqa: F401  (registers the audit purge task)

@@ -2,7 +2,8 @@
 
 Configuration changes to accounts, sync jobs and the time-sheet mappings are caught by model
 signals (so the admin, the API and the shell all leave a trace without each view remembering
-to), ``before`` taken in ``pre_save``. The acting user comes from ``AuditUserMiddleware``, which
+to), ``before`` taken in ``pre_save``; each app names its models from its ``AppConfig.ready()``
+through ``audit_track``, so this module imports no app. The acting user comes from ``AuditUserMiddleware``, which
 keeps ``request.user`` in a context variable for the length of the request.
 """
 
@@ -21,7 +22,7 @@ from django.forms.models import model_to_dict
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
-from jobs.models import AuditEvent
+from calsync.ops.models import AuditEvent
 
 REDACTED = "***"
 SECRET_FIELDS = frozenset({"password", "secret", "token", "api_token"})
@@ -154,23 +155,18 @@ def conflict_resolution_audit(*, conflict, actor=None, before: dict | None = Non
     )
 
 
-def audit_connect() -> None:
-    """Called once from ``JobsConfig.ready``."""
-    from accounts.models import Account
-    from jobs.models import (
-        ActivityMapping,
-        AgentMapping,
-        Conflict,
-        ProjectMapping,
-        SyncJob,
-        TimesheetSettings,
-        WebhookEndpoint,
-    )
-
-    for model in (Account, SyncJob, TimesheetSettings, ActivityMapping, ProjectMapping, AgentMapping, WebhookEndpoint):
+def audit_track(*models_: type[models.Model]) -> None:
+    """Record every create, change and delete of these models; each app calls it from its
+    ``AppConfig.ready()`` for its configuration models (ops itself imports no app)."""
+    for model in models_:
         uid = f"audit-{model._meta.label_lower}"
         pre_save.connect(_pre_save, sender=model, dispatch_uid=uid)
         post_save.connect(_post_save, sender=model, dispatch_uid=uid)
         post_delete.connect(_post_delete, sender=model, dispatch_uid=uid)
-    pre_save.connect(_conflict_pre_save, sender=Conflict, dispatch_uid="audit-conflict")
-    post_save.connect(_conflict_post_save, sender=Conflict, dispatch_uid="audit-conflict")
+
+
+def audit_track_resolutions(model: type[models.Model]) -> None:
+    """Record when a conflict of ``model`` (with ``resolution``, ``reason``, ``resolved_by``,
+    ``source_href`` and ``dest_href``) is resolved; called from the jobs app's ``ready()``."""
+    pre_save.connect(_conflict_pre_save, sender=model, dispatch_uid="audit-conflict")
+    post_save.connect(_conflict_post_save, sender=model, dispatch_uid="audit-conflict")

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import DatabaseError, close_old_connections
 from django_celery_beat.schedulers import DatabaseScheduler
 
-from jobs.services import heartbeat_record
+from calsync.ops.heartbeats import heartbeat_record
 
 logger = logging.getLogger(__name__)
 

@@ -22,8 +22,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from calsync.celery import app as celery_app
-from jobs.models import Heartbeat
-from jobs.serializers import DetailedHealthSerializer, HealthSerializer
+from calsync.ops.models import Heartbeat
+from calsync.ops.serializers import DetailedHealthSerializer, HealthSerializer
 
 logger = logging.getLogger(__name__)
 

@@ -11,8 +11,9 @@ from django.utils import timezone
 
 from booking.models import Appointment
 from calsync.console.selectors import next_run_at
+from calsync.ops.models import Heartbeat
 from calsync.testing.console import dashboard_world
-from jobs.models import Heartbeat, OwedItem
+from jobs.models import OwedItem
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from calsync.celery import app
-from jobs.models import Heartbeat
+from calsync.ops.models import Heartbeat
 from jobs.tasks import ping
 from jobs.testing.workers import eventually
 

@@ -13,7 +13,8 @@ from accounts.connectors import connector_for
 from accounts.connectors.base import AccountConfig
 from accounts.models import Account
 from calsync.lib.items import extract_uid
-from jobs.models import Conflict, Heartbeat, SyncJob, SyncRun
+from calsync.ops.models import Heartbeat
+from jobs.models import Conflict, SyncJob, SyncRun
 from jobs.testing import samples
 
 pytestmark = pytest.mark.django_db

@@ -11,7 +11,8 @@ from django.utils import timezone
 from accounts.models import Account
 from calsync.ops.audit import audit_events_purge, audit_record
 from calsync.ops.gdpr import person_ref
-from jobs.models import AgentMapping, AuditEvent, Conflict, SyncJob
+from calsync.ops.models import AuditEvent
+from jobs.models import AgentMapping, Conflict, SyncJob
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,8 @@ from django.contrib.auth.models import User
 
 from accounts.connectors.kimai import parse_kimai_time
 from accounts.connectors.zammad import parse_zammad_time
-from jobs.models import AgentMapping, AuditEvent, Conflict, ItemLink, TimesheetSettings
+from calsync.ops.models import AuditEvent
+from jobs.models import AgentMapping, Conflict, ItemLink, TimesheetSettings
 from jobs.tests.timesheet_world import World, build_world
 
 pytestmark = pytest.mark.django_db

@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from calsync.celery import app
 from calsync.ops.beat import HeartbeatScheduler
-from jobs.models import Heartbeat
-from jobs.services import heartbeat_record
+from calsync.ops.heartbeats import heartbeat_record
+from calsync.ops.models import Heartbeat
 from jobs.tasks import ping
 from jobs.testing.workers import eventually
 

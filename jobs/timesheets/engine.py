@@ -17,7 +17,8 @@ from django.utils import timezone
 
 from accounts.connectors import connector_for
 from accounts.connectors.base import ConnectorError, ItemRejected
-from jobs.models import AuditEvent, Conflict, ItemLink, PendingTicket, SyncJob, SyncRun, TimesheetSettings
+from calsync.ops.models import AuditEvent
+from jobs.models import Conflict, ItemLink, PendingTicket, SyncJob, SyncRun, TimesheetSettings
 from jobs.reconcile.pair import Stopped
 from jobs.reconcile.plan import EmptySideGuard, Op
 from jobs.runner import PairReport

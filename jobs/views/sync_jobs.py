@@ -19,8 +19,9 @@ from rest_framework.views import APIView
 
 from accounts.connectors.base import ConnectorError
 from accounts.drf import query_int, validation_errors_as_400
+from calsync.ops.models import Heartbeat
 from jobs.conflicts import ConflictError, conflict_resolve
-from jobs.models import Conflict, Heartbeat, OwedItem, SyncJob, SyncLog, SyncRun
+from jobs.models import Conflict, OwedItem, SyncJob, SyncLog, SyncRun
 from jobs.reconcile.plan import EmptySideGuard
 from jobs.runner import PairReport, RunProgress, sync_job_pairs
 from jobs.runs import (

@@ -11,7 +11,7 @@ from kombu import Connection
 from rest_framework.test import APIClient
 
 from accounts.testing.servers import free_port
-from jobs.models import Heartbeat
+from calsync.ops.models import Heartbeat
 
 pytestmark = pytest.mark.django_db
 
@@ -136,7 +136,7 @@ def test_an_unreachable_broker_is_reported_without_its_password(django_user_mode
 def test_the_heartbeat_admin_lists_heartbeats_read_only(admin_client):
     Heartbeat.objects.create(name="worker@host-1", kind="worker", seen_at=timezone.now())
 
-    listing = admin_client.get(reverse("admin:jobs_heartbeat_changelist"))
+    listing = admin_client.get(reverse("admin:ops_heartbeat_changelist"))
 
     assert b"worker@host-1" in listing.content
-    assert admin_client.get(reverse("admin:jobs_heartbeat_add")).status_code == 403
+    assert admin_client.get(reverse("admin:ops_heartbeat_add")).status_code == 403
