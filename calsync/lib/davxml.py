@@ -16,7 +16,7 @@ from xml.sax.saxutils import escape, quoteattr
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring as defused_fromstring
 
-from accounts.connectors.base import ProtocolError
+from calsync.lib.errors import ProtocolError
 
 DAV = "DAV:"
 CALDAV = "urn:ietf:params:xml:ns:caldav"

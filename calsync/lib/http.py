@@ -25,9 +25,9 @@ from urllib.parse import urljoin, urlsplit
 
 from django.conf import settings
 
-from accounts.connectors.base import AuthError, ConfigError, ProtocolError, TransientError
 from calsync.lib.addresses import AddressGuard, AddressRefused, NetworkPolicy, Resolver
 from calsync.lib.digest import DigestAuth
+from calsync.lib.errors import AuthError, ConfigError, ProtocolError, TransientError
 from calsync.lib.reach import (  # noqa: F401 - URL helpers every connector imports from here
     credentials_from_url,
     display_url,

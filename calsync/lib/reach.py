@@ -11,8 +11,8 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from accounts.connectors.base import ConfigError
 from calsync.lib.addresses import AddressGuard, AddressRefused, IPNetwork, NetworkPolicy, parse_allow_list
+from calsync.lib.errors import ConfigError
 
 # --- URLs --------------------------------------------------------------------------------------
 
