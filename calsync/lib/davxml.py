@@ -1,6 +1,8 @@
-"""WebDAV XML: request bodies out, multistatus answers in.
+"""WebDAV XML for both sides: the client connectors (accounts/connectors/) send request bodies
+and read multistatus answers; the CalDAV server (feeds/dav/) reads request bodies and builds
+multistatus answers. One element model (``Node``), one serialiser, one defused parser.
 
-Every server body goes through defusedxml with DTDs forbidden, so a billion-laughs document or an
+Every body from the other side goes through defusedxml with DTDs forbidden, so a billion-laughs document or an
 external entity fails at once with ProtocolError instead of expanding. The multistatus parser walks
 the tree once with ``iterfind`` and keeps property elements as they are; callers pick what they
 need, which keeps the per-item cost at a few microseconds.
@@ -131,7 +133,70 @@ def multiget_body(report: str, data_prop: str, hrefs: Iterable[str]) -> bytes:
     )
 
 
+# --- building answers (the CalDAV server, feeds/dav/) ------------------------------------------
+
+STATUS_TEXT = {
+    200: "OK",
+    403: "Forbidden",
+    404: "Not Found",
+    409: "Conflict",
+    424: "Failed Dependency",
+    507: "Insufficient Storage",
+}
+
+
+def status_line(code: int) -> str:
+    return f"HTTP/1.1 {code} {STATUS_TEXT.get(code, '')}".rstrip()
+
+
+@dataclass(slots=True)
+class Entry:
+    """One ``<D:response>``: either properties grouped by status, or one status for the href."""
+
+    href: str
+    found: list[Node] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    status: int | None = None
+    other: dict[int, list[str]] = field(default_factory=dict)
+
+    def to_node(self) -> Node:
+        if self.status is not None:
+            return node(
+                dav("response"), node(dav("href"), text=self.href), node(dav("status"), text=status_line(self.status))
+            )
+        groups: list[Node] = []
+        if self.found or not (self.missing or self.other):
+            groups.append(_propstat(200, self.found))
+        if self.missing:
+            groups.append(_propstat(404, [node(tag) for tag in self.missing]))
+        for code, tags in self.other.items():
+            groups.append(_propstat(code, [node(tag) for tag in tags]))
+        return node(dav("response"), node(dav("href"), text=self.href), *groups)
+
+
+def _propstat(code: int, props: list[Node]) -> Node:
+    return node(dav("propstat"), node(dav("prop"), *props), node(dav("status"), text=status_line(code)))
+
+
+def multistatus_node(entries: Iterable[Entry], *, sync_token: str | None = None) -> Node:
+    children = [entry.to_node() for entry in entries]
+    if sync_token is not None:
+        children.append(node(SYNC_TOKEN, text=sync_token))
+    return node(MULTISTATUS, *children)
+
+
+def prop_value(tag: str, value: str | tuple[Node, ...]) -> Node:
+    return node(tag, text=value) if isinstance(value, str) else node(tag, *value)
+
+
 # --- parsing answers ----------------------------------------------------------------------------
+
+
+def parse_untrusted(body: bytes) -> Element:
+    """Parse XML from the other side (a server's answer, a client's request): no DTD, no entities,
+    no external references, which is how XML bombs and file disclosure work. Raises
+    ``DefusedXmlException`` or ``ParseError``."""
+    return defused_fromstring(body, forbid_dtd=True, forbid_entities=True, forbid_external=True)
 
 
 def parse_xml(body: bytes, *, url: str) -> Element:
@@ -139,7 +204,7 @@ def parse_xml(body: bytes, *, url: str) -> Element:
     if not body.strip():
         raise ProtocolError(f"{url} answered with an empty body where XML was expected", url=url)
     try:
-        return defused_fromstring(body, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+        return parse_untrusted(body)
     except DefusedXmlException:
         if _looks_like_html(body):
             raise ProtocolError(_html_message(url), url=url) from None
