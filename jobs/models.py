@@ -3,6 +3,8 @@ from django.db import models
 from django.utils import timezone
 from fernet_fields import EncryptedTextField
 
+from calsync.validators import validate_time_zone
+
 CALENDAR_COMPONENTS = ["VEVENT", "VTODO", "VJOURNAL"]
 
 
@@ -337,17 +339,6 @@ def _webhook_token() -> str:
     return secrets.token_urlsafe(24)
 
 
-def validate_timezone(value: str) -> None:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    from django.core.exceptions import ValidationError
-
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValidationError(f"{value!r} is not an IANA time zone such as Europe/Berlin") from None
-
-
 class TimesheetSettings(models.Model):
     """How a Zammad → Kimai job reconciles; one row per job, created with defaults when missing."""
 
@@ -416,7 +407,7 @@ class AgentMapping(models.Model):
     zammad_user_id = models.PositiveIntegerField()
     email = models.EmailField(blank=True)
     kimai_user = models.PositiveIntegerField()
-    timezone = models.CharField(max_length=64, blank=True, validators=[validate_timezone])
+    timezone = models.CharField(max_length=64, blank=True, validators=[validate_time_zone])
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["job", "zammad_user_id"], name="agentmap_unique_agent")]
