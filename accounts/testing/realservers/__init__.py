@@ -3,7 +3,7 @@
 SOGo (Mailcow), Cyrus httpd (Fastmail), DAViCal and sabre/dav 1.8 (Nextcloud, Baïkal) from the
 Debian packages .ci/install-dav-servers installs; each ``start_*()`` returns a running
 ``RealDavServer`` with users alice and bob and their default calendar and address book.
-/work/shared/refs/real-servers.md (the fact sheet) lists what each needs and every quirk.
+docs/refs/real-servers.md (the fact sheet) lists what each needs and every quirk.
 """
 
 from __future__ import annotations

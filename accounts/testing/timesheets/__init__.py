@@ -1,6 +1,6 @@
 """Local stand-ins for Zammad and Kimai 2, written once from their published API documentation.
 
-Neither server can run here. They follow ../shared/refs/zammad-kimai-api.md exactly where
+Neither server can run here. They follow docs/refs/zammad-kimai-api.md exactly where
 calsync depends on it: paths, auth headers and failure bodies, pagination, date formats,
 Kimai's refusal of unknown body fields, its default rounding, exported and locked entries.
 Tests import them from here: ``from accounts.testing.timesheets import KimaiStandIn, ZammadStandIn``.

@@ -1,4 +1,4 @@
-"""Zammad's REST API for time accounting (section 1 of ../shared/refs/zammad-kimai-api.md).
+"""Zammad's REST API for time accounting (section 1 of docs/refs/zammad-kimai-api.md).
 
 ``Authorization: Token token=…``; 403 without credentials, 401 for an unknown token; pages by
 ``page``/``per_page`` without totals (500 at most on index endpoints, 200 on search);
