@@ -196,7 +196,8 @@ def parse_untrusted(body: bytes) -> Element:
     """Parse XML from the other side (a server's answer, a client's request): no DTD, no entities,
     no external references, which is how XML bombs and file disclosure work. Raises
     ``DefusedXmlException`` or ``ParseError``."""
-    return defused_fromstring(body, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    root: Element = defused_fromstring(body, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    return root
 
 
 def parse_xml(body: bytes, *, url: str) -> Element:

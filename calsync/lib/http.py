@@ -75,7 +75,7 @@ class HttpResponse:
 
     @property
     def content_type(self) -> str:
-        return self.headers.get("content-type", "")
+        return self.headers.get("content-type") or ""
 
 
 # --- the client ---------------------------------------------------------------------------------

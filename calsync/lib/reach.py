@@ -6,7 +6,7 @@ settings and the owner, and says why a URL is refused in words a person can act 
 
 from __future__ import annotations
 
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -49,7 +49,7 @@ def host_port(url: str) -> str:
     return f"{host}:{port}"
 
 
-def _netloc(parts) -> str:
+def _netloc(parts: SplitResult) -> str:
     host = parts.hostname or ""
     if ":" in host:
         host = f"[{host}]"

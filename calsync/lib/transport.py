@@ -179,7 +179,7 @@ class Transport:
 
     def _proxy_for(self, scheme: str, host: str, port: int) -> SplitResult | None:
         address = self._proxies.get(scheme) or self._proxies.get("all")
-        if not address or urllib.request.proxy_bypass_environment(f"{host}:{port}", self._proxies):
+        if not address or urllib.request.proxy_bypass_environment(f"{host}:{port}", self._proxies):  # type: ignore[attr-defined]
             return None
         proxy = urlsplit(address if "://" in address else f"http://{address}")
         return proxy if proxy.scheme == "http" and proxy.hostname else None

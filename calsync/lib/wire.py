@@ -129,8 +129,8 @@ def _read_fields(reader: io.BufferedReader) -> Headers:
             return Headers(fields)
         if line[:1] in (b" ", b"\t") and fields:
             # Obsolete line folding (RFC 9112 section 5.2): the line continues the previous value.
-            name, value = fields[-1]
-            fields[-1] = (name, f"{value} {line.strip().decode('latin-1')}")
+            previous_name, previous_value = fields[-1]
+            fields[-1] = (previous_name, f"{previous_value} {line.strip().decode('latin-1')}")
             continue
         if len(fields) >= MAX_FIELDS:
             raise http.client.HTTPException(f"got more than {MAX_FIELDS} headers")
