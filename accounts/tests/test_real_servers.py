@@ -21,9 +21,9 @@ import pytest
 
 from accounts.connectors import connector_for
 from accounts.connectors.base import AccountConfig, Connector, PreconditionFailed, RemoteCollection
-from accounts.testing.realservers import RealDavServer, ServerStartError
-from accounts.testing.realservers.common import Instance, descendants, free_port, psql, start_apache
-from accounts.testing.realservers.sogo import start_sogo
+from calsync.testing.realservers import RealDavServer, ServerStartError
+from calsync.testing.realservers.common import Instance, descendants, free_port, psql, start_apache
+from calsync.testing.realservers.sogo import start_sogo
 
 pytestmark = pytest.mark.realservers
 

@@ -10,7 +10,7 @@ from accounts.connectors import connector_for
 from accounts.connectors.base import AccountConfig, AuthError, Connector, ItemRejected
 from accounts.connectors.kimai import KimaiConnector, parse_kimai_time
 from accounts.connectors.zammad import ZammadConnector
-from accounts.testing.timesheets import KimaiStandIn, ZammadStandIn
+from calsync.testing.timesheets import KimaiStandIn, ZammadStandIn
 
 T0 = datetime(2025, 3, 3, 8, 0, 7, tzinfo=UTC)
 

@@ -154,7 +154,7 @@ def test_next_run_comes_from_the_beat_schedule():
 def test_with_the_broker_down_it_still_answers_and_shows_the_broker_red_without_its_password(admin_client, monkeypatch):
     from kombu import Connection
 
-    from accounts.testing.servers import free_port
+    from calsync.testing.servers import free_port
 
     url = f"redis://:broker-secret-31@127.0.0.1:{free_port()}/0"  # nothing listens: connection refused
 

@@ -9,8 +9,8 @@ import pytest
 
 from calsync.celery import app
 from calsync.ops.models import Heartbeat
+from calsync.testing.workers import eventually
 from jobs.tasks import ping
-from jobs.testing.workers import eventually
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.broker]
 

@@ -14,8 +14,8 @@ from accounts.connectors.base import AccountConfig
 from accounts.models import Account
 from calsync.lib.items import extract_uid
 from calsync.ops.models import Heartbeat
+from calsync.testing import samples
 from jobs.models import Conflict, SyncJob, SyncRun
-from jobs.testing import samples
 
 pytestmark = pytest.mark.django_db
 

@@ -12,8 +12,8 @@ from calsync.celery import app
 from calsync.ops.beat import HeartbeatScheduler
 from calsync.ops.heartbeats import heartbeat_record
 from calsync.ops.models import Heartbeat
+from calsync.testing.workers import eventually
 from jobs.tasks import ping
-from jobs.testing.workers import eventually
 
 
 @pytest.mark.django_db

@@ -10,8 +10,8 @@ from django.utils import timezone
 from kombu import Connection
 from rest_framework.test import APIClient
 
-from accounts.testing.servers import free_port
 from calsync.ops.models import Heartbeat
+from calsync.testing.servers import free_port
 
 pytestmark = pytest.mark.django_db
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from accounts.testing.servers import free_port
+from calsync.testing.servers import free_port
 
 PROJECT = Path(__file__).resolve().parents[2]
 ADMIN_PASSWORD = "run-all-admin-password"

@@ -12,7 +12,7 @@ import sqlite3
 import time
 from pathlib import Path
 
-from accounts.testing.realservers.common import (
+from calsync.testing.realservers.common import (
     USERS,
     Instance,
     RealDavServer,

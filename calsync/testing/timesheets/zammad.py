@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from accounts.testing.timesheets.common import HttpError, StandIn, one
+from calsync.testing.timesheets.common import HttpError, StandIn, one
 
 
 def zammad_time(value: datetime) -> str:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from accounts.testing.servers import DavServer, free_port
+from calsync.testing.servers import DavServer, free_port
 
 __all__ = ["Instance", "RealDavServer", "ServerStartError", "free_port"]
 

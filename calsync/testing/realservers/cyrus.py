@@ -14,7 +14,7 @@ import socket
 import subprocess
 import time
 
-from accounts.testing.realservers.common import (
+from calsync.testing.realservers.common import (
     USERS,
     Instance,
     RealDavServer,

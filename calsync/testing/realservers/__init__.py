@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from accounts.testing.realservers.common import USERS, RealDavServer, ServerStartError
-from accounts.testing.realservers.cyrus import start_cyrus
-from accounts.testing.realservers.davical import start_davical
-from accounts.testing.realservers.sabredav import start_sabredav
-from accounts.testing.realservers.sogo import start_sogo
+from calsync.testing.realservers.common import USERS, RealDavServer, ServerStartError
+from calsync.testing.realservers.cyrus import start_cyrus
+from calsync.testing.realservers.davical import start_davical
+from calsync.testing.realservers.sabredav import start_sabredav
+from calsync.testing.realservers.sogo import start_sogo
 
 STARTERS: dict[str, Callable[[], RealDavServer]] = {
     "sogo": start_sogo,

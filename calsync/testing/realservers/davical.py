@@ -10,7 +10,7 @@ import os
 import subprocess
 import time
 
-from accounts.testing.realservers.common import (
+from calsync.testing.realservers.common import (
     PG_ENV,
     USERS,
     Instance,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import time
 
-from accounts.testing.realservers.common import (
+from calsync.testing.realservers.common import (
     PG_ENV,
     USERS,
     Instance,

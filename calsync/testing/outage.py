@@ -19,12 +19,12 @@ from dataclasses import dataclass, field
 from accounts.connectors import connector_for
 from accounts.connectors.base import AccountConfig, ConnectorError, RemoteCollection
 from accounts.models import Account
-from accounts.testing.servers import DavServer
 from calsync.lib.items import extract_uid, strip_method, unfolded_lines
+from calsync.testing import samples
+from calsync.testing.servers import DavServer
+from calsync.testing.workers import eventually
 from jobs.models import OwedItem, SyncJob, SyncRun
 from jobs.runs import sync_job_start
-from jobs.testing import samples
-from jobs.testing.workers import eventually
 
 MODES = ("copy", "mirror", "two-way")
 

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from accounts.testing.timesheets.common import HttpError, StandIn, one
+from calsync.testing.timesheets.common import HttpError, StandIn, one
 
 KIMAI_FORM_FIELDS = frozenset(
     {
