@@ -28,7 +28,7 @@ from django.conf import settings
 from calsync.lib.addresses import AddressGuard, AddressRefused, NetworkPolicy, Resolver
 from calsync.lib.digest import DigestAuth
 from calsync.lib.errors import AuthError, ConfigError, ProtocolError, TransientError
-from calsync.lib.reach import (  # noqa: F401 - URL helpers every connector imports from here
+from calsync.lib.reach import (  # re-exported: see __all__
     credentials_from_url,
     display_url,
     host_port,
@@ -50,6 +50,12 @@ from calsync.lib.transport import (
 from calsync.lib.wire import Headers
 
 logger = logging.getLogger("calsync.http")
+
+# The client, and the URL helpers every connector imports from here (defined in reach.py).
+__all__ = [
+    "HttpClient", "HttpResponse",
+    "credentials_from_url", "display_url", "host_port", "network_policy", "normalize_url", "origin_of", "refused_error",
+]  # fmt: skip
 
 USER_AGENT = "calsync/1.0"
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
