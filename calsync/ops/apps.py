@@ -4,8 +4,8 @@ from django.apps import AppConfig
 class OpsConfig(AppConfig):
     """The ground floor every app may use: audit, GDPR, health, heartbeats, the project commands.
 
-    It imports no app: apps register their GDPR and health contributions from their own
-    ``AppConfig.ready()``.
+    It imports no app: apps register their audited models and their GDPR contributions from their
+    own ``AppConfig.ready()``.
     """
 
     name = "calsync.ops"
