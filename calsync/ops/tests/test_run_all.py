@@ -23,7 +23,7 @@ import pytest
 
 from calsync.testing.servers import free_port
 
-PROJECT = Path(__file__).resolve().parents[2]
+PROJECT = Path(__file__).resolve().parents[3]
 ADMIN_PASSWORD = "run-all-admin-password"
 EMBEDDED_ONLY = ("DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL")
 
