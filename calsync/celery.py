@@ -10,6 +10,3 @@ app.autodiscover_tasks()
 app.steps["worker"].add("calsync.ops.heartbeats:HeartbeatStep")
 # Connects the signal handlers that drop a message whose worker died on it too often.
 import calsync.deliveries  # noqa: E402, F401
-
-# Connects the sync runner's worker signals: runs go back to the queue on a warm shutdown.
-import jobs.worker  # noqa: E402, F401

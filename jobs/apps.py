@@ -8,6 +8,7 @@ class JobsConfig(AppConfig):
     def ready(self) -> None:
         from calsync.ops.audit import audit_track, audit_track_resolutions
         from calsync.ops.gdpr import gdpr_source_register
+        from jobs import worker  # noqa: F401  (connects the runner's worker signals: runs go back on a warm shutdown)
         from jobs.models import (
             ActivityMapping,
             AgentMapping,
