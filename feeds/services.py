@@ -12,11 +12,11 @@ from typing import Any
 from django.apps import apps
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.utils import timezone
 
 from accounts.selectors import account_list_for
 from calsync.limits import recurrence_limits
+from calsync.queue import enqueue, enqueue_now
 from calsync.visibility import sees_studio
 from feeds.models import IcsFeed
 from feeds.render import render_feed
@@ -88,7 +88,7 @@ def ics_feed_sync_request(*, feed: IcsFeed) -> None:
     """Re-render on a worker once the current transaction commits."""
     from feeds.tasks import ics_feed_refresh_task
 
-    transaction.on_commit(lambda: ics_feed_refresh_task.delay(feed.pk))
+    enqueue(ics_feed_refresh_task, feed.pk)
 
 
 def ics_feeds_source_changed(*, source_type: str, source_ref: str) -> list[int]:
@@ -98,7 +98,7 @@ def ics_feeds_source_changed(*, source_type: str, source_ref: str) -> list[int]:
 
     feed_ids = list(IcsFeed.objects.filter(source_type=source_type, source_ref=source_ref).values_list("id", flat=True))
     for feed_id in feed_ids:
-        transaction.on_commit(lambda feed_id=feed_id: ics_feed_refresh_task.delay(feed_id))
+        enqueue(ics_feed_refresh_task, feed_id)
     return feed_ids
 
 
@@ -148,5 +148,5 @@ def ics_feeds_refresh_due(*, now: dt.datetime | None = None) -> list[int]:
 
     due = ics_feeds_due(now=now or timezone.now())
     for feed_id in due:
-        ics_feed_refresh_task.delay(feed_id)
+        enqueue_now(ics_feed_refresh_task, feed_id)
     return due

@@ -7,13 +7,18 @@ redelivered message) cannot both win: the one whose WHERE clause still matches d
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
+if TYPE_CHECKING:
+    from celery.result import AsyncResult
+
 from calsync.lib.errors import StateConflict
+from calsync.queue import enqueue
 from jobs.models import OwedItem, SyncJob, SyncLog, SyncRun
 
 logger = logging.getLogger(__name__)
@@ -27,11 +32,10 @@ class RunStateError(StateConflict):
 def _enqueue(run: SyncRun) -> None:
     from jobs.tasks import sync_run_task
 
-    def send() -> None:
-        result = sync_run_task.apply_async(args=[run.pk])
+    def sent(result: AsyncResult) -> None:
         SyncRun.objects.filter(pk=run.pk).update(task_id=result.id or "")
 
-    transaction.on_commit(send)
+    enqueue(sync_run_task, run.pk, on_sent=sent)
 
 
 def active_run(job: SyncJob) -> SyncRun | None:

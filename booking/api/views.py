@@ -33,6 +33,7 @@ from booking.services import (
     appointment_push_again,
     appointment_update,
     artist_calendar_check,
+    busy_pull_queue,
     slots_check,
 )
 from calsync.client_address import client_ip
@@ -235,8 +236,6 @@ def _refusal(reason: str) -> str:
 @permission_classes([IsStaff])
 @throttle_classes([])
 def sync_view(request: Request) -> Response:
-    from booking.tasks import busy_pull_all_task, busy_pull_artist_task
-
     form = s.SyncRequestSerializer(data=request.data)
     form.is_valid(raise_exception=True)
     data = form.validated_data
@@ -245,9 +244,9 @@ def sync_view(request: Request) -> Response:
         artist = artist_by_ref(ref=data["artist"], active_only=False)
         if artist is None:
             raise serializers.ValidationError({"artist": ["No such artist."]})
-        busy_pull_artist_task.delay(artist.pk, **window)
     else:
-        busy_pull_all_task.delay(**window)
+        artist = None
+    busy_pull_queue(artist=artist, **window)
     return Response({"queued": True, **window}, status=status.HTTP_202_ACCEPTED)
 
 
