@@ -79,7 +79,7 @@ class SyncJobForm(forms.ModelForm):
         model = SyncJob
         fields = [
             "name", "source", "destination", "mode", "conflict_policy", "enabled", "sync_calendars", "sync_contacts",
-            "components", "create_collections", "collection_map", "sync_all", "keep_local",
+            "components", "create_collections", "collection_map", "sync_all", "keep_local", "strict",
         ]  # fmt: skip
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -108,7 +108,7 @@ class SyncJobAdmin(admin.ModelAdmin):
     actions = ("start_jobs", "pause_jobs", "resume_jobs", "cancel_jobs")
     fieldsets = (
         (None, {"fields": ("name", "source", "destination", "mode", "conflict_policy", "enabled")}),
-        ("What", {"fields": ("sync_calendars", "sync_contacts", "components", "create_collections", "collection_map")}),
+        ("What", {"fields": ("sync_calendars", "sync_contacts", "components", "create_collections", "collection_map", "strict")}),
         ("ICS imports", {"fields": ("sync_all", "keep_local"), "classes": ("collapse",)}),
         ("Schedule", {"fields": ("interval_minutes", "crontab")}),
     )

@@ -204,6 +204,7 @@ def _prepare_kind(
             dry_run=dry_run,
             max_attempts=settings.CALSYNC_OWED_MAX_ATTEMPTS,
             outage=outage,
+            strict=job.strict,
         )
         sync.prepare(
             source_token=cursors.get(collection.url, ""),

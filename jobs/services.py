@@ -25,7 +25,7 @@ def heartbeat_record(*, name: str, kind: str) -> Heartbeat:
 
 JOB_FIELDS = (
     "name", "source", "destination", "mode", "conflict_policy", "sync_calendars", "sync_contacts", "components",
-    "create_collections", "collection_map", "sync_all", "keep_local", "enabled",
+    "create_collections", "collection_map", "sync_all", "keep_local", "strict", "enabled",
 )  # fmt: skip
 
 
