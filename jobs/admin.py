@@ -108,7 +108,8 @@ class SyncJobAdmin(admin.ModelAdmin):
     actions = ("start_jobs", "pause_jobs", "resume_jobs", "cancel_jobs")
     fieldsets = (
         (None, {"fields": ("name", "source", "destination", "mode", "conflict_policy", "enabled")}),
-        ("What", {"fields": ("sync_calendars", "sync_contacts", "components", "create_collections", "collection_map", "strict")}),
+        ("What", {"fields": ("sync_calendars", "sync_contacts", "components", "create_collections", "collection_map")}),
+        ("Objects a destination refuses", {"fields": ("strict",)}),
         ("ICS imports", {"fields": ("sync_all", "keep_local"), "classes": ("collapse",)}),
         ("Schedule", {"fields": ("interval_minutes", "crontab")}),
     )

@@ -76,7 +76,12 @@ class ItemRejected(ConnectorError):
     """
 
     def __init__(
-        self, message: str, *, status: int | None = None, url: str | None = None, conditions: frozenset[str] = frozenset()
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        url: str | None = None,
+        conditions: frozenset[str] = frozenset(),
     ) -> None:
         super().__init__(message, status=status, url=url)
         self.conditions = conditions

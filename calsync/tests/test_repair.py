@@ -98,7 +98,8 @@ def test_an_all_day_event_with_an_hour_long_duration_lasts_whole_days():
 def test_a_missing_uid_is_added_the_same_on_every_run_and_shared_by_overrides():
     body = "DTSTART:20250301T090000Z\r\nDTEND:20250301T100000Z\r\n"
     data = calendar(body, uid="").replace(
-        b"END:VCALENDAR", b"BEGIN:VEVENT\r\nRECURRENCE-ID:20250308T090000Z\r\nSUMMARY:Moved\r\nEND:VEVENT\r\nEND:VCALENDAR"
+        b"END:VCALENDAR",
+        b"BEGIN:VEVENT\r\nRECURRENCE-ID:20250308T090000Z\r\nSUMMARY:Moved\r\nEND:VEVENT\r\nEND:VCALENDAR",
     )
 
     first, again, other = (repair_item(data, seed=seed) for seed in ("/cal/a.ics", "/cal/a.ics", "/cal/b.ics"))
@@ -145,7 +146,9 @@ def test_a_vcard_2_1_becomes_3_0_with_typed_parameters_and_decoded_values():
 
 def test_a_vcard_2_1_photo_keeps_its_base64_lines_as_one_value():
     photo = "/9j/4AAQSkZJRgABAQEASABIAAD" * 4
-    data = card(f"N:Lee;Ann\r\nFN:Ann Lee\r\nUID:p\r\nPHOTO;JPEG;ENCODING=BASE64:{photo[:50]}\r\n{photo[50:]}\r\n\r\n", "2.1")
+    data = card(
+        f"N:Lee;Ann\r\nFN:Ann Lee\r\nUID:p\r\nPHOTO;JPEG;ENCODING=BASE64:{photo[:50]}\r\n{photo[50:]}\r\n\r\n", "2.1"
+    )
 
     repaired = repair_item(data, seed="s")
 

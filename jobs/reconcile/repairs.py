@@ -42,8 +42,7 @@ def landed_repaired(refusal: ItemRejected, data: bytes, *, seed: str, strict: bo
         raise refusal
     if strict:
         raise ItemRejected(
-            f"{refusal}; calsync could land a repaired copy ({'; '.join(repaired.repairs)}), "
-            "but the job is strict",
+            f"{refusal}; calsync could land a repaired copy ({'; '.join(repaired.repairs)}), but the job is strict",
             status=refusal.status,
             url=refusal.url,
             conditions=refusal.conditions,
