@@ -26,6 +26,8 @@ ITEM_COMPONENTS = frozenset({"VEVENT", "VTODO", "VJOURNAL"})
 VCARD_REQUIRED = frozenset({"VERSION", "N", "FN", "UID"})
 _DURATION = re.compile(r"([+-])?P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?")
 _NAME_END = re.compile(r"[;:]")
+BROKEN = "\x00broken"
+_IN_PARAMETER = re.compile(r"[A-Za-z0-9.-]+;[^:]*=[^;]*\Z")  # the physical line of a content line that must be written anew
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,9 +43,9 @@ class _Line:
 
     __slots__ = ("physical", "text")
 
-    def __init__(self, physical: list[str]) -> None:
+    def __init__(self, physical: list[str], text: str | None = None) -> None:
         self.physical = physical
-        self.text = physical[0] + "".join(part[1:] for part in physical[1:])
+        self.text = physical[0] + "".join(part[1:] for part in physical[1:]) if text is None else text
 
     @classmethod
     def new(cls, text: str) -> _Line:
@@ -76,6 +78,10 @@ def repair_item(data: bytes, *, seed: str) -> Repaired:
         return Repaired(data)
     first = lines[0].text.strip().upper()
     notes: list[str] = []
+    broken = [index for index, line in enumerate(lines) if line.physical == [BROKEN]]
+    if broken:
+        lines = [_Line.new(line.text) if line.physical == [BROKEN] else line for line in lines]
+        notes.append("line breaks inside a parameter value became ^n (RFC 6868)")
     if first == "BEGIN:VCALENDAR":
         lines = _repair_calendar(lines, seed, notes)
     elif first == "BEGIN:VCARD":
@@ -92,9 +98,22 @@ def _parse(text: str) -> list[_Line]:
     physical = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     lines: list[_Line] = []
     group: list[str] = []
+    broken = False  # the group's first line was joined across raw line breaks
+
+    def close() -> None:
+        if group:
+            line = _Line(group)
+            lines.append(_Line([BROKEN], line.text) if broken else line)
+
     for raw in physical:
         if group and raw[:1] in (" ", "\t"):
             group.append(raw)
+            continue
+        if group and len(group) == 1 and _before_value(group[0]):
+            # A raw line break inside a parameter value (DAViCal turns the "\n" of an ADR's
+            # LABEL into one): RFC 6868 spells it ^n.
+            group[0] += "^n" + raw
+            broken = True
             continue
         head = group[0].upper() if group else ""
         # vCard 2.1: a quoted-printable value goes on after a trailing "=" (a soft line break),
@@ -106,11 +125,9 @@ def _parse(text: str) -> list[_Line]:
         if group and "BASE64" in head and raw.strip() and ":" not in raw:
             group.append(" " + raw.strip())
             continue
-        if group:
-            lines.append(_Line(group))
-        group = [raw] if raw else []
-    if group:
-        lines.append(_Line(group))
+        close()
+        group, broken = ([raw] if raw else []), False
+    close()
     return lines
 
 
@@ -127,6 +144,19 @@ def _fold(text: str, limit: int = 75) -> list[str]:
         size += width
     parts.append(current)
     return parts
+
+
+def _before_value(text: str) -> bool:
+    """The line ends inside a parameter value, before its value began."""
+    if not _IN_PARAMETER.match(text):
+        return False
+    in_quotes = False
+    for char in text:
+        if char == '"':
+            in_quotes = not in_quotes
+        elif char == ":" and not in_quotes:
+            return False
+    return True
 
 
 def _split_value(line: str) -> tuple[str, str]:

@@ -183,3 +183,28 @@ def test_a_repaired_object_needs_no_second_repair_and_keeps_its_other_properties
     kept = {line for line in extra if line.split(":", 1)[1].strip() or line.startswith("LOCATION")}
     assert all(line.encode() in repaired.data for line in kept)
     assert (content_hash(repaired.data) == content_hash(data)) == (repaired.repairs == ())
+
+
+def test_raw_line_breaks_inside_a_parameter_become_rfc_6868_carets():
+    # How DAViCal serves a vCard 4.0 ADR whose LABEL held "\n"; Radicale refuses it (400).
+    quoted = card('ADR;LABEL="Via Roma 10\r\n00100 Roma\r\nItaly":\r\n ;;Via Roma 10;Roma\r\nUID:u\r\nFN:S\r\n', "4.0")
+    bare = card("ADR;LABEL=Via Roma 10\r\n00100 Roma\r\nItaly;TYPE=work:;;Via Roma 10\r\nUID:u\r\nFN:S\r\n", "4.0")
+
+    repaired, repaired_bare = repair_item(quoted, seed="s"), repair_item(bare, seed="s")
+
+    text = lines(repaired.data.replace(b"\r\n ", b""))
+    assert 'ADR;LABEL="Via Roma 10^n00100 Roma^nItaly":;;Via Roma 10;Roma' in text
+    assert "ADR;LABEL=Via Roma 10^n00100 Roma^nItaly;TYPE=work:;;Via Roma 10" in lines(repaired_bare.data)
+    assert repaired.repairs == ("line breaks inside a parameter value became ^n (RFC 6868)",)
+
+
+def test_a_quoted_parameter_folded_in_the_middle_is_not_a_broken_line():
+    data = card('X-A;X-P="a long quoted\r\n  value":x\r\nUID:u\r\nFN:S\r\nN:;;;;\r\n')
+
+    assert repair_item(data, seed="s").repairs == ()
+
+
+def test_a_line_without_a_value_does_not_swallow_the_next_one():
+    data = card("X-GARBAGE\r\nUID:u\r\nFN:S\r\nN:;;;;\r\n")
+
+    assert repair_item(data, seed="s").repairs == ()
