@@ -27,7 +27,9 @@ VCARD_REQUIRED = frozenset({"VERSION", "N", "FN", "UID"})
 _DURATION = re.compile(r"([+-])?P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?")
 _NAME_END = re.compile(r"[;:]")
 BROKEN = "\x00broken"
-_IN_PARAMETER = re.compile(r"[A-Za-z0-9.-]+;[^:]*=[^;]*\Z")  # the physical line of a content line that must be written anew
+_IN_PARAMETER = re.compile(
+    r"[A-Za-z0-9.-]+;[^:]*=[^;]*\Z"
+)  # the physical line of a content line that must be written anew
 
 
 @dataclass(frozen=True, slots=True)

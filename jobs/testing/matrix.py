@@ -124,13 +124,13 @@ class MatrixRun:
 class Side:
     """One account on one server: a CalDAV and a CardDAV connector, and collections made fresh."""
 
-    def __init__(self, server: DavServer, stack: ExitStack) -> None:
+    def __init__(self, server: DavServer, stack: ExitStack, *, user: str = "") -> None:
         self.server = server
         self.connectors: dict[str, Connector] = {}
+        username = user or server.username
+        password = getattr(server, "users", {}).get(username, server.password)
         for kind, (connector_kind, _) in KINDS.items():
-            config = AccountConfig(
-                kind=connector_kind, url=server.url, username=server.username, password=server.password
-            )
+            config = AccountConfig(kind=connector_kind, url=server.url, username=username, password=password)
             self.connectors[kind] = stack.enter_context(closing(connector_for(config)))
 
     def new_collection(self, kind: str, name: str) -> RemoteCollection:
@@ -146,9 +146,9 @@ class Side:
 
 def reference(side: Side, kind: str, objects: dict[str, bytes]) -> dict[str, tuple[str, ...]]:
     """What the server stores from a direct upload of each object (of its repaired copy when the
-    original is refused), by UID. The copies are deleted again before the sync writes: Cyrus
-    takes a UID once per account, across calendars (RFC 6638 section 3.1 asks it of scheduling
-    objects only)."""
+    original is refused), by UID. ``side`` is another user than the one the sync writes as where
+    the server has one: Cyrus takes a UID once per account, across calendars (RFC 6638 section
+    3.1 asks it of scheduling objects only)."""
     collection = side.new_collection(kind, f"reference {kind}")
     connector = side.connectors[kind]
     hrefs = []
@@ -160,11 +160,7 @@ def reference(side: Side, kind: str, objects: dict[str, bytes]) -> dict[str, tup
             fixed = repair_item(data, seed=seed)
             if fixed.repairs:
                 hrefs.append(connector.put(collection, fixed.data, uid=uid).href)
-    stored = {}
-    for item in connector.fetch(collection, hrefs):
-        stored[extract_uid(item.data)] = normalised(item.data)
-        connector.delete(item.href, etag=item.etag)
-    return stored
+    return {extract_uid(item.data): normalised(item.data) for item in connector.fetch(collection, hrefs)}
 
 
 def sync(
@@ -207,18 +203,19 @@ def run_matrix(server: DavServer, radicale: DavServer, *, name: str = "") -> Mat
     run = MatrixRun(name, Direction(name, "in"), Direction(name, "out"))
     with ExitStack() as stack:
         old, new = Side(radicale, stack), Side(server, stack)
+        other = Side(server, stack, user="bob") if "bob" in getattr(server, "users", {}) else new
         for kind, objects in corpus().items():
-            _run_kind(run, old, new, kind, objects)
+            _run_kind(run, old, new, other, kind, objects)
     return run
 
 
-def _run_kind(run: MatrixRun, old: Side, new: Side, kind: str, objects: dict[str, bytes]) -> None:
+def _run_kind(run: MatrixRun, old: Side, new: Side, other: Side, kind: str, objects: dict[str, bytes]) -> None:
     source = old.new_collection(kind, f"old {run.server}")
     for data in objects.values():
         old.connectors[kind].put(source, data, uid=extract_uid(data))
     # The bytes calsync copies are the old server's (Radicale rewrites some as it stores them).
     originals = {item.href: item.data for item in old.items(kind, source)}
-    expected = reference(new, kind, originals)
+    expected = reference(other, kind, originals)
     dest = new.new_collection(kind, f"migrated {kind}")
     store = MemoryLinkStore()
     result, _ = sync(old, new, kind, source, dest, Mode.TWO_WAY, store)
@@ -227,12 +224,16 @@ def _run_kind(run: MatrixRun, old: Side, new: Side, kind: str, objects: dict[str
     again, progress = sync(old, new, kind, source, dest, Mode.TWO_WAY, store)
     run.rerun_writes += sum(progress.counters.get(c, 0) for c in ("created", "updated", "deleted"))
 
-    stored = {extract_uid(item.data): item.data for item in new.items(kind, dest)}
+    stored = {item.href: item.data for item in new.items(kind, dest)}
     back = old.new_collection(kind, f"back from {run.server}")
     out_store = MemoryLinkStore()
     out, _ = sync(new, old, kind, dest, back, Mode.COPY, out_store)
-    on_server = {uid: normalised(data) for uid, data in stored.items()}
-    tally(run.outbound, {uid: data for uid, data in stored.items()}, old.items(kind, back), on_server, out, out_store)
+    # Compared with the server's copy, or with its repaired copy where the engine repaired it.
+    on_server = {
+        extract_uid(data): normalised(repair_item(data, seed=href).data if href in out.repaired else data)
+        for href, data in stored.items()
+    }
+    tally(run.outbound, stored, old.items(kind, back), on_server, out, out_store)
 
     run.two_way.update(_two_way(old, new, kind, source, dest, store))
 

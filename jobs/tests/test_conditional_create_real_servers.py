@@ -26,7 +26,11 @@ pytestmark = pytest.mark.realservers
 
 
 def event(uid: str, summary: str, component: str = "VEVENT") -> bytes:
-    when = "DTSTART:20250301T090000Z\r\nDTEND:20250301T100000Z\r\n" if component == "VEVENT" else "DUE:20250301T090000Z\r\n"
+    when = (
+        "DTSTART:20250301T090000Z\r\nDTEND:20250301T100000Z\r\n"
+        if component == "VEVENT"
+        else "DUE:20250301T090000Z\r\n"
+    )
     return (
         "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//calsync//tests//EN\r\n"
         f"BEGIN:{component}\r\nUID:{uid}\r\nDTSTAMP:20250101T000000Z\r\n{when}SUMMARY:{summary}\r\n"
