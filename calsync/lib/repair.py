@@ -23,13 +23,10 @@ __all__ = ["Repaired", "repair_item"]
 # RFC 5545 text may be empty, and servers that refuse empty enumerations take these.
 MAY_BE_EMPTY = frozenset({"SUMMARY", "DESCRIPTION", "LOCATION", "COMMENT", "URL"})
 ITEM_COMPONENTS = frozenset({"VEVENT", "VTODO", "VJOURNAL"})
-VCARD_REQUIRED = frozenset({"VERSION", "N", "FN", "UID"})
 _DURATION = re.compile(r"([+-])?P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?")
 _NAME_END = re.compile(r"[;:]")
-BROKEN = "\x00broken"
-_IN_PARAMETER = re.compile(
-    r"[A-Za-z0-9.-]+;[^:]*=[^;]*\Z"
-)  # the physical line of a content line that must be written anew
+BROKEN = "\x00broken"  # the physical line of a content line that must be written anew
+_IN_PARAMETER = re.compile(r"[A-Za-z0-9.-]+;[^:]*=[^;]*\Z")
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,7 +237,7 @@ def _repair_component(lines: list[_Line], seed: str, notes: list[str]) -> list[_
 
 
 def _own_properties(lines: list[_Line]) -> dict[str, int]:
-    depth, own = 0, {}
+    depth, own = 0, dict[str, int]()
     for index, line in enumerate(lines):
         name = line.name
         if name == "BEGIN":

@@ -221,7 +221,7 @@ def _run_kind(run: MatrixRun, old: Side, new: Side, other: Side, kind: str, obje
     result, _ = sync(old, new, kind, source, dest, Mode.TWO_WAY, store)
     tally(run.inbound, originals, new.items(kind, dest), expected, result, store)
 
-    again, progress = sync(old, new, kind, source, dest, Mode.TWO_WAY, store)
+    _, progress = sync(old, new, kind, source, dest, Mode.TWO_WAY, store)
     run.rerun_writes += sum(progress.counters.get(c, 0) for c in ("created", "updated", "deleted"))
 
     stored = {item.href: item.data for item in new.items(kind, dest)}
@@ -280,7 +280,7 @@ def _edited(data: bytes, name: str, text: str) -> bytes:
 
 
 def summary(runs: list[MatrixRun]) -> Iterator[str]:
-    """The matrix as printable lines: server × direction: objects, landed, repaired, refused."""
+    """The matrix as printable lines: server by direction: objects, landed, repaired, refused."""
     yield f"{'server':<10} {'direction':<9} {'objects':>7} {'landed':>6} {'repaired':>8} {'refused':>7} {'unequal':>7}"
     for run in runs:
         for direction in (run.inbound, run.outbound):

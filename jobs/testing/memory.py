@@ -12,6 +12,7 @@ import hashlib
 import itertools
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from accounts.connectors.base import (
     CheckResult,
@@ -98,7 +99,7 @@ class MemoryServer:
 
 
 class MemoryConnector:
-    kind = "memory"
+    kind: ClassVar[str] = "memory"
 
     def __init__(self, server: MemoryServer) -> None:
         self.server = server

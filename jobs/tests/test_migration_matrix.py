@@ -29,7 +29,7 @@ REPAIRED = {"cyrus": (7, 0), "davical": (0, 1)}
 
 @pytest.fixture(scope="module")
 def old_server() -> Iterator[DavServer]:
-    """The user's old server; without fsync, which a temp dir does not need (3× faster PUTs)."""
+    """The user's old server; without fsync, which a temp dir does not need (PUTs three times faster)."""
     server = start_radicale(fsync=False)
     yield server
     server.stop()

@@ -88,8 +88,8 @@ def sync_one(server: RealDavServer, text: str, *, strict: bool = False):
         )
         store, progress = MemoryLinkStore(), RecordingProgress()
         result = PairSync(pair, store, progress, strict=strict).run()
-        [landed] = list(dest.fetch(collection, [r.dest_href for r in store.records.values()])) or [None]
-        return href, data, result, store, landed
+        landed = list(dest.fetch(collection, [r.dest_href for r in store.records.values()]))
+        return href, data, result, store, landed[0] if landed else None
 
 
 @pytest.mark.parametrize("case", CASES)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from calsync.lib.items import extract_uid
 from jobs.reconcile.apply import PairSync
-from jobs.reconcile.pair import Pair
+from jobs.reconcile.pair import Pair, PairResult
 from jobs.reconcile.plan import Mode
 from jobs.testing.memory import MemoryConnector, MemoryLinkStore, MemoryServer, RecordingProgress
 
@@ -41,13 +41,11 @@ class World:
         self.source.store(self.source_cal.url, href, event(uid, extra))
         return href
 
-    def sync(self):
+    def sync(self) -> tuple[RecordingProgress, PairResult]:
         progress = RecordingProgress()
         source, dest = MemoryConnector(self.source), MemoryConnector(self.dest)
         pair = Pair(source, dest, self.source_cal, {"VEVENT": self.dest_cal}, self.mode)
-        progress.result = PairSync(pair, self.store, progress, strict=self.strict).run()
-        progress.writes = dest.requests
-        return progress
+        return progress, PairSync(pair, self.store, progress, strict=self.strict).run()
 
     def stored(self) -> dict[str, bytes]:
         return {extract_uid(data): data for _, data in self.dest.collections[self.dest_cal.url].items.values()}
@@ -58,13 +56,13 @@ def test_a_refused_object_is_repaired_written_and_reported():
     href = world.add("empty-categories", "CATEGORIES:\r\nX-KEPT:yes\r\n")
     world.add("fine")
 
-    progress = world.sync()
+    progress, result = world.sync()
 
     stored = world.stored()
     assert progress.counters["created"] == 2 and "errors" not in progress.counters
     assert b"CATEGORIES" not in stored["empty-categories"] and b"X-KEPT:yes" in stored["empty-categories"]
     assert stored["fine"] == event("fine")
-    assert progress.result.repaired == {href: ("removed empty CATEGORIES",)}
+    assert result.repaired == {href: ("removed empty CATEGORIES",)}
     assert ("info", "repaired to land (the server refused the original): removed empty CATEGORIES", href) in (
         progress.logs
     )
@@ -75,10 +73,10 @@ def test_a_rerun_after_a_repair_writes_nothing():
     world.add("empty-categories", "CATEGORIES:\r\n")
     world.sync()
 
-    again = world.sync()
+    again, again_result = world.sync()
 
     assert again.counters.get("created", 0) == again.counters.get("updated", 0) == 0
-    assert again.result.repaired == {}
+    assert again_result.repaired == {}
 
 
 def test_an_edit_of_a_repaired_object_is_repaired_again():
@@ -87,9 +85,9 @@ def test_an_edit_of_a_repaired_object_is_repaired_again():
     world.sync()
     world.source.store(world.source_cal.url, href, event("empty-categories", "CATEGORIES:\r\nLOCATION:Room 2\r\n"))
 
-    progress = world.sync()
+    progress, result = world.sync()
 
-    assert progress.counters["updated"] == 1 and progress.result.repaired == {href: ("removed empty CATEGORIES",)}
+    assert progress.counters["updated"] == 1 and result.repaired == {href: ("removed empty CATEGORIES",)}
     assert b"LOCATION:Room 2" in world.stored()["empty-categories"]
 
 
@@ -97,7 +95,7 @@ def test_a_strict_job_reports_the_refusal_and_the_repair_it_could_have_made():
     world = World(strict=True)
     href = world.add("empty-categories", "CATEGORIES:\r\n")
 
-    progress = world.sync()
+    progress, _ = world.sync()
 
     assert progress.counters["errors"] == 1 and world.stored() == {}
     [owed] = world.store.owed()
@@ -111,9 +109,9 @@ def test_a_refusal_that_is_not_about_the_data_is_not_repaired():
     world.dest.refuse_uids = {"trashed"}
     world.add("trashed", "CATEGORIES:\r\n")
 
-    progress = world.sync()
+    progress, result = world.sync()
 
-    assert progress.counters["errors"] == 1 and progress.result.repaired == {}
+    assert progress.counters["errors"] == 1 and result.repaired == {}
     assert "trashbin" in world.store.owed()[0].reason
 
 
@@ -122,7 +120,7 @@ def test_an_object_nothing_can_repair_stays_refused_with_the_server_s_reason():
     world.dest.invalid = lambda data: "Unsupported component"
     world.add("anything")
 
-    progress = world.sync()
+    progress, _ = world.sync()
 
     assert progress.counters["errors"] == 1 and "Unsupported component" in world.store.owed()[0].reason
 
@@ -134,8 +132,8 @@ def test_two_way_repairs_what_travels_back_to_the_source_too():
     href = f"{world.dest_cal.url}made-there.ics"
     world.dest.store(world.dest_cal.url, href, event("made-there", "CATEGORIES:\r\n"))
 
-    progress = world.sync()
+    progress, result = world.sync()
 
-    assert progress.counters["created"] == 1 and progress.result.repaired == {href: ("removed empty CATEGORIES",)}
+    assert progress.counters["created"] == 1 and result.repaired == {href: ("removed empty CATEGORIES",)}
     [(_, copied)] = world.source.collections[world.source_cal.url].items.values()
     assert b"CATEGORIES" not in copied
