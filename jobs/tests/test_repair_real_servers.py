@@ -16,11 +16,17 @@ import pytest
 
 from accounts.connectors import connector_for
 from accounts.connectors.base import AccountConfig, ItemRejected
+from accounts.models import Account
 from accounts.testing.realservers import RealDavServer
+from accounts.testing.servers import DavServer
 from calsync.lib.items import extract_uid
+from jobs.models import SyncJob, SyncRun
 from jobs.reconcile.apply import PairSync
 from jobs.reconcile.pair import Pair
 from jobs.reconcile.plan import Mode
+from jobs.reports import run_report
+from jobs.runner import sync_run_execute
+from jobs.runs import sync_job_start
 from jobs.testing.memory import MemoryConnector, MemoryLinkStore, MemoryServer, RecordingProgress
 
 pytestmark = pytest.mark.realservers
@@ -132,3 +138,58 @@ def test_a_strict_job_leaves_what_cyrus_refuses_owed_with_the_repair_it_could_ma
     assert landed is None and result.repaired == {}
     assert owed.href == href and owed.status == 403
     assert "No value for CLASS property" in owed.reason and "removed empty CLASS" in owed.reason
+
+
+# --- through the runner, as a user's job: the run report lists the repair -----------------------
+
+
+def migrate_to_cyrus(owner, radicale: DavServer, cyrus: RealDavServer, *, strict: bool) -> tuple[SyncRun, str]:
+    accounts = [
+        Account.objects.create(
+            owner=owner, name=f"{server.name}-{uuid.uuid4().hex[:6]}", kind="caldav", url=server.url,
+            username=server.username, password=server.password,
+        )
+        for server in (radicale, cyrus)
+    ]  # fmt: skip
+    config = AccountConfig(kind="caldav", url=radicale.url, username=radicale.username, password=radicale.password)
+    with closing(connector_for(config)) as source:
+        collection = source.create_collection(name=f"Repairs {uuid.uuid4().hex[:6]}", kind="calendar")
+        uid = f"report-{uuid.uuid4().hex}"
+        href = source.put(collection, CASES["empty CATEGORIES"][0].replace("@UID@", uid).encode(), uid=uid).href
+    job = SyncJob.objects.create(
+        owner=owner, name=f"to cyrus {uuid.uuid4().hex[:6]}", source=accounts[0], destination=accounts[1],
+        sync_contacts=False, collection_map={collection.url: ""}, strict=strict,
+    )  # fmt: skip
+    return sync_run_execute(sync_job_start(job=job, enqueue=False).pk), href
+
+
+@pytest.mark.django_db
+def test_the_run_report_lists_the_repair_that_let_an_object_land(
+    radicale: DavServer, cyrus: RealDavServer, django_user_model
+) -> None:
+    owner = django_user_model.objects.create_user(f"owner-{uuid.uuid4().hex[:6]}")
+
+    run, href = migrate_to_cyrus(owner, radicale, cyrus, strict=False)
+
+    report = run_report(run)
+    assert (report["counters"]["created"], report["counters"]["errors"], report["owed"]) == (1, 0, 0)
+    assert {"href": href, "level": "info"}.items() <= next(n for n in report["notes"] if n["href"] == href).items()
+    assert "repaired to land (the server refused the original): removed empty CATEGORIES" in [
+        note["message"] for note in report["notes"]
+    ]
+
+
+@pytest.mark.django_db
+def test_a_strict_job_s_report_lists_the_refusal_instead(
+    radicale: DavServer, cyrus: RealDavServer, django_user_model
+) -> None:
+    owner = django_user_model.objects.create_user(f"owner-{uuid.uuid4().hex[:6]}")
+
+    run, href = migrate_to_cyrus(owner, radicale, cyrus, strict=True)
+
+    report = run_report(run)
+    [item] = report["items"]
+    assert (report["counters"]["created"], report["counters"]["errors"], report["owed"]) == (0, 1, 1)
+    assert item["href"] == href and item["status"] == 403
+    assert "calsync could land a repaired copy (removed empty CATEGORIES), but the job is strict" in item["reason"]
+    assert not [note for note in report["notes"] if "repaired to land" in note["message"]]
