@@ -57,6 +57,8 @@ def matrix(servers: list[str]) -> None:
         for direction in (run.inbound, run.outbound):
             for refusal in direction.refusals:
                 print(f"  refused ({direction.direction}): {refusal}")
+            for href, repairs in direction.repairs.items():
+                print(f"  repaired ({direction.direction}) {href.rsplit('/', 1)[-1]}: {'; '.join(repairs)}")
 
 
 def main() -> None:

@@ -26,7 +26,8 @@ from jobs.reconcile.pair import Pair, PairResult
 from jobs.reconcile.plan import Mode
 from jobs.testing.memory import MemoryLinkStore, RecordingProgress
 
-CORPUS = Path(__file__).resolve().parents[1] / "tests" / "data" / "realworld"
+ROOT = next(folder for folder in Path(__file__).resolve().parents if (folder / "manage.py").exists())
+CORPUS = ROOT / "jobs" / "tests" / "data" / "realworld"
 KINDS = {"calendar": ("caldav", ".ics"), "addressbook": ("carddav", ".vcf")}
 # What servers add or rewrite without changing the meaning: CLASS:PUBLIC is the default
 # (RFC 5545 section 3.8.1.3), SOGo adds it and RSVP=TRUE to attendees, and sets its own PRODID.
@@ -110,6 +111,7 @@ class Direction:
     unequal: list[str] = field(default_factory=list)  # UIDs whose copy differs from the reference
     differences: dict[str, tuple[list[str], list[str]]] = field(default_factory=dict)  # UID → (missing, extra)
     refusals: list[str] = field(default_factory=list)
+    repairs: dict[str, tuple[str, ...]] = field(default_factory=dict)  # href → what was repaired
 
 
 @dataclass
@@ -184,6 +186,7 @@ def tally(
         by_uid.setdefault(extract_uid(item.data), []).append(item)
     direction.objects += len(objects)
     direction.repaired += len(result.repaired)
+    direction.repairs.update(result.repaired)
     direction.refused += len(store.owed())
     direction.refusals += [f"{owed.href}: {owed.reason}" for owed in store.owed()]
     for data in objects.values():
