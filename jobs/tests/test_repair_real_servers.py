@@ -160,7 +160,9 @@ def migrate_to_cyrus(owner, radicale: DavServer, cyrus: RealDavServer, *, strict
         owner=owner, name=f"to cyrus {uuid.uuid4().hex[:6]}", source=accounts[0], destination=accounts[1],
         sync_contacts=False, collection_map={collection.url: ""}, strict=strict,
     )  # fmt: skip
-    return sync_run_execute(sync_job_start(job=job, enqueue=False).pk), href
+    run = sync_run_execute(sync_job_start(job=job, enqueue=False).pk)
+    assert run is not None
+    return run, href
 
 
 @pytest.mark.django_db
