@@ -504,6 +504,40 @@ def test_a_put_answered_without_a_strong_etag_reads_it_back(kind: str, answered_
     assert puts[1]["if-match"] == '"stored"' and "if-none-match" not in puts[1]
 
 
+def test_where_conditional_writes_are_ignored_a_create_looks_first_and_never_overwrites(kind: str) -> None:
+    # SOGo's way: every PUT lands, whatever If-Match or If-None-Match say.
+    stored: set[str] = set()
+
+    def answer(method: str, path: str, headers: dict[str, str]) -> Answer:
+        if method == "PUT":
+            stored.add(path)
+            return 201, {"ETag": '"gcs00000000"'}, b""
+        if method == "DELETE":
+            stored.discard(path)
+            return 204, {}, b""
+        if path not in stored:
+            return 404, {}, b""
+        body = f'<multistatus xmlns="DAV:"><response><href>{path}</href><propstat><prop><getetag>"gcs00000000"'
+        return (
+            207,
+            {},
+            (body + "</getetag></prop><status>HTTP/1.1 200 OK</status></propstat></response></multistatus>").encode(),
+        )
+
+    with fake_server(answer) as server, connector_for(AccountConfig(kind=kind, url=server.url)) as instance:
+        collection = RemoteCollection(url=server.url + "c/", name="c", kind=COLLECTION_KIND[kind])
+        created = instance.put(collection, item(kind, "meeting", "Meeting"), uid="meeting")
+        with pytest.raises(PreconditionFailed):
+            instance.put(collection, item(kind, "meeting", "Overwrite"), uid="meeting")
+        instance.put(collection, item(kind, "other", "Other"), uid="other")
+
+    calls = [(method, path.rsplit("/", 1)[-1].split("-", 2)[:2]) for method, path, _ in server.seen]
+    puts = [path for method, path, _ in server.seen if method == "PUT" and "calsync-probe" not in path]
+    assert calls[:2] == [("PUT", ["calsync", "probe"]), ("DELETE", ["calsync", "probe"])]  # probed once
+    assert stored == {created.href, created.href.replace("meeting", "other")}
+    assert puts == [created.href, created.href.replace("meeting", "other")]
+
+
 # The 412 bodies of a stale If-Match as DAViCal 1.1.12 and sabre/dav 1.8.12 send them.
 DAVICAL_412 = b'<?xml version="1.0" encoding="utf-8" ?>\n<error xmlns="DAV:">\n  <if-match/>ETag mismatch\n</error>'
 SABREDAV_412 = (
