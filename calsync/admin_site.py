@@ -35,12 +35,12 @@ SECTIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
         "Time sheets",
         "timesheets",
         (
-            "jobs.TimesheetSettings",
-            "jobs.ActivityMapping",
-            "jobs.ProjectMapping",
-            "jobs.AgentMapping",
-            "jobs.WebhookEndpoint",
-            "jobs.PendingTicket",
+            "timesheets.TimesheetSettings",
+            "timesheets.ActivityMapping",
+            "timesheets.ProjectMapping",
+            "timesheets.AgentMapping",
+            "timesheets.WebhookEndpoint",
+            "timesheets.PendingTicket",
         ),
     ),
     (

@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "calsync.apps.CalsyncConfig",
     "accounts",
     "jobs",
+    "jobs.timesheets",
     "booking",
     "feeds",
     "feeds.dav",

@@ -15,8 +15,9 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from jobs.conflicts import ConflictError, conflict_resolve
+from jobs.engines.forms import job_form_clean, job_form_fieldsets, job_form_help
 from jobs.models import Conflict, Heartbeat, SyncJob, SyncLog, SyncRun
-from jobs.reports import owed_counts, run_report, run_report_csv
+from jobs.reports import run_report, run_report_csv
 from jobs.runs import (
     RunStateError,
     active_run,
@@ -26,6 +27,7 @@ from jobs.runs import (
     sync_run_resume,
 )
 from jobs.schedules import schedule_description, sync_job_set_schedule
+from jobs.selectors import conflict_list_for, latest_runs, owed_counts, sync_job_rows_for, sync_run_list_for
 
 STATUS_COLOURS = {
     "pending": "#777",
@@ -64,13 +66,6 @@ def progress_bar(run: SyncRun | None) -> SafeString:
     )
 
 
-def _latest_runs(jobs: list[SyncJob]) -> dict[int, SyncRun]:
-    latest: dict[int, SyncRun] = {}
-    for run in SyncRun.objects.filter(job__in=jobs).order_by("job_id", "-created_at", "-id"):
-        latest.setdefault(run.job_id, run)
-    return latest
-
-
 class SyncJobForm(forms.ModelForm):
     interval_minutes = forms.IntegerField(min_value=1, required=False, help_text="Run every N minutes.")
     crontab = forms.CharField(required=False, help_text='Or on a crontab, e.g. "*/30 6-22 * * 1-5".')
@@ -84,6 +79,7 @@ class SyncJobForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        job_form_help(self)
         if self.instance.pk:
             current = schedule_description(self.instance)
             self.fields["interval_minutes"].initial = current["interval_minutes"]
@@ -93,6 +89,7 @@ class SyncJobForm(forms.ModelForm):
         cleaned = super().clean()
         if cleaned.get("interval_minutes") and cleaned.get("crontab"):
             raise ValidationError("Give an interval or a crontab, not both.")
+        job_form_clean(self, cleaned)
         return cleaned
 
 
@@ -114,17 +111,15 @@ class SyncJobAdmin(admin.ModelAdmin):
         ("Schedule", {"fields": ("interval_minutes", "crontab")}),
     )
 
+    def get_fieldsets(self, request: HttpRequest, obj: SyncJob | None = None) -> list:
+        return job_form_fieldsets(obj, super().get_fieldsets(request, obj))
+
     def get_queryset(self, request: HttpRequest) -> QuerySet[SyncJob]:
-        jobs = (
-            super()
-            .get_queryset(request)
-            .select_related("source", "destination", "schedule__interval", "schedule__crontab")
-        )
-        return jobs if request.user.is_superuser else jobs.filter(owner=request.user)
+        return sync_job_rows_for(user=request.user)
 
     def get_changelist_instance(self, request: HttpRequest):
         changelist = super().get_changelist_instance(request)
-        self._latest = _latest_runs(list(changelist.result_list))
+        self._latest = latest_runs(changelist.result_list)
         return changelist
 
     @admin.display(description="status")
@@ -240,8 +235,7 @@ class SyncRunAdmin(admin.ModelAdmin):
     inlines = [LogInline]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[SyncRun]:
-        runs = super().get_queryset(request)
-        return runs if request.user.is_superuser else runs.filter(job__owner=request.user)
+        return sync_run_list_for(user=request.user)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -326,8 +320,7 @@ class ConflictAdmin(admin.ModelAdmin):
     readonly_fields = [field.name for field in Conflict._meta.fields]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Conflict]:
-        conflicts = super().get_queryset(request).select_related("job", "resolved_by")
-        return conflicts if request.user.is_superuser else conflicts.filter(job__owner=request.user)
+        return conflict_list_for(user=request.user)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -397,5 +390,4 @@ class HeartbeatAdmin(admin.ModelAdmin):
         return False
 
 
-import jobs.admin_ledger  # noqa: E402 - registers the owed-items admin
-import jobs.timesheets.admin  # noqa: E402, F401 - registers the time-sheet admin
+import jobs.admin_ledger  # noqa: E402, F401 - registers the owed-items admin

@@ -7,7 +7,5 @@ class JobsConfig(AppConfig):
 
     def ready(self) -> None:
         from jobs.audit import audit_connect
-        from jobs.timesheets.webhook import webhook_followup_connect
 
         audit_connect()
-        webhook_followup_connect()

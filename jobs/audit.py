@@ -157,15 +157,8 @@ def conflict_resolution_audit(*, conflict, actor=None, before: dict | None = Non
 def audit_connect() -> None:
     """Called once from ``JobsConfig.ready``."""
     from accounts.models import Account
-    from jobs.models import (
-        ActivityMapping,
-        AgentMapping,
-        Conflict,
-        ProjectMapping,
-        SyncJob,
-        TimesheetSettings,
-        WebhookEndpoint,
-    )
+    from jobs.models import Conflict, SyncJob
+    from jobs.timesheets.models import ActivityMapping, AgentMapping, ProjectMapping, TimesheetSettings, WebhookEndpoint
 
     for model in (Account, SyncJob, TimesheetSettings, ActivityMapping, ProjectMapping, AgentMapping, WebhookEndpoint):
         uid = f"audit-{model._meta.label_lower}"

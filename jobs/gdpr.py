@@ -16,7 +16,8 @@ from django.utils.crypto import salted_hmac
 
 from accounts.models import Account
 from jobs.audit import audit_record
-from jobs.models import AgentMapping, AuditEvent, Conflict
+from jobs.models import AuditEvent, Conflict
+from jobs.timesheets.models import AgentMapping
 
 GDPR_SOURCES: dict[str, str] = {"booking": "booking.gdpr"}
 

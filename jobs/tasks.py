@@ -42,7 +42,13 @@ def sync_run_task(self, run_id: int) -> None:
     queued and the task retries with backoff. The run remembers its worker, so a worker that is
     told to stop can hand its runs back to the queue.
     """
-    sync_run_execute(run_id, worker=self.request.hostname or "")
+    try:
+        sync_run_execute(run_id, worker=self.request.hostname or "")
+    finally:
+        # Webhook deliveries that arrived while the run was busy get their own run now.
+        from jobs.timesheets.webhook import webhook_followup_after_run
+
+        webhook_followup_after_run(run_id=run_id)
 
 
 @shared_task(name="jobs.recover_runs")

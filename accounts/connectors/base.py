@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 from typing import ClassVar, Protocol, runtime_checkable
 
 from accounts.connectors.addresses import NetworkPolicy
+from calsync.lib.errors import UpstreamError
 
 # --- errors ------------------------------------------------------------------------------------
 
 
-class ConnectorError(Exception):
+class ConnectorError(UpstreamError):
     """Base class. ``permanent`` errors flag the account and are not retried."""
 
     permanent: ClassVar[bool] = False
@@ -154,12 +155,16 @@ class PutResult:
     etag: str
 
 
-# --- the protocol ------------------------------------------------------------------------------
+# --- the protocols -----------------------------------------------------------------------------
+# Two honest kinds of remote system: stores of items (calendar objects, vCards) in collections,
+# and time-tracking APIs (time entries behind a JSON API). A connector is one or the other; none
+# pretends to be both. Every method raises ``ConnectorError`` kinds.
 
 
 @runtime_checkable
-class Connector(Protocol):
-    """Read and write items on one remote system. Every method raises ``ConnectorError`` kinds."""
+class ItemStore(Protocol):
+    """Read and write items in the collections of one remote store: CalDAV, CardDAV, an ICS feed
+    (read-only: its writes raise ``ConfigError``)."""
 
     kind: ClassVar[str]
 
@@ -182,3 +187,24 @@ class Connector(Protocol):
     ) -> RemoteCollection: ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class TimeTrackingApi(Protocol):
+    """A time-tracking system's JSON API (Zammad's time accountings, Kimai's timesheets).
+
+    What they share is the connection: a token, a diagnosis, a session to close. The entries each
+    system keeps differ (Zammad's are the source, Kimai's the destination), so their calls are
+    each connector's own, used by the time-sheet engine (``jobs/timesheets/``).
+    """
+
+    kind: ClassVar[str]
+    service: ClassVar[str]  # the system's name, as messages say it
+
+    def check(self) -> CheckResult: ...
+
+    def close(self) -> None: ...
+
+
+# The name the sync engines and booking use for the item store they read and write.
+Connector = ItemStore

@@ -34,20 +34,6 @@ def parse_zammad_time(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-class NotATimeSheetServer:
-    """The DAV-shaped part of the Connector protocol, refused with a clear message."""
-
-    kind: ClassVar[str]
-
-    def _refuse(self, *_args: object, **_kwargs: object) -> Any:
-        raise ConfigError(f"A {self.kind} account has no calendars or address books")
-
-    def list_collections(self) -> list:
-        return []
-
-    list_items = fetch = put = delete = create_collection = _refuse
-
-
 class JsonApi:
     """JSON requests over the HTTP seam with a per-kind Authorization header."""
 
@@ -102,7 +88,7 @@ class JsonApi:
         return str(data)[:500]
 
 
-class ZammadConnector(NotATimeSheetServer, JsonApi):
+class ZammadConnector(JsonApi):
     kind: ClassVar[str] = "zammad"
     service = "Zammad"
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from accounts.connectors import connector_for
-from accounts.connectors.base import AccountConfig, AuthError, Connector, ItemRejected
+from accounts.connectors.base import AccountConfig, AuthError, ItemRejected, ItemStore, TimeTrackingApi
 from accounts.connectors.kimai import KimaiConnector, parse_kimai_time
 from accounts.connectors.zammad import ZammadConnector
 from accounts.testing.timesheets import KimaiStandIn, ZammadStandIn
@@ -39,8 +39,8 @@ def kimai_connector(server: KimaiStandIn, token: str = "k-secret-token") -> Kima
 
 def test_both_connectors_come_from_the_registry_and_keep_the_protocol(zammad, kimai):
     for connector in (zammad_connector(zammad), kimai_connector(kimai)):
-        assert isinstance(connector, Connector)
-        assert connector.list_collections() == []
+        assert isinstance(connector, TimeTrackingApi)
+        assert not isinstance(connector, ItemStore)  # no calendars to pretend about
         connector.close()
 
 

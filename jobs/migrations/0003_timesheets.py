@@ -3,7 +3,7 @@
 import django.db.models.deletion
 import django.utils.timezone
 import fernet_fields.fields
-import jobs.models
+import jobs.timesheets.models
 from django.conf import settings
 from django.db import migrations, models
 
@@ -34,7 +34,7 @@ class Migration(migrations.Migration):
             name='WebhookEndpoint',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('token', models.CharField(default=jobs.models._webhook_token, max_length=64, unique=True)),
+                ('token', models.CharField(default=jobs.timesheets.models._webhook_token, max_length=64, unique=True)),
                 ('secret', fernet_fields.fields.EncryptedTextField(verbose_name='HMAC SHA1 signature token')),
                 ('enabled', models.BooleanField(default=True)),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
@@ -61,7 +61,7 @@ class Migration(migrations.Migration):
                 ('zammad_user_id', models.PositiveIntegerField()),
                 ('email', models.EmailField(blank=True, max_length=254)),
                 ('kimai_user', models.PositiveIntegerField()),
-                ('timezone', models.CharField(blank=True, max_length=64, validators=[jobs.models.validate_timezone])),
+                ('timezone', models.CharField(blank=True, max_length=64, validators=[jobs.timesheets.models.validate_timezone])),
                 ('job', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='agent_mappings', to='jobs.syncjob')),
             ],
             options={

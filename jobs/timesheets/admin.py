@@ -6,10 +6,10 @@ from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 
-from jobs.models import (
+from jobs.models import AuditEvent
+from jobs.timesheets.models import (
     ActivityMapping,
     AgentMapping,
-    AuditEvent,
     PendingTicket,
     ProjectMapping,
     TimesheetSettings,

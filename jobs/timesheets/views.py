@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from jobs.gdpr import gdpr_export, gdpr_purge
-from jobs.models import WebhookEndpoint
+from jobs.timesheets.models import WebhookEndpoint
 from jobs.timesheets.webhook import (
     signature_valid,
     ticket_id_in,

@@ -5,30 +5,21 @@ from __future__ import annotations
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import serializers, status, viewsets
+from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.connectors.base import ConnectorError
-from accounts.drf import validation_errors_as_400
 from accounts.models import Account
 from accounts.selectors import account_list_for, collections_for
 from accounts.serializers import AccountSerializer, CheckResultSerializer, CollectionSerializer, ErrorSerializer
 from accounts.services import (
-    AccountInUse,
     account_check,
     account_create,
     account_delete,
     account_discover_collections,
     account_update,
 )
-
-
-class AccountInUseError(APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_code = "account_in_use"
 
 
 @extend_schema_view(
@@ -50,19 +41,16 @@ class AccountViewSet(viewsets.ModelViewSet):
     def get_queryset(self) -> QuerySet[Account]:
         return account_list_for(user=self.request.user)
 
+    # Errors the services raise (invalid data, an account in use) are answered by
+    # ``calsync.errors.api_exception_handler``.
     def perform_create(self, serializer: AccountSerializer) -> None:
-        with validation_errors_as_400():
-            serializer.instance = account_create(owner=self.request.user, **serializer.validated_data)
+        serializer.instance = account_create(owner=self.request.user, **serializer.validated_data)
 
     def perform_update(self, serializer: AccountSerializer) -> None:
-        with validation_errors_as_400():
-            account_update(account=serializer.instance, data=serializer.validated_data)
+        account_update(account=serializer.instance, data=serializer.validated_data)
 
     def perform_destroy(self, instance: Account) -> None:
-        try:
-            account_delete(account=instance)
-        except AccountInUse as exc:
-            raise AccountInUseError(str(exc)) from None
+        account_delete(account=instance)
 
     @extend_schema(
         operation_id="accounts_test",
@@ -118,8 +106,5 @@ class AccountViewSet(viewsets.ModelViewSet):
             raise serializers.ValidationError({"discover": exc.detail}) from None
         if not discover:
             return Response(CollectionSerializer(collections_for(account=account), many=True).data)
-        try:
-            collections = account_discover_collections(account=account)
-        except ConnectorError as exc:
-            return Response({"detail": str(exc)}, status=status.HTTP_502_BAD_GATEWAY)
+        collections = account_discover_collections(account=account)  # a ConnectorError is a 502
         return Response(CollectionSerializer(collections, many=True).data)

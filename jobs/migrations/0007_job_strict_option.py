@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('jobs', '0005_timesheet_settings_plural'),
+        ('jobs', '0006_timesheets_move_to_their_app'),
     ]
 
     operations = [

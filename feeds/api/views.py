@@ -10,7 +10,6 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.drf import validation_errors_as_400
 from feeds.models import IcsFeed
 from feeds.selectors import ics_feed_list_for
 from feeds.serializers import IcsFeedSerializer, IcsFeedStatusSerializer, ics_feed_url
@@ -25,12 +24,12 @@ class IcsFeedViewSet(viewsets.ModelViewSet):
         return ics_feed_list_for(user=self.request.user)
 
     def perform_create(self, serializer: IcsFeedSerializer) -> None:
-        with validation_errors_as_400():
-            serializer.instance = ics_feed_create(owner=self.request.user, **serializer.validated_data)
+        serializer.instance = ics_feed_create(owner=self.request.user, **serializer.validated_data)
 
     def perform_update(self, serializer: IcsFeedSerializer) -> None:
-        with validation_errors_as_400():
-            serializer.instance = ics_feed_update(feed=serializer.instance, **serializer.validated_data)
+        serializer.instance = ics_feed_update(
+            feed=serializer.instance, user=self.request.user, **serializer.validated_data
+        )
 
     @extend_schema(summary="Re-render the feed now", request=None, responses={202: IcsFeedStatusSerializer})
     @action(detail=True, methods=["post"])

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 
 from jobs.models import OwedItem, SyncRun
 from jobs.reports import run_report, run_report_csv
+from jobs.selectors import sync_run_list_for
 from jobs.serializers import OwedItemSerializer, RunReportSerializer, RunSerializer
 
 
@@ -31,9 +32,7 @@ class SyncRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     lookup_value_regex = r"\d+"
 
     def get_queryset(self) -> QuerySet[SyncRun]:
-        runs = SyncRun.objects.select_related("job")
-        if not self.request.user.is_staff:
-            runs = runs.filter(job__owner=self.request.user)
+        runs = sync_run_list_for(user=self.request.user)
         params = self.request.query_params
         if params.get("job", "").isdigit():
             runs = runs.filter(job_id=int(params["job"]))

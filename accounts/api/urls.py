@@ -1,6 +1,6 @@
 from rest_framework.routers import SimpleRouter
 
-from accounts.views import AccountViewSet
+from accounts.api.views import AccountViewSet
 
 router = SimpleRouter()
 # Accept /api/accounts and /api/accounts/ alike; clients disagree about the slash.

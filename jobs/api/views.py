@@ -3,26 +3,23 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from django.db.models import Count, QuerySet
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException
 from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.connectors.base import ConnectorError
-from accounts.drf import query_int, validation_errors_as_400
-from jobs.conflicts import ConflictError, conflict_resolve
+from accounts.drf import query_int
+from jobs.api.runs import owed_items_response
+from jobs.conflicts import conflict_resolve
+from jobs.engines import PairReport
+from jobs.engines.dry_run import sync_job_dry_run
 from jobs.models import Conflict, Heartbeat, OwedItem, SyncJob, SyncLog, SyncRun
-from jobs.reconcile.plan import EmptySideGuard
-from jobs.runner import PairReport, RunProgress, sync_job_pairs
 from jobs.runs import (
     RunStateError,
     active_run,
@@ -31,6 +28,7 @@ from jobs.runs import (
     sync_run_pause,
     sync_run_resume,
 )
+from jobs.selectors import conflict_list_for, sync_job_rows_for
 from jobs.serializers import (
     ConflictSerializer,
     LogSerializer,
@@ -43,28 +41,8 @@ from jobs.serializers import (
     WorkerStatusSerializer,
 )
 from jobs.services import sync_job_create, sync_job_delete, sync_job_update
-from jobs.views.sync_runs import owed_items_response
 
 DRY_RUN_ACTIONS_SHOWN = 500
-
-
-class Conflict409(APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_code = "conflict"
-
-
-@contextmanager
-def _as_api_errors() -> Iterator[None]:
-    try:
-        with validation_errors_as_400():
-            yield
-    except (RunStateError, ConflictError) as exc:
-        raise Conflict409(str(exc)) from None
-
-
-def jobs_for(user) -> QuerySet[SyncJob]:
-    jobs = SyncJob.objects.select_related("source", "destination", "schedule__interval", "schedule__crontab")
-    return jobs if user.is_staff else jobs.filter(owner=user)
 
 
 def _plan_data(report: PairReport) -> dict:
@@ -81,13 +59,6 @@ def _plan_data(report: PairReport) -> dict:
     }
 
 
-class _PlanOnly(RunProgress):
-    """A dry run writes nothing, not even run rows: counters and log lines stay in memory."""
-
-    def flush(self) -> None:
-        self.lines = []
-
-
 @extend_schema_view(
     list=extend_schema(summary="List sync jobs"),
     create=extend_schema(summary="Create a sync job"),
@@ -101,19 +72,17 @@ class SyncJobViewSet(viewsets.ModelViewSet):
     lookup_value_regex = r"\d+"
 
     def get_queryset(self) -> QuerySet[SyncJob]:
-        return jobs_for(self.request.user)
+        return sync_job_rows_for(user=self.request.user)
 
     def perform_create(self, serializer: SyncJobSerializer) -> None:
-        with _as_api_errors():
-            serializer.instance = sync_job_create(owner=self.request.user, **serializer.validated_data)
+        serializer.instance = sync_job_create(owner=self.request.user, **serializer.validated_data)
 
     def perform_update(self, serializer: SyncJobSerializer) -> None:
-        with _as_api_errors():
-            sync_job_update(job=serializer.instance, **serializer.validated_data)
+        sync_job_update(job=serializer.instance, **serializer.validated_data)
 
     def perform_destroy(self, job: SyncJob) -> None:
         if active_run(job):
-            raise Conflict409("The job has an active run; cancel it first.")
+            raise RunStateError("The job has an active run; cancel it first.")
         sync_job_delete(job=job)
 
     def _run_response(self, run: SyncRun, code: int = status.HTTP_200_OK) -> Response:
@@ -122,7 +91,7 @@ class SyncJobViewSet(viewsets.ModelViewSet):
     def _active(self, job: SyncJob) -> SyncRun:
         run = active_run(job)
         if run is None:
-            raise Conflict409("The job has no active run.")
+            raise RunStateError("The job has no active run.")
         return run
 
     @extend_schema(summary="Start a run", request=StartSerializer, responses={202: RunSerializer})
@@ -131,27 +100,23 @@ class SyncJobViewSet(viewsets.ModelViewSet):
         job = self.get_object()
         options = StartSerializer(data=request.data)
         options.is_valid(raise_exception=True)
-        with _as_api_errors():
-            run = sync_job_start(job=job, trigger=SyncRun.Trigger.API, user=request.user, **options.validated_data)
+        run = sync_job_start(job=job, trigger=SyncRun.Trigger.API, user=request.user, **options.validated_data)
         return self._run_response(run, status.HTTP_202_ACCEPTED)
 
     @extend_schema(summary="Pause the active run at its next clean point", request=None, responses={200: RunSerializer})
     @action(detail=True, methods=["post"])
     def pause(self, request: Request, pk: str | None = None) -> Response:
-        with _as_api_errors():
-            return self._run_response(sync_run_pause(run=self._active(self.get_object())))
+        return self._run_response(sync_run_pause(run=self._active(self.get_object())))
 
     @extend_schema(summary="Resume a paused run", request=None, responses={200: RunSerializer})
     @action(detail=True, methods=["post"])
     def resume(self, request: Request, pk: str | None = None) -> Response:
-        with _as_api_errors():
-            return self._run_response(sync_run_resume(run=self._active(self.get_object())))
+        return self._run_response(sync_run_resume(run=self._active(self.get_object())))
 
     @extend_schema(summary="Cancel the active run", request=None, responses={200: RunSerializer})
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str | None = None) -> Response:
-        with _as_api_errors():
-            return self._run_response(sync_run_cancel(run=self._active(self.get_object())))
+        return self._run_response(sync_run_cancel(run=self._active(self.get_object())))
 
     @extend_schema(summary="Runs of the job, newest first", responses={200: RunSerializer(many=True)})
     @action(detail=True, methods=["get"])
@@ -202,14 +167,8 @@ class SyncJobViewSet(viewsets.ModelViewSet):
         job = self.get_object()
         options = StartSerializer(data=request.data)
         options.is_valid(raise_exception=True)
-        try:
-            reports = sync_job_pairs(
-                job, _PlanOnly(SyncRun(job=job)), dry_run=True, confirm_empty=options.validated_data["confirm_empty"]
-            )
-        except EmptySideGuard as exc:
-            raise Conflict409(str(exc)) from None
-        except ConnectorError as exc:
-            return Response({"detail": str(exc)}, status=status.HTTP_502_BAD_GATEWAY)
+        # A wipe refused (EmptySideGuard) is a 409, a server that cannot be asked a 502: the API's handler.
+        reports = sync_job_dry_run(job=job, confirm_empty=options.validated_data["confirm_empty"])
         return Response([_plan_data(report) for report in reports])
 
 
@@ -225,9 +184,7 @@ class ConflictViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     lookup_value_regex = r"\d+"
 
     def get_queryset(self) -> QuerySet[Conflict]:
-        conflicts = Conflict.objects.select_related("job")
-        if not self.request.user.is_staff:
-            conflicts = conflicts.filter(job__owner=self.request.user)
+        conflicts = conflict_list_for(user=self.request.user)
         if self.request.query_params.get("open") in ("1", "true", "yes"):
             conflicts = conflicts.filter(resolution="")
         return conflicts
@@ -238,10 +195,9 @@ class ConflictViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         conflict = self.get_object()
         choice = ResolveSerializer(data=request.data)
         choice.is_valid(raise_exception=True)
-        with _as_api_errors():
-            conflict = conflict_resolve(
-                conflict=conflict, resolution=choice.validated_data["resolution"], user=request.user
-            )
+        conflict = conflict_resolve(
+            conflict=conflict, resolution=choice.validated_data["resolution"], user=request.user
+        )
         return Response(ConflictSerializer(conflict).data)
 
 

@@ -1,14 +1,9 @@
 from django.urls import re_path
 from rest_framework.routers import SimpleRouter
 
-from jobs.views import (
-    ConflictViewSet,
-    DetailedHealthView,
-    HealthView,
-    SyncJobViewSet,
-    SyncRunViewSet,
-    WorkerStatusView,
-)
+from jobs.api.runs import SyncRunViewSet
+from jobs.api.views import ConflictViewSet, SyncJobViewSet, WorkerStatusView
+from jobs.views.health import DetailedHealthView, HealthView
 
 router = SimpleRouter()
 # Same slash rule as accounts.urls: with or without, both answer.

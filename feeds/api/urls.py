@@ -1,6 +1,6 @@
 from rest_framework.routers import SimpleRouter
 
-from feeds.api import IcsFeedViewSet
+from feeds.api.views import IcsFeedViewSet
 
 router = SimpleRouter()
 router.trailing_slash = "/?"

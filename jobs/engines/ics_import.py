@@ -22,23 +22,62 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
+from typing import Any, ClassVar
 
 from django.conf import settings
 
 from accounts.connectors import connector_for
 from accounts.connectors.base import ConfigError, Listing, RemoteCollection, RemoteItem
 from accounts.connectors.ics import ICSConnector
+from calsync.lib.current import is_current
 from calsync.limits import recurrence_limits
-from feeds.render import is_current
+from jobs.engines.base import EngineBase, EngineOptions, PairReport, helps
+from jobs.engines.dav import collection_map_errors, components_errors, dav_connector, pair_progress, write_chosen
 from jobs.mapping import CollectionMapper
-from jobs.models import CollectionCursor, SyncJob, SyncRun
+from jobs.models import CollectionCursor, Conflict, SyncJob, SyncRun, default_components
 from jobs.reconcile.apply import PairSync
 from jobs.reconcile.ledger import OutageDetector
 from jobs.reconcile.pair import Pair
 from jobs.reconcile.plan import EmptySideGuard, Mode
 from jobs.reconcile.tokens import past_own_writes
-from jobs.runner import OrmLinkStore, PairReport, dav_connector, pair_progress
+from jobs.stores import OrmLinkStore
+
+
+@dataclass(frozen=True)
+class IcsImportOptions(EngineOptions):
+    sync_all: bool = field(
+        default=True, metadata=helps("Import past events too; off: only events with a current or future occurrence.")
+    )
+    keep_local: bool = field(
+        default=False, metadata=helps("Keep events that left the feed (copy); off: delete them (mirror).")
+    )
+    components: list[str] = field(default_factory=default_components, metadata=helps("Calendar components to import."))
+    create_collections: bool = field(
+        default=True, metadata=helps("Create the destination calendar (named like the feed) when missing.")
+    )
+    collection_map: dict[str, str] = field(
+        default_factory=dict,
+        metadata=helps("Feed URL → destination calendar URL; empty: the calendar named like the feed account."),
+    )
+
+    def errors(self) -> dict[str, str]:
+        return {**components_errors(self.components), **collection_map_errors(self.collection_map)}
+
+
+class IcsImportEngine(EngineBase):
+    name: ClassVar[str] = "ICS import"
+    options_class: ClassVar[type[EngineOptions]] = IcsImportOptions
+
+    def run(self, job: SyncJob, progress: Any, *, run: SyncRun | None, confirm_empty: bool) -> list[PairReport]:
+        return sync_ics_job(job, progress, run=run, confirm_empty=confirm_empty)
+
+    def plan(self, job: SyncJob, progress: Any, *, confirm_empty: bool) -> list[PairReport]:
+        return sync_ics_job(job, progress, dry_run=True, confirm_empty=confirm_empty)
+
+    def resolve(self, *, conflict: Conflict, resolution: str) -> tuple[dict | None, dict | None]:
+        write_chosen(conflict, resolution)  # as for any DAV destination
+        return None, None
 
 
 class ErrorCounter:
@@ -192,7 +231,7 @@ def _sync_feed(job: SyncJob, feed, dest, progress, *, run, dry_run: bool, confir
     links = KeptLinks(store) if job.keep_local else store
     sync = PairSync(
         pair,
-        links,  # type: ignore[arg-type]
+        links,
         counted,
         dry_run=dry_run,
         loaded=before,
