@@ -21,11 +21,11 @@ from fernet_fields import EncryptedField
 
 from accounts.connectors import connector_for, is_item_store
 from accounts.connectors.base import AccountConfig, CheckResult, ConnectorError, RemoteCollection
-from accounts.connectors.reach import address_refusal, network_policy
 from accounts.inventory import DAV_KINDS, Found, describe, inventory
 from accounts.models import Account, Collection
 from accounts.selectors import account_name_taken
 from calsync.lib.errors import StateConflict
+from calsync.lib.reach import address_refusal, network_policy
 
 logger = logging.getLogger(__name__)
 

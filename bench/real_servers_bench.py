@@ -6,7 +6,7 @@ time until an authenticated PROPFIND on alice's default calendar answers 207 (th
 readiness), and the time ``stop()`` takes (sogod is killed 2 s after TERM). Needs the packages
 from .ci/install-dav-servers.
 
-With ``--matrix`` it runs the migration matrix instead (jobs/testing/matrix.py: the real-world
+With ``--matrix`` it runs the migration matrix instead (calsync/testing/matrix.py: the real-world
 corpus from Radicale into each server through the sync engine, and back out into a fresh
 Radicale) and prints, per server and direction, the objects, how many landed, were repaired to
 land, were refused, and differ from the server's own copy of a direct upload; then the re-run's
@@ -22,9 +22,9 @@ import argparse
 import statistics
 import time
 
-from accounts.testing.realservers import STARTERS, installed
-from accounts.testing.servers import start_radicale, start_xandikos
-from jobs.testing.matrix import MatrixRun, run_matrix, summary
+from calsync.testing.matrix import MatrixRun, run_matrix, summary
+from calsync.testing.realservers import STARTERS, installed
+from calsync.testing.servers import start_radicale, start_xandikos
 
 
 def matrix(servers: list[str]) -> None:

@@ -22,11 +22,11 @@ from django.utils import timezone
 
 from accounts.connectors import connector_class
 from accounts.connectors.base import ConnectorError, ItemStore, RemoteCollection
-from accounts.connectors.http import HttpClient
 from booking.availability import split
 from booking.busy import UnreadableCalendar, busy_expansion
 from booking.ical import event_times
 from booking.models import MAX_INTERVAL, Appointment, ArtistCalendar, BusyBlock, CalendarSyncLog
+from calsync.lib.http import HttpClient
 from calsync.lib.items import extract_uid
 from calsync.limits import recurrence_limits
 

@@ -56,8 +56,8 @@ SECTIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
             "django_celery_beat.PeriodicTask",
             "django_celery_beat.IntervalSchedule",
             "django_celery_beat.CrontabSchedule",
-            "jobs.Heartbeat",
-            "jobs.AuditEvent",
+            "ops.Heartbeat",
+            "ops.AuditEvent",
         ),
     ),
 )

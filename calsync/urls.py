@@ -12,6 +12,7 @@ urlpatterns = [
     # The split view serves its start-up script as a file, so the CSP needs no inline script.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="openapi"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="openapi"), name="api-redoc"),
+    path("api/", include("calsync.ops.urls")),  # /api/health, /api/health/detailed, /api/gdpr/
     path("api/", include("accounts.api.urls")),
     path("api/", include("jobs.api.urls")),
     path("api/", include("jobs.timesheets.urls")),

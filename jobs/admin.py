@@ -10,13 +10,12 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
-from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from jobs.conflicts import ConflictError, conflict_resolve
 from jobs.engines.forms import job_form_clean, job_form_fieldsets, job_form_help
-from jobs.models import Conflict, Heartbeat, SyncJob, SyncLog, SyncRun
+from jobs.models import Conflict, SyncJob, SyncLog, SyncRun
 from jobs.reports import run_report, run_report_csv
 from jobs.runs import (
     RunStateError,
@@ -368,26 +367,6 @@ class ConflictAdmin(admin.ModelAdmin):
             return HttpResponse(status=405)
         self._resolve(request, self.get_queryset(request).filter(pk=conflict_id), resolution)
         return HttpResponseRedirect(reverse("admin:jobs_conflict_change", args=[conflict_id]))
-
-
-@admin.register(Heartbeat)
-class HeartbeatAdmin(admin.ModelAdmin):
-    """Written by the worker bootstep and the beat scheduler; here only to look at, and to delete
-    the row of a process that is gone for good."""
-
-    list_display = ("name", "kind", "seen_at", "age")
-    list_filter = ("kind",)
-    ordering = ("kind", "name")
-
-    @admin.display(description="seconds ago")
-    def age(self, heartbeat: Heartbeat) -> int:
-        return int((timezone.now() - heartbeat.seen_at).total_seconds())
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Heartbeat | None = None) -> bool:
-        return False
 
 
 import jobs.admin_ledger  # noqa: E402, F401 - registers the owed-items admin

@@ -13,7 +13,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from jobs.audit import conflict_resolution_audit
+from calsync.ops.audit import conflict_resolution_audit
 from jobs.engines import engine_for
 from jobs.engines.base import ConflictError
 from jobs.models import Conflict

@@ -1,4 +1,4 @@
-"""API shapes of the jobs app: health probes, sync jobs, runs, logs, conflicts."""
+"""API shapes of the jobs app: sync jobs, runs, logs, conflicts."""
 
 from __future__ import annotations
 
@@ -12,43 +12,6 @@ from accounts.selectors import account_list_for
 from jobs.models import CALENDAR_COMPONENTS, Conflict, OwedItem, SyncJob, SyncLog, SyncRun
 from jobs.schedules import schedule_description
 from jobs.selectors import latest_runs, owed_counts
-
-
-class HealthSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=["ok", "error"])
-    detail = serializers.CharField(required=False, help_text="Present when status is error.")
-
-
-class ProbeSerializer(serializers.Serializer):
-    ok = serializers.BooleanField()
-    latency_ms = serializers.FloatField(required=False)
-    error = serializers.CharField(required=False)
-
-
-class DatabaseProbeSerializer(ProbeSerializer):
-    vendor = serializers.CharField()
-
-
-class BrokerProbeSerializer(ProbeSerializer):
-    url = serializers.CharField(help_text="Broker URL without its password.")
-
-
-class HeartbeatProbeSerializer(serializers.Serializer):
-    ok = serializers.BooleanField(help_text="A process of this kind was seen within the staleness window.")
-    last_seen = serializers.DateTimeField(allow_null=True)
-    age_seconds = serializers.FloatField(allow_null=True)
-    alive = serializers.IntegerField(help_text="Processes of this kind seen within the staleness window.")
-    stale_after_seconds = serializers.IntegerField()
-    error = serializers.CharField(required=False)
-
-
-class DetailedHealthSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=["ok", "error"])
-    database = DatabaseProbeSerializer()
-    broker = BrokerProbeSerializer()
-    worker = HeartbeatProbeSerializer()
-    beat = HeartbeatProbeSerializer()
-
 
 # --- sync jobs ---------------------------------------------------------------------------------
 

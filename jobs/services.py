@@ -7,19 +7,11 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
 from jobs.engines import sync_job_validate
-from jobs.models import Heartbeat, SyncJob
+from jobs.models import SyncJob
 from jobs.schedules import sync_job_set_schedule
-
-
-def heartbeat_record(*, name: str, kind: str) -> Heartbeat:
-    """Mark process ``name`` as alive now; one row per name, so the table never grows."""
-    heartbeat, _ = Heartbeat.objects.update_or_create(name=name, defaults={"kind": kind, "seen_at": timezone.now()})
-    return heartbeat
-
 
 # --- sync jobs ---------------------------------------------------------------------------------
 

@@ -6,11 +6,11 @@ import logging
 
 from celery import shared_task
 
+from calsync.ops.heartbeats import heartbeat_record
 from jobs.followups import sync_followups_start_due
 from jobs.models import SyncJob, SyncRun
 from jobs.runner import NoWriteSlot, sync_run_execute
 from jobs.runs import RunStateError, sync_job_start, sync_runs_recover
-from jobs.services import heartbeat_record
 
 logger = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from accounts.connectors.base import (
     ProtocolError,
     TransientError,
 )
-from accounts.connectors.http import HttpClient, display_url, host_port
+from calsync.lib.http import HttpClient, display_url, host_port
 
 PAGE_SIZE = 500  # the generic index maximum
 SEARCH_PAGE_SIZE = 200  # the search endpoints' maximum

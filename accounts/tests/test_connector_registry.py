@@ -3,7 +3,7 @@
 ``CONNECTORS`` (accounts/connectors/__init__.py) is the list: a kind added there without a peer
 here fails ``test_every_registered_kind_has_a_peer_to_be_tested_against``. Item stores run
 against Radicale and Xandikos (the ICS feed reads a Radicale calendar as the .ics it serves);
-time-tracking APIs against the local Zammad and Kimai servers of accounts/testing/timesheets/,
+time-tracking APIs against the local Zammad and Kimai servers of calsync/testing/timesheets/,
 one per module. The deeper behaviour of each kind has its own tests (test_connector_contract.py,
 test_ics_connector.py, test_timesheet_connectors.py).
 """
@@ -23,8 +23,8 @@ from accounts.connectors.base import (
     ItemStore,
     TimeTrackingApi,
 )
-from accounts.testing.servers import DavServer
-from accounts.testing.timesheets import KimaiStandIn, ZammadStandIn
+from calsync.testing.servers import DavServer
+from calsync.testing.timesheets import KimaiStandIn, ZammadStandIn
 
 WRITABLE = {"caldav": "calendar", "carddav": "addressbook"}  # kind -> the collections it makes
 READ_ONLY = {"ics"}

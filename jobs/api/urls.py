@@ -3,7 +3,6 @@ from rest_framework.routers import SimpleRouter
 
 from jobs.api.runs import SyncRunViewSet
 from jobs.api.views import ConflictViewSet, SyncJobViewSet, WorkerStatusView
-from jobs.views.health import DetailedHealthView, HealthView
 
 router = SimpleRouter()
 # Same slash rule as accounts.urls: with or without, both answer.
@@ -13,8 +12,6 @@ router.register("sync-runs", SyncRunViewSet, basename="sync-run")
 router.register("conflicts", ConflictViewSet, basename="conflict")
 
 urlpatterns = [
-    re_path(r"^health/?$", HealthView.as_view(), name="health"),
-    re_path(r"^health/detailed/?$", DetailedHealthView.as_view(), name="health-detailed"),
     re_path(r"^worker/status/?$", WorkerStatusView.as_view(), name="worker-status"),
     *router.urls,
 ]

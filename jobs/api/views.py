@@ -15,11 +15,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.drf import query_int
+from calsync.ops.models import Heartbeat
 from jobs.api.runs import owed_items_response
 from jobs.conflicts import conflict_resolve
 from jobs.engines import PairReport
 from jobs.engines.dry_run import sync_job_dry_run
-from jobs.models import Conflict, Heartbeat, OwedItem, SyncJob, SyncLog, SyncRun
+from jobs.models import Conflict, OwedItem, SyncJob, SyncLog, SyncRun
 from jobs.runs import (
     RunStateError,
     active_run,

@@ -11,10 +11,10 @@ from django.core.management import CommandError, call_command
 from accounts.connectors import connector_for
 from accounts.connectors.base import AccountConfig
 from accounts.models import Account
-from accounts.testing.servers import start_radicale, start_xandikos
 from calsync.lib.items import extract_uid
+from calsync.testing import samples
+from calsync.testing.servers import start_radicale, start_xandikos
 from jobs.models import SyncJob, SyncRun
-from jobs.testing import samples
 
 pytestmark = pytest.mark.django_db
 

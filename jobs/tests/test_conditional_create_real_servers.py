@@ -17,11 +17,11 @@ import pytest
 from accounts.connectors import connector_for
 from accounts.connectors.base import AccountConfig, Connector, PreconditionFailed, RemoteCollection
 from accounts.connectors.davitems import DavItems
-from accounts.testing.realservers import RealDavServer
+from calsync.testing.memory import MemoryConnector, MemoryLinkStore, MemoryServer, RecordingProgress
+from calsync.testing.realservers import RealDavServer
 from jobs.reconcile.apply import PairSync
 from jobs.reconcile.pair import Pair
 from jobs.reconcile.plan import Mode
-from jobs.testing.memory import MemoryConnector, MemoryLinkStore, MemoryServer, RecordingProgress
 
 pytestmark = pytest.mark.realservers
 

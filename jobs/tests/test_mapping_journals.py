@@ -8,8 +8,8 @@ import pytest
 from django.contrib.auth.models import User
 
 from accounts.connectors.base import ItemRejected
+from calsync.testing import samples
 from jobs.engines import dav
-from jobs.testing import samples
 from jobs.tests.test_sync_dav import connector, contents, fill, job_for, run_job
 
 pytestmark = pytest.mark.django_db

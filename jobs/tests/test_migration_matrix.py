@@ -3,7 +3,7 @@ Xandikos, and back out into a fresh Radicale, through the sync engine (a two-way
 out).
 
 Every object arrives once, semantically equal to what the server itself stores from a direct
-upload of the same bytes (jobs/testing/matrix.py says what "semantically" ignores); the objects a
+upload of the same bytes (calsync/testing/matrix.py says what "semantically" ignores); the objects a
 server refuses are repaired to land; a re-run writes nothing; an edit and a deletion on each side
 travel to the other. ``bench/real_servers_bench.py --matrix`` prints the same figures.
 """
@@ -15,8 +15,8 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 
 import pytest
 
-from accounts.testing.servers import DavServer, start_radicale
-from jobs.testing.matrix import MatrixRun, corpus, run_matrix
+from calsync.testing.matrix import MatrixRun, corpus, run_matrix
+from calsync.testing.servers import DavServer, start_radicale
 
 pytestmark = pytest.mark.realservers
 

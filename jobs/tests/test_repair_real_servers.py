@@ -17,9 +17,10 @@ import pytest
 from accounts.connectors import connector_for
 from accounts.connectors.base import AccountConfig, ItemRejected
 from accounts.models import Account
-from accounts.testing.realservers import RealDavServer
-from accounts.testing.servers import DavServer
 from calsync.lib.items import extract_uid
+from calsync.testing.memory import MemoryConnector, MemoryLinkStore, MemoryServer, RecordingProgress
+from calsync.testing.realservers import RealDavServer
+from calsync.testing.servers import DavServer
 from jobs.models import SyncJob, SyncRun
 from jobs.reconcile.apply import PairSync
 from jobs.reconcile.pair import Pair
@@ -27,7 +28,6 @@ from jobs.reconcile.plan import Mode
 from jobs.reports import run_report
 from jobs.runner import sync_run_execute
 from jobs.runs import sync_job_start
-from jobs.testing.memory import MemoryConnector, MemoryLinkStore, MemoryServer, RecordingProgress
 
 pytestmark = pytest.mark.realservers
 

@@ -8,10 +8,10 @@ jobs/tests/test_repair_real_servers.py.
 from __future__ import annotations
 
 from calsync.lib.items import extract_uid
+from calsync.testing.memory import MemoryConnector, MemoryLinkStore, MemoryServer, RecordingProgress
 from jobs.reconcile.apply import PairSync
 from jobs.reconcile.pair import Pair, PairResult
 from jobs.reconcile.plan import Mode
-from jobs.testing.memory import MemoryConnector, MemoryLinkStore, MemoryServer, RecordingProgress
 
 
 def event(uid: str, extra: str = "") -> bytes:

@@ -9,9 +9,10 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 
 from accounts.models import Account
-from jobs.audit import audit_events_purge, audit_record
-from jobs.gdpr import person_ref
-from jobs.models import AuditEvent, Conflict, SyncJob
+from calsync.ops.audit import audit_events_purge, audit_record
+from calsync.ops.gdpr import person_ref
+from calsync.ops.models import AuditEvent
+from jobs.models import Conflict, SyncJob
 from jobs.timesheets.models import AgentMapping
 
 pytestmark = pytest.mark.django_db

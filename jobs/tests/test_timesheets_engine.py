@@ -10,7 +10,8 @@ from django.contrib.auth.models import User
 
 from accounts.connectors.kimai import parse_kimai_time
 from accounts.connectors.zammad import parse_zammad_time
-from jobs.models import AuditEvent, Conflict, ItemLink
+from calsync.ops.models import AuditEvent
+from jobs.models import Conflict, ItemLink
 from jobs.tests.timesheet_world import World, build_world
 from jobs.timesheets.models import AgentMapping, TimesheetSettings
 

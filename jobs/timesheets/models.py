@@ -10,6 +10,7 @@ from django.db import models
 from django.utils import timezone
 from fernet_fields import EncryptedTextField
 
+from calsync.validators import validate_time_zone
 from jobs.models import SyncJob
 
 
@@ -17,17 +18,6 @@ def _webhook_token() -> str:
     import secrets
 
     return secrets.token_urlsafe(24)
-
-
-def validate_timezone(value: str) -> None:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    from django.core.exceptions import ValidationError
-
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValidationError(f"{value!r} is not an IANA time zone such as Europe/Berlin") from None
 
 
 class TimesheetSettings(models.Model):
@@ -101,7 +91,7 @@ class AgentMapping(models.Model):
     zammad_user_id = models.PositiveIntegerField()
     email = models.EmailField(blank=True)
     kimai_user = models.PositiveIntegerField()
-    timezone = models.CharField(max_length=64, blank=True, validators=[validate_timezone])
+    timezone = models.CharField(max_length=64, blank=True, validators=[validate_time_zone])
 
     class Meta:
         db_table = "jobs_agentmapping"  # created by the jobs app; kept so upgrades move no data

@@ -4,6 +4,7 @@ State only: their tables keep the names the jobs app gave them (``db_table``), s
 database moves no row and a fresh one gets the tables from ``jobs.0003`` as before.
 """
 
+import calsync.validators
 import django.db.models.deletion
 import django.utils.timezone
 import fernet_fields.fields
@@ -91,7 +92,7 @@ class Migration(migrations.Migration):
                         ('zammad_user_id', models.PositiveIntegerField()),
                         ('email', models.EmailField(blank=True, max_length=254)),
                         ('kimai_user', models.PositiveIntegerField()),
-                        ('timezone', models.CharField(blank=True, max_length=64, validators=[jobs.timesheets.models.validate_timezone])),
+                        ('timezone', models.CharField(blank=True, max_length=64, validators=[calsync.validators.validate_time_zone])),
                         ('job', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='agent_mappings', to='jobs.syncjob')),
                     ],
                     options={

@@ -1,3 +1,0 @@
-from jobs.views.health import DetailedHealthView, HealthView
-
-__all__ = ["DetailedHealthView", "HealthView"]
