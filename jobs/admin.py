@@ -73,7 +73,7 @@ class SyncJobForm(forms.ModelForm):
         model = SyncJob
         fields = [
             "name", "source", "destination", "mode", "conflict_policy", "enabled", "sync_calendars", "sync_contacts",
-            "components", "create_collections", "collection_map", "sync_all", "keep_local",
+            "components", "create_collections", "collection_map", "sync_all", "keep_local", "strict",
         ]  # fmt: skip
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -105,6 +105,7 @@ class SyncJobAdmin(admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("name", "source", "destination", "mode", "conflict_policy", "enabled")}),
         ("What", {"fields": ("sync_calendars", "sync_contacts", "components", "create_collections", "collection_map")}),
+        ("Objects a destination refuses", {"fields": ("strict",)}),
         ("ICS imports", {"fields": ("sync_all", "keep_local"), "classes": ("collapse",)}),
         ("Schedule", {"fields": ("interval_minutes", "crontab")}),
     )

@@ -41,6 +41,12 @@ class SyncJob(models.Model):
     # destination events the feed no longer has.
     sync_all = models.BooleanField(default=True)
     keep_local = models.BooleanField(default=False)
+    # DAV jobs: an object the destination refuses for a reason a minimal repair removes (an empty
+    # property, an end not after the start, a vCard 2.1…) is repaired and written, and the repair
+    # reported. Strict: reported as refused instead, nothing changed.
+    strict = models.BooleanField(
+        default=False, help_text="Report objects the destination refuses instead of repairing them to land."
+    )
     schedule = models.OneToOneField(
         "django_celery_beat.PeriodicTask", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

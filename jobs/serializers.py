@@ -79,7 +79,7 @@ class SyncJobSerializer(serializers.ModelSerializer):
         model = SyncJob
         fields = [
             "id", "name", "source", "destination", "mode", "conflict_policy", "sync_calendars", "sync_contacts",
-            "components", "create_collections", "collection_map", "sync_all", "keep_local", "enabled",
+            "components", "create_collections", "collection_map", "sync_all", "keep_local", "strict", "enabled",
             "schedule", "status", "state", "last_run", "owed_items", "retry_at", "created_at", "updated_at",
         ]  # fmt: skip
         read_only_fields = ["created_at", "updated_at", "retry_at"]

@@ -17,7 +17,7 @@ from jobs.schedules import sync_job_set_schedule
 
 JOB_FIELDS = (
     "name", "source", "destination", "mode", "conflict_policy", "sync_calendars", "sync_contacts", "components",
-    "create_collections", "collection_map", "sync_all", "keep_local", "enabled",
+    "create_collections", "collection_map", "sync_all", "keep_local", "strict", "enabled",
 )  # fmt: skip
 
 

@@ -77,4 +77,19 @@ class PreconditionFailed(ConnectorError):
 
 
 class ItemRejected(ConnectorError):
-    """The server refused this one item (403/409/415/507/500 on PUT); the run goes on."""
+    """The server refused this one item (403/409/415/507/500 on PUT); the run goes on.
+
+    ``conditions`` are the precondition elements of the server's ``DAV:error`` body (Clark names,
+    e.g. CalDAV's ``valid-calendar-data``, RFC 4791 section 5.3.2.1): they say why.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        url: str | None = None,
+        conditions: frozenset[str] = frozenset(),
+    ) -> None:
+        super().__init__(message, status=status, url=url)
+        self.conditions = conditions

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from accounts.connectors.base import (
     CheckResult,
@@ -25,6 +26,8 @@ from accounts.connectors.base import (
     TransientError,
 )
 from calsync.lib.items import component_kinds, extract_uid
+
+VALID_CALENDAR_DATA = "{urn:ietf:params:xml:ns:caldav}valid-calendar-data"
 
 
 @dataclass
@@ -47,6 +50,9 @@ class MemoryServer:
         self.writes = 0
         self.crash_after: int | None = None
         self.refuse_uids: set[str] = set()
+        # Validation stricter than the RFCs, as Cyrus's: data this says is invalid gets a 403
+        # with CALDAV:valid-calendar-data and the returned reason.
+        self.invalid: Callable[[bytes], str] | None = None
         # Outages on purpose: ``down`` refuses every connection once ``down_after_writes`` more
         # writes have landed; ``unreadable`` hrefs answer reads with 500.
         self.down = False
@@ -93,7 +99,7 @@ class MemoryServer:
 
 
 class MemoryConnector:
-    kind = "memory"
+    kind: ClassVar[str] = "memory"
 
     def __init__(self, server: MemoryServer) -> None:
         self.server = server
@@ -147,6 +153,8 @@ class MemoryConnector:
         if not server.mixed_components and len(collection.components) == 1:
             if component_kinds(data) - set(collection.components):
                 raise ItemRejected("supported-calendar-component violated", status=403, url=collection.url)
+        if server.invalid is not None and (reason := server.invalid(data)):
+            raise ItemRejected(reason, status=403, url=collection.url, conditions=frozenset({VALID_CALENDAR_DATA}))
         if (uid or extract_uid(data)) in server.refuse_uids:
             raise ItemRejected("the server refused this UID (trashbin)", status=409, url=collection.url)
         if not href:

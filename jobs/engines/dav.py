@@ -55,6 +55,13 @@ class DavOptions(EngineOptions):
             "Source collection URL → destination collection URL (empty: by name); when set, only these sync."
         ),
     )
+    strict: bool = field(
+        default=False,
+        metadata=helps(
+            "Report objects the destination refuses instead of repairing them to land (an empty property, "
+            "an end not after the start, vCard 2.1…)."
+        ),
+    )
 
     def errors(self) -> dict[str, str]:
         errors = {}
@@ -212,6 +219,7 @@ def _prepare_kind(
             dry_run=dry_run,
             max_attempts=settings.CALSYNC_OWED_MAX_ATTEMPTS,
             outage=outage,
+            strict=job.strict,
         )
         sync.prepare(
             source_token=cursors.get(collection.url, ""),

@@ -52,8 +52,11 @@ class PairSync(ItemOps):
         loaded: list[LinkRecord] | None = None,
         max_attempts: int = 3,
         outage: OutageDetector | None = None,
+        strict: bool = False,
     ) -> None:
         self.pair = pair
+        # Strict: a refused object is reported as refused, never repaired to land.
+        self.strict = strict
         self.store = store
         self.progress = progress
         self.dry_run = dry_run

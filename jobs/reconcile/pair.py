@@ -128,3 +128,4 @@ class PairResult:
     source_token: str = ""
     dest_tokens: dict[str, str] = field(default_factory=dict)
     actions: list[Action] = field(default_factory=list)  # what was planned (the dry-run output)
+    repaired: dict[str, tuple[str, ...]] = field(default_factory=dict)  # item → repairs that let it land
