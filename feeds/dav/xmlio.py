@@ -12,7 +12,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from accounts.connectors.xml import Node, dav, node, to_xml
-from feeds.dav.errors import DavError, bad_request
+from feeds.dav.errors import WELL_FORMED_XML, DavError, bad_request
 
 STATUS_TEXT = {
     200: "OK",
@@ -50,7 +50,7 @@ def parse_body(request: HttpRequest) -> Element | None:
     try:
         return fromstring(body, forbid_dtd=True)
     except (ParseError, DefusedXmlException, ValueError) as exc:
-        raise bad_request(f"The request body is not acceptable XML: {exc}") from None
+        raise DavError(400, f"The request body is not acceptable XML: {exc}", condition=WELL_FORMED_XML) from None
 
 
 def status_line(code: int) -> str:
