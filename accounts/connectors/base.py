@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar, Protocol, runtime_checkable
 
 from accounts.connectors.addresses import NetworkPolicy
+from accounts.connectors.profile import ServerProfile
 
 # --- errors ------------------------------------------------------------------------------------
 
@@ -88,6 +89,8 @@ class AccountConfig:
     # What this account may connect to, from who owns it (Account.connector_config()). None is the
     # operator's own policy, for configs built by hand in tests, benches and the CLI.
     network: NetworkPolicy | None = field(default=None, compare=False)
+    # What "Test connection" saw the server do (probe.py); None when it was never probed.
+    profile: ServerProfile | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,6 +29,7 @@ from accounts.connectors.base import (
     TransientError,
 )
 from accounts.connectors.http import HttpClient, HttpResponse, credentials_from_url, display_url, normalize_url
+from accounts.connectors.profile import ServerProfile
 
 logger = logging.getLogger("calsync.connectors")
 
@@ -69,6 +70,9 @@ class DavItems:
         self.http = http or HttpClient(
             username=username, password=password, verify_tls=config.verify_tls, network=config.network
         )
+        # Read by whoever must work around a quirk (say, If-None-Match ignored); all None ("not
+        # known") until the account's connection test probed the server.
+        self.profile = config.profile or ServerProfile()
         self._no_sync_collection: set[str] = set()
         self._no_multiget: set[str] = set()
 
@@ -85,6 +89,8 @@ class DavItems:
 
     def list_items(self, collection: RemoteCollection, *, sync_token: str = "") -> Listing:
         url = collection.url
+        if self.profile.supports_sync_collection is False:  # sabre/dav 1.8: spare the refused REPORT
+            self._no_sync_collection.add(url)
         if url not in self._no_sync_collection:
             try:
                 return self._sync_listing(url, sync_token)
