@@ -182,7 +182,7 @@ class DavItems:
 
     def _fetch_batch(self, collection: RemoteCollection, batch: list[str]) -> Iterator[RemoteItem]:
         if collection.url not in self._no_multiget:
-            body = dx.multiget_body(self.multiget_report, self.data_prop, batch)
+            body = dx.multiget_body(self.multiget_report, self.data_prop, batch, **self._data_wanted(collection.url))
             response = self._dav_request("REPORT", collection.url, body, depth=1)
             if response.status == 207:
                 yield from self._items_from(response)
@@ -208,8 +208,14 @@ class DavItems:
                 content_type=media_type,
             )
 
+    def _data_wanted(self, collection_url: str) -> dict[str, str]:
+        """The media type and version to ask for (CardDAV negotiates vCard 4.0); {} takes the default."""
+        return {}
+
     def _get(self, href: str, base: str) -> RemoteItem | None:
-        response = self.http.request("GET", self._absolute(href, base))
+        wanted = self._data_wanted(base)
+        accept = {"Accept": f"{wanted['content-type']}; version={wanted['version']}"} if wanted else {}
+        response = self.http.request("GET", self._absolute(href, base), headers=accept)
         if response.status in (404, 410):
             return None
         if response.status != 200:

@@ -30,7 +30,6 @@ from accounts.connectors.profile import ServerProfile
 logger = logging.getLogger("calsync.connectors")
 
 PROBE_BUDGET_SECONDS = 30.0
-SUPPORTED_ADDRESS_DATA = dx.carddav("supported-address-data")
 VCARD4_ACCEPT = "text/vcard; version=4.0"
 CREATED = (200, 201, 204)
 
@@ -93,7 +92,7 @@ class _Probe:
             return
         try:
             self.step()
-            self.found["vcard4_advertised"] = _advertises_vcard4(connector, book)
+            self.found["vcard4_advertised"] = connector.offers_vcard4(book)
             self.step()
             card_url = urljoin(book, "contact.vcf")
             created = _put(connector, card_url, _vcard4(self.name), "text/vcard; charset=utf-8")
@@ -180,25 +179,6 @@ def _syncs(connector: CalDAVConnector, url: str) -> bool:
         "REPORT", url, headers={"Depth": "0", "Content-Type": XML_CONTENT_TYPE}, content=body
     )
     return response.status == 207
-
-
-def _advertises_vcard4(connector: CardDAVConnector, url: str) -> bool | None:
-    response = connector.http.request(
-        "PROPFIND",
-        url,
-        headers={"Depth": "0", "Content-Type": XML_CONTENT_TYPE},
-        content=dx.propfind_body([SUPPORTED_ADDRESS_DATA]),
-    )
-    if response.status != 207:
-        return None
-    entries = dx.parse_multistatus(response.content, url=url).responses
-    element = entries[0].props.get(SUPPORTED_ADDRESS_DATA) if entries else None
-    if element is None:
-        return None
-    return any(
-        kind.get("version") == "4.0" and kind.get("content-type", "text/vcard").lower() == "text/vcard"
-        for kind in element.iter(dx.carddav("address-data-type"))
-    )
 
 
 def _event(uid: str, sequence: str = "1") -> bytes:
