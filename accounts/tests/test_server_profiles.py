@@ -9,12 +9,15 @@ Xandikos do. The probe must leave nothing behind.
 from __future__ import annotations
 
 from contextlib import closing
+from typing import Any
 
 import pytest
 from rest_framework.test import APIClient
 
 from accounts.connectors import connector_for
 from accounts.connectors.base import AccountConfig
+from accounts.connectors.caldav import CalDAVConnector
+from accounts.connectors.http import HttpResponse
 from accounts.connectors.probe import probe_profile
 from accounts.connectors.profile import ServerProfile
 from accounts.services import account_check, account_create, account_update
@@ -71,11 +74,16 @@ def test_a_connector_reads_the_stored_profile(radicale):
         profile=ServerProfile.from_dict(profile.as_dict()),
     )
 
-    with closing(connector_for(config)) as connector:
+    with closing(CalDAVConnector(config)) as connector:
         calendar = connector.create_collection(name="Profiled", kind="calendar")
         methods: list[str] = []
         send = connector.http.request
-        connector.http.request = lambda method, url, **options: methods.append(method) or send(method, url, **options)
+
+        def recorded(method: str, url: str, **options: Any) -> HttpResponse:
+            methods.append(method)
+            return send(method, url, **options)
+
+        connector.http.request = recorded  # type: ignore[method-assign]
         listing = connector.list_items(calendar)
         seen = connector.profile
 
@@ -107,7 +115,8 @@ def test_test_connection_stores_the_profile_and_shows_it_read_only_in_the_api_an
     assert "Change listing (sync-collection, RFC 6578): yes" in page
     assert "Keeps vCard 4.0 contacts: yes" in page
     account.refresh_from_db()
-    assert account.connector_config().profile.supports_sync_collection is True
+    stored = account.connector_config().profile
+    assert stored is not None and stored.supports_sync_collection is True
     # Another server behind the account: what was probed no longer describes it.
     account_update(account=account, data={"url": radicale.url + "alice/"})
     assert api.get(f"/api/accounts/{account.pk}").json()["server_profile"] is None

@@ -143,7 +143,7 @@ def test_it_does_not_offer_scheduling(alice: DavClient):
 
     assert not dav_header & {"calendar-auto-schedule", "calendar-schedule"}
     assert principal.status_code == 207 and props_of(principal) == {}
-    kinds = {child.tag for found in props_of(home).values() for child in found[f"{D}resourcetype"]}
+    kinds = {child.tag for kind in xml(home).iter(f"{D}resourcetype") for child in kind}
     assert not kinds & {f"{C}schedule-inbox", f"{C}schedule-outbox"}
 
 
