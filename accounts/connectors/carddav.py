@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from accounts.connectors import xml as dx
 from accounts.connectors.base import AccountConfig
 from accounts.connectors.dav import DavConnector
-from accounts.connectors.http import HttpClient, display_url
+from calsync.lib import davxml as dx
+from calsync.lib.http import HttpClient, display_url
 
 SUPPORTED_ADDRESS_DATA = dx.carddav("supported-address-data")
 VCARD4 = {"content-type": "text/vcard", "version": "4.0"}

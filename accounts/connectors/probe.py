@@ -19,13 +19,13 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from urllib.parse import urljoin
 
-from accounts.connectors import xml as dx
 from accounts.connectors.base import AccountConfig, ConnectorError
 from accounts.connectors.caldav import CalDAVConnector
 from accounts.connectors.carddav import CardDAVConnector
 from accounts.connectors.davitems import XML_CONTENT_TYPE
-from accounts.connectors.http import HttpResponse
 from accounts.connectors.profile import ServerProfile
+from calsync.lib import davxml as dx
+from calsync.lib.http import HttpResponse
 
 logger = logging.getLogger("calsync.connectors")
 

@@ -17,10 +17,10 @@ from rest_framework.test import APIClient
 from accounts.connectors import connector_for
 from accounts.connectors.base import AccountConfig
 from accounts.connectors.caldav import CalDAVConnector
-from accounts.connectors.http import HttpResponse
 from accounts.connectors.probe import probe_profile
 from accounts.connectors.profile import ServerProfile
 from accounts.services import account_check, account_create, account_update
+from calsync.lib.http import HttpResponse
 
 EXPECTED = {
     #            sync   mixed  set    etag   vcard etag  ignores INM  vCard 4 kept

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from accounts.testing.servers import start_radicale, start_xandikos
+from calsync.testing.servers import start_radicale, start_xandikos
 from feeds.dav.tests.caldav_suite import SuiteServer, run_suite
 from feeds.dav.tests.conftest import make_user
 
