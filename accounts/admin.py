@@ -13,10 +13,13 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import URLPattern, path, reverse
 from django.utils.decorators import method_decorator
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from accounts.connectors.base import ConnectorError, RemoteCollection
+from accounts.connectors.profile import ServerProfile
 from accounts.inventory import Found, describe
 from accounts.models import Account, Collection
 from accounts.selectors import account_list_for, account_name_taken, collection_list_for
@@ -108,12 +111,22 @@ class AccountAdmin(admin.ModelAdmin):
     autocomplete_fields = ("owner",)
     inlines = (CollectionInline,)
     actions = ("test_connection", "discover_collections")
-    readonly_fields = ("last_checked_at", "last_check_ok", "last_check_message", "created_at", "updated_at")
+    readonly_fields = (
+        "last_checked_at",
+        "last_check_ok",
+        "last_check_message",
+        "server_profile_summary",
+        "created_at",
+        "updated_at",
+    )
     fieldsets = (
         (None, {"fields": ("owner", "name", "kind", "url")}),
         ("Credentials", {"fields": ("username", "password", "clear_password")}),
         ("Advanced", {"fields": ("principal_url", "verify_tls"), "classes": ("collapse",)}),
-        ("Last connection test", {"fields": ("last_check_ok", "last_checked_at", "last_check_message")}),
+        (
+            "Last connection test",
+            {"fields": ("last_check_ok", "last_checked_at", "last_check_message", "server_profile_summary")},
+        ),
         ("Record", {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
     )
 
@@ -123,6 +136,13 @@ class AccountAdmin(admin.ModelAdmin):
     @admin.display(description="collections", ordering="collection_count")
     def collection_count(self, account: Account) -> int:
         return account.collection_count
+
+    @admin.display(description="what the server does")
+    def server_profile_summary(self, account: Account) -> str:
+        lines = ServerProfile.from_dict(account.server_profile).lines()
+        if not lines:
+            return "Not probed yet: Test connection probes a CalDAV/CardDAV server."
+        return format_html_join(mark_safe("<br>"), "{}", ((line,) for line in lines))
 
     def get_fieldsets(self, request: HttpRequest, obj: Account | None = None) -> Any:
         if obj is not None:

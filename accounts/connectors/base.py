@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import ClassVar, Protocol, runtime_checkable
 
+from accounts.connectors.profile import ServerProfile
 from calsync.lib.addresses import NetworkPolicy
 
 # The connector contract's errors; the HTTP seam raises them too, so they live on the ground floor.
@@ -41,6 +42,8 @@ class AccountConfig:
     # What this account may connect to, from who owns it (Account.connector_config()). None is the
     # operator's own policy, for configs built by hand in tests, benches and the CLI.
     network: NetworkPolicy | None = field(default=None, compare=False)
+    # What "Test connection" saw the server do (probe.py); None when it was never probed.
+    profile: ServerProfile | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

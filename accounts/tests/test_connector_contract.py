@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -69,7 +70,7 @@ def item(kind: str, uid: str, title: str) -> bytes:
 
 
 def config_for(server: DavServer, kind: str, **changes: str) -> AccountConfig:
-    values = {"kind": kind, "url": server.url, "username": server.username, "password": server.password}
+    values: dict[str, Any] = {"kind": kind, "url": server.url, "username": server.username, "password": server.password}
     return AccountConfig(**{**values, **changes})
 
 

@@ -126,11 +126,11 @@ def sync_collection_body(token: str, props: Iterable[str]) -> bytes:
     )
 
 
-def multiget_body(report: str, data_prop: str, hrefs: Iterable[str]) -> bytes:
-    """calendar-multiget (RFC 4791 section 7.9) or addressbook-multiget (RFC 6352 section 8.7)."""
-    return to_xml(
-        node(report, node(dav("prop"), node(GETETAG), node(data_prop)), *(node(HREF, text=href) for href in hrefs))
-    )
+def multiget_body(report: str, data_prop: str, hrefs: Iterable[str], **data_attrs: str) -> bytes:
+    """calendar-multiget (RFC 4791 section 7.9) or addressbook-multiget (RFC 6352 section 8.7);
+    ``data_attrs`` ask for a media type and version (``content-type``, ``version``, section 10.4)."""
+    data = node(data_prop, **data_attrs)
+    return to_xml(node(report, node(dav("prop"), node(GETETAG), data), *(node(HREF, text=href) for href in hrefs)))
 
 
 # --- building answers (the CalDAV server, feeds/dav/) ------------------------------------------

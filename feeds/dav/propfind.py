@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from calsync.lib.davxml import Entry, caldav, dav, node, prop_value
 from feeds.dav import backends
 from feeds.dav.backends.base import StoredObject
-from feeds.dav.errors import DavError, bad_request, forbidden, not_found
+from feeds.dav.errors import DavError, bad_name, bad_request, forbidden, has_control_characters, not_found
 from feeds.dav.props import (
     ALLPROP,
     LIVE,
@@ -126,6 +126,9 @@ def _text(element: Element) -> str:
 
 def _writable_value(tag: str, element: Element | None) -> str | int:
     text = _text(element) if element is not None else ""
+    if tag == dav("displayname") and has_control_characters(text):
+        # Refuses the whole request (not a 403 propstat): a name is what clients list and show.
+        raise bad_name("A display name must not contain control characters.")
     if tag.endswith("}calendar-color") and len(text) > 32:
         raise ValueError("a colour is #RRGGBB, #RRGGBBAA or a colour name")
     if tag.endswith("}calendar-order"):

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from calsync.lib.davxml import Entry, Node, dav, multistatus_node, node, parse_untrusted, to_xml
-from feeds.dav.errors import DavError, bad_request
+from feeds.dav.errors import WELL_FORMED_XML, DavError, bad_request
 
 XML_TYPE = 'application/xml; charset="utf-8"'
 # The human-readable reason beside the precondition element of an error body.
@@ -43,7 +43,7 @@ def parse_body(request: HttpRequest) -> Element | None:
     try:
         return parse_untrusted(body)
     except (ParseError, DefusedXmlException, ValueError) as exc:
-        raise bad_request(f"The request body is not acceptable XML: {exc}") from None
+        raise DavError(400, f"The request body is not acceptable XML: {exc}", condition=WELL_FORMED_XML) from None
 
 
 def multistatus(entries: Iterable[Entry], *, sync_token: str | None = None) -> HttpResponse:
