@@ -15,6 +15,7 @@ urlpatterns = [
     path("api/", include("accounts.urls")),
     path("api/", include("jobs.urls")),
     path("api/", include("jobs.timesheets.urls")),
+    path("api/", include("jobs.bulk.urls")),
     path("api/", include("feeds.api_urls")),
     path("ics/", include("feeds.urls")),
     path(".well-known/caldav", dav_views.well_known, name="dav-well-known"),
