@@ -346,8 +346,8 @@ CALSYNC_OWED_MAX_ATTEMPTS = env_int("CALSYNC_OWED_MAX_ATTEMPTS", 3, minimum=1)
 CALSYNC_SERVER_DOWN_AFTER = env_int("CALSYNC_SERVER_DOWN_AFTER", 3, minimum=1)
 # Concurrent sync runs writing to one destination server (host:port), across all workers.
 CALSYNC_WRITES_PER_SERVER = env_int("CALSYNC_WRITES_PER_SERVER", 2, minimum=1)
-# Bulk migrations: a user's run yields to the others after this many items (rounded up to the
-# engine's batch of 100) and goes to the back of the queue; the largest user list upload accepted.
+# Bulk migrations: a user's run yields to the others after this many items and goes to the back
+# of the queue (batches shrink to it below the engine's 100); the largest user list upload accepted.
 CALSYNC_BULK_SLICE_ITEMS = env_int("CALSYNC_BULK_SLICE_ITEMS", 500, minimum=1)
 CALSYNC_BULK_MAX_UPLOAD_BYTES = env_int("CALSYNC_BULK_MAX_UPLOAD_BYTES", 2 * 1024 * 1024, minimum=1024)
 # Audit events older than this many days are deleted by a daily beat task.

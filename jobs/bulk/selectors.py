@@ -24,7 +24,7 @@ REPORT_COLUMNS = (
 
 
 def migration_list_for(*, user) -> QuerySet[BulkMigration]:
-    migrations = BulkMigration.objects.select_related("owner").annotate(user_count=Count("users"))
+    migrations = BulkMigration.objects.select_related("owner").annotate(user_count=Count("users")).order_by("name", "id")
     return migrations if user.is_staff else migrations.filter(owner=user)
 
 

@@ -35,12 +35,18 @@ class SlicedProgress(RunProgress):
         self.slice_items = self.slice_items or settings.CALSYNC_BULK_SLICE_ITEMS
         self.turn_start = self.counters.get("done", 0)
 
+    @property
+    def batch_size(self) -> int:
+        """The engine checkpoints between batches: none may be larger than a turn."""
+        return self.slice_items
+
     def checkpoint(self) -> bool:
         if not super().checkpoint():
             return False
-        in_turn = self.counters.get("done", 0) - self.turn_start
-        if in_turn < self.slice_items:
-            return True
+        done = self.counters.get("done", 0)
+        in_turn = done - self.turn_start
+        if in_turn < self.slice_items or (self.planned_now and done >= self.progress_total):
+            return True  # a turn that has just finished everything has no reason to yield
         self.yielded = True
         self.log(
             "info",

@@ -73,14 +73,14 @@ class MigrationViewSet(
     def upload(self, request: Request, pk: str | None = None) -> Response:
         migration = self.get_object()
         if int(request.META.get("CONTENT_LENGTH") or 0) > settings.CALSYNC_BULK_MAX_UPLOAD_BYTES:
-            raise ValidationError({"file": f"larger than {settings.CALSYNC_BULK_MAX_UPLOAD_BYTES} bytes"})
+            raise ValidationError({"file": [f"larger than {settings.CALSYNC_BULK_MAX_UPLOAD_BYTES} bytes"]})
         upload = UploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)
         data = upload.validated_data.get("csv") or upload.validated_data["file"].read()
         try:
             result = migration_add_users(migration=migration, data=data)
         except UnreadableFile as exc:
-            raise ValidationError({"file": str(exc)}) from None
+            raise ValidationError({"file": [str(exc)]}) from None
         return Response(result.as_dict(), status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
 
     def _runs(self, runs: list[SyncRun]) -> Response:
