@@ -50,7 +50,7 @@ class MigrationAdminForm(forms.ModelForm):
         fields = ("owner", *MIGRATION_FIELDS)
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         if self.instance.pk is None and cleaned.get("owner"):
             candidate = BulkMigration(**{name: cleaned.get(name) for name in ("owner", *MIGRATION_FIELDS)})
             for name, message in migration_errors(candidate).items():
@@ -99,10 +99,11 @@ class BulkMigrationAdmin(admin.ModelAdmin):
         if obj is None:
             return self.fieldsets
         # Stored passwords are never shown, not even as a blank field to overwrite.
-        return [
-            (title, {**options, "fields": [f for f in options["fields"] if not f.endswith("_password")]})
+        shown = [
+            (title, [name for name in options["fields"] if isinstance(name, str) and not name.endswith("_password")])
             for title, options in self.fieldsets
         ]
+        return [(title, {"fields": fields}) for title, fields in shown]
 
     @admin.display(description="Status")
     def status(self, migration: BulkMigration) -> str:
@@ -111,7 +112,9 @@ class BulkMigrationAdmin(admin.ModelAdmin):
         figures = migration_status(migration)
         seconds = figures["seconds_left"]
         left = "unknown" if seconds is None else f"{seconds // 3600} h {seconds % 3600 // 60} min"
-        cells = format_html_join("", "<th>{}</th><td>{}</td>", ((state.replace("_", " "), figures[state]) for state in STATES))
+        cells = format_html_join(
+            "", "<th>{}</th><td>{}</td>", ((state.replace("_", " "), figures[state]) for state in STATES)
+        )
         return format_html(
             '<table id="migration-status"><tr><th>users</th><td>{}</td>{}</tr></table>'
             "<p>{} items moved, {} left; estimated time left: {}</p>",
@@ -136,13 +139,17 @@ class BulkMigrationAdmin(admin.ModelAdmin):
         ]
 
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context=None):
-        return super().change_view(request, object_id, form_url, {**(extra_context or {}), "migration_verbs": VERBS.items()})
+        return super().change_view(
+            request, object_id, form_url, {**(extra_context or {}), "migration_verbs": VERBS.items()}
+        )
 
     def _migration(self, request: HttpRequest, object_id: str, *, change: bool = True) -> BulkMigration:
         migration = self.get_object(request, unquote(object_id))
         if migration is None:
             raise PermissionDenied
-        allowed = self.has_change_permission(request, migration) if change else self.has_view_permission(request, migration)
+        allowed = (
+            self.has_change_permission(request, migration) if change else self.has_view_permission(request, migration)
+        )
         if not allowed:
             raise PermissionDenied
         return migration
@@ -190,7 +197,9 @@ class BulkMigrationAdmin(admin.ModelAdmin):
             plans = migration_dry_run(migration=migration)
             failed = sum("error" in plan for plan in plans)
             total = sum(plan.get("total", 0) for plan in plans)
-            self.message_user(request, f"Dry run: {total} actions planned for {len(plans)} users; {failed} could not plan.")
+            self.message_user(
+                request, f"Dry run: {total} actions planned for {len(plans)} users; {failed} could not plan."
+            )
         else:
             raise PermissionDenied
         return self._back(migration)
@@ -200,4 +209,3 @@ class BulkMigrationAdmin(admin.ModelAdmin):
         response = HttpResponse(migration_report_csv(migration), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="migration-{migration.pk}.csv"'
         return response
-

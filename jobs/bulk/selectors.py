@@ -24,7 +24,9 @@ REPORT_COLUMNS = (
 
 
 def migration_list_for(*, user) -> QuerySet[BulkMigration]:
-    migrations = BulkMigration.objects.select_related("owner").annotate(user_count=Count("users")).order_by("name", "id")
+    migrations = (
+        BulkMigration.objects.select_related("owner").annotate(user_count=Count("users")).order_by("name", "id")
+    )
     return migrations if user.is_staff else migrations.filter(owner=user)
 
 
@@ -52,7 +54,11 @@ def migration_users_with_state(migration: BulkMigration) -> list[dict[str, Any]]
                 "job": member.job_id,
                 "state": _state(figures, member.open_conflicts, member.owes),
                 "plan": member.plan,
-                **{name: figures[name] or 0 for name in LAST_RUN_FIELDS if name not in ("status", "finished_at", "error")},
+                **{
+                    name: figures[name] or 0
+                    for name in LAST_RUN_FIELDS
+                    if name not in ("status", "finished_at", "error")
+                },
                 "status": figures["status"] or "",
                 "finished_at": figures["finished_at"].isoformat() if figures["finished_at"] else None,
                 "error": figures["error"] or "",

@@ -40,7 +40,9 @@ class UploadSerializer(serializers.Serializer):
 
     def validate(self, attrs: dict) -> dict:
         if bool(attrs.get("file")) == bool(attrs.get("csv")):
-            raise serializers.ValidationError("Send the user list as `file` (multipart) or as `csv` (text), one of them.")
+            raise serializers.ValidationError(
+                "Send the user list as `file` (multipart) or as `csv` (text), one of them."
+            )
         return attrs
 
 

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -67,8 +66,10 @@ def migration_errors(migration: BulkMigration) -> dict[str, str]:
 
 
 @sensitive_variables("fields")
-def migration_create(*, owner: AbstractBaseUser, **fields: Any) -> BulkMigration:
-    migration = BulkMigration(owner=owner, **{name: value for name, value in fields.items() if name in MIGRATION_FIELDS})
+def migration_create(*, owner: Any, **fields: Any) -> BulkMigration:
+    migration = BulkMigration(
+        owner=owner, **{name: value for name, value in fields.items() if name in MIGRATION_FIELDS}
+    )
     errors = migration_errors(migration)
     if errors:
         raise ValidationError(errors)
@@ -205,9 +206,7 @@ def _create_user(migration: BulkMigration, row: UserRow) -> MigrationUser:
 # --- running -----------------------------------------------------------------------------------
 
 
-def _start_users(
-    migration: BulkMigration, users: list[MigrationUser], *, user: AbstractBaseUser | None, trigger: str
-) -> list[SyncRun]:
+def _start_users(migration: BulkMigration, users: list[MigrationUser], *, user: Any, trigger: str) -> list[SyncRun]:
     runs = []
     with transaction.atomic():
         BulkMigration.objects.filter(pk=migration.pk, started_at=None).update(started_at=timezone.now())
@@ -224,14 +223,14 @@ def _start_users(
 
 
 def migration_start(
-    *, migration: BulkMigration, user: AbstractBaseUser | None = None, trigger: str = SyncRun.Trigger.MANUAL
+    *, migration: BulkMigration, user: Any = None, trigger: str = SyncRun.Trigger.MANUAL
 ) -> list[SyncRun]:
     """Queue a run for every user without one; they take turns (jobs.bulk.slicing)."""
     return _start_users(migration, list(migration.users.select_related("job")), user=user, trigger=trigger)
 
 
 def migration_retry(
-    *, migration: BulkMigration, user: AbstractBaseUser | None = None, trigger: str = SyncRun.Trigger.MANUAL
+    *, migration: BulkMigration, user: Any = None, trigger: str = SyncRun.Trigger.MANUAL
 ) -> list[SyncRun]:
     """Run again every user whose job owes items, or whose last run failed or was cancelled."""
     members = list(migration.users.select_related("job"))

@@ -69,7 +69,7 @@ def sync_slice_enqueue(run: SyncRun) -> None:
     from jobs.bulk.tasks import sync_slice_task
 
     def send() -> None:
-        result = sync_slice_task.apply_async(args=[run.pk])
+        result = sync_slice_task.apply_async(args=(run.pk,))
         SyncRun.objects.filter(pk=run.pk).update(task_id=result.id or "")
 
     transaction.on_commit(send)

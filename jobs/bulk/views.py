@@ -7,7 +7,7 @@ from django.core.files.uploadhandler import MemoryFileUploadHandler
 from django.db.models import QuerySet
 from django.http import HttpResponse
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -49,7 +49,7 @@ class MigrationViewSet(
     def get_queryset(self) -> QuerySet[BulkMigration]:
         return migration_list_for(user=self.request.user)
 
-    def perform_create(self, serializer: MigrationSerializer) -> None:
+    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
         with validation_errors_as_400():
             created = migration_create(owner=self.request.user, **serializer.validated_data)
         serializer.instance = self.get_queryset().get(pk=created.pk)

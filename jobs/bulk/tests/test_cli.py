@@ -43,7 +43,7 @@ def test_it_creates_plans_schedules_and_reports_a_migration_from_a_csv(tmp_path:
     assert refused == "row 3 source_password: empty: a password or app password is required\n"
     assert planned.startswith(f"{ann.name}: 2 ")
     assert scheduled == "schedule set on 1 jobs\n"
-    assert SyncJob.objects.get().schedule.interval.every == 30
+    assert SyncJob.objects.filter(schedule__interval__every=30).count() == 1
     assert "users=1 done=0 running=0 waiting=0 attention=0 not_started=1" in status
     assert "items moved 0, left 2" in status
     report = (tmp_path / "report.csv").read_text().splitlines()

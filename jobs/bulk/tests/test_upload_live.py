@@ -23,7 +23,11 @@ def test_an_upload_needs_a_session_with_its_csrf_token_and_no_password_comes_bac
     client = staff_session(live_app.url, username="ops", password="ops-password-long-1")
     created = client.post(
         "/api/migrations",
-        json={"name": "org", "source_url": "https://old.example.org/dav/", "destination_url": "https://new.example.org/"},
+        json={
+            "name": "org",
+            "source_url": "https://old.example.org/dav/",
+            "destination_url": "https://new.example.org/",
+        },
     )
     assert created.status_code == 201, created.text
     upload = f"/api/migrations/{created.json()['id']}/upload"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from django.contrib.auth.models import User
 from rest_framework.test import APIClient
@@ -26,8 +28,13 @@ def test_three_users_of_unequal_sizes_on_one_worker_all_finish_and_the_small_one
         format="json",
     ).json()
     # Destination users are new users of the same Radicale; calsync creates their calendars.
-    rows = [(u.name, u.password, *(lambda d: (d.name, d.password))(radicale_user(radicale))) for u in (big, small, smaller)]
-    assert api.post(f"/api/migrations/{migration['id']}/upload", {"csv": csv_of(*rows)}, format="json").json()["created"] == 3
+    rows = [
+        (u.name, u.password, *(lambda d: (d.name, d.password))(radicale_user(radicale))) for u in (big, small, smaller)
+    ]
+    assert (
+        api.post(f"/api/migrations/{migration['id']}/upload", {"csv": csv_of(*rows)}, format="json").json()["created"]
+        == 3
+    )
     start_celery_worker(concurrency=1, env={"CALSYNC_BULK_SLICE_ITEMS": "10"})
 
     assert api.post(f"/api/migrations/{migration['id']}/start").json()["queued"] == 3
@@ -41,8 +48,10 @@ def test_three_users_of_unequal_sizes_on_one_worker_all_finish_and_the_small_one
     users = {u.source_username: u.job for u in MigrationUser.objects.select_related("job")}
     runs = {name: job.runs.get() for name, job in users.items()}
     # The big user went first, yielded after its first slice, and finished last.
-    assert runs[big.name].started_at < runs[small.name].started_at
-    assert max(runs[small.name].finished_at, runs[smaller.name].finished_at) < runs[big.name].finished_at
+    never = datetime.max.replace(tzinfo=UTC)
+    assert min(runs, key=lambda name: runs[name].started_at or never) == big.name
+    assert sorted(runs, key=lambda name: runs[name].finished_at or never)[-1] == big.name
+    assert all(run.finished_at for run in runs.values())
     assert runs[big.name].created == 30 and runs[big.name].attempts >= 3
     turns = SyncLog.objects.filter(run=runs[big.name], message__contains="makes way for the migration's other users")
     assert turns.count() == 2

@@ -42,7 +42,9 @@ class Command(BaseCommand):
         create.add_argument("--destination-url", required=True)
         for side in ("source", "destination"):
             create.add_argument(f"--{side}-admin", default="", help=f"admin login acting for the {side}'s users")
-            create.add_argument(f"--{side}-principal-template", default="", help="e.g. https://host/dav/principals/user/{user}/")
+            create.add_argument(
+                f"--{side}-principal-template", default="", help="e.g. https://host/dav/principals/user/{user}/"
+            )
             create.add_argument(f"--{side}-no-verify-tls", action="store_true")
         create.add_argument("--mode", choices=[m.value for m in SyncJob.Mode], default=SyncJob.Mode.COPY)
         create.add_argument("--conflict-policy", choices=[p.value for p in SyncJob.ConflictPolicy], default="source")
@@ -68,9 +70,10 @@ class Command(BaseCommand):
             if options["csv"]:
                 self._users(migration, options["csv"])
             return
-        migration = BulkMigration.objects.filter(pk=options["migration"]).first()
-        if migration is None:
+        found = BulkMigration.objects.filter(pk=options["migration"]).first()
+        if found is None:
             raise CommandError(f"no migration {options['migration']}")
+        migration = found
         if action == "users":
             self._users(migration, options["csv"])
         elif action == "dry-run":
