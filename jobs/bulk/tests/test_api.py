@@ -166,3 +166,27 @@ def test_the_status_dry_run_schedule_and_report_cover_every_user(api: APIClient,
     lines = report.content.decode().splitlines()
     assert report["Content-Type"].startswith("text/csv") and len(lines) == 3
     assert ",'=HYPERLINK(1)," in lines[2]  # a formula in a cell stays text
+
+
+def test_the_time_left_follows_the_pace_of_the_items_done_since_the_start(api: APIClient, radicale) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from jobs.bulk.models import BulkMigration
+    from jobs.models import SyncRun
+
+    migration = create_migration(api, radicale.url, radicale.url)
+    upload = csv_of(("ann", "p1", "ann.new", "p2"), ("bob", "p3", "bob.new", "p4"), ("cy", "p5", "cy.new", "p6"))
+    api.post(f"/api/migrations/{migration['id']}/upload", {"csv": upload}, format="json")
+    BulkMigration.objects.filter(pk=migration["id"]).update(started_at=timezone.now() - timedelta(seconds=100))
+    ann, bob, cy = (member.job for member in MigrationUser.objects.order_by("id"))
+    SyncRun.objects.create(job=ann, status="completed", progress_done=30, progress_total=30, created=30)
+    SyncRun.objects.create(job=bob, status="running", progress_done=20, progress_total=120, created=20)
+    MigrationUser.objects.filter(job=cy).update(plan={"counts": {"create-destination": 40}, "total": 40})
+
+    status = api.get(f"/api/migrations/{migration['id']}").json()["status"]
+
+    assert (status["done"], status["running"], status["not_started"]) == (1, 1, 1)
+    assert (status["items_moved"], status["items_left"], status["users_without_estimate"]) == (50, 140, 0)
+    assert 270 <= status["seconds_left"] <= 280  # 140 items at the 50 items per 100 s done so far
