@@ -18,7 +18,7 @@ from django.db import transaction
 
 from jobs.models import SyncRun
 from jobs.progress import RunProgress
-from jobs.runner import sync_run_execute
+from jobs.runner import NoWriteSlot, sync_run_execute
 
 WORKER_STOPPING = "the worker is stopping"
 
@@ -64,26 +64,41 @@ class SlicedProgress(RunProgress):
         super().log(level, message, item)
 
 
-def sync_slice_enqueue(run: SyncRun) -> None:
+def sync_slice_enqueue(run: SyncRun, *, countdown: float = 0) -> None:
     """Send the run's next turn to the back of the queue once the transaction commits."""
     from jobs.bulk.tasks import sync_slice_task
 
     def send() -> None:
-        result = sync_slice_task.apply_async(args=(run.pk,))
+        result = sync_slice_task.apply_async(args=(run.pk,), countdown=countdown)
         SyncRun.objects.filter(pk=run.pk).update(task_id=result.id or "")
 
     transaction.on_commit(send)
 
 
+def turn_wait(run: SyncRun) -> float:
+    """How long a run waits before its next try: the same for a run that yielded and for one that
+    found every write slot taken, so they come back in the order they left (round-robin), short
+    with few users waiting and longer, up to 30 s, with thousands (each try costs a message)."""
+    waiting = SyncRun.objects.filter(job__bulk_user__migration__users__job=run.job_id, status=SyncRun.Status.QUEUED)
+    return min(30.0, 1.0 + waiting.count() / 100)
+
+
 def sync_slice_execute(run_id: int, *, worker: str = "") -> SyncRun | None:
-    """One turn of a bulk migration's run; a run that yielded is queued again at the back."""
+    """One turn of a bulk migration's run. A run that yielded, or found every write slot of its
+    destination taken, is queued again at the back, after the same short wait: Celery's growing
+    retry backoff would let a run that just yielded take the freed slot before those waiting."""
     made: list[SlicedProgress] = []
 
     def progress(run: SyncRun) -> SlicedProgress:
         made.append(SlicedProgress(run))
         return made[-1]
 
-    run = sync_run_execute(run_id, progress_class=progress, worker=worker)  # type: ignore[arg-type]
+    try:
+        run = sync_run_execute(run_id, progress_class=progress, worker=worker)  # type: ignore[arg-type]
+    except NoWriteSlot:
+        waiting = SyncRun(pk=run_id, job_id=SyncRun.objects.values_list("job_id", flat=True).get(pk=run_id))
+        sync_slice_enqueue(waiting, countdown=turn_wait(waiting))
+        return None
     if run is not None and made and made[-1].yielded and run.status == SyncRun.Status.QUEUED:
-        sync_slice_enqueue(run)
+        sync_slice_enqueue(run, countdown=turn_wait(run))
     return run
