@@ -22,8 +22,8 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from jobs.bulk.csvrows import UnreadableFile
-from jobs.bulk.models import BulkMigration, MigrationUser
-from jobs.bulk.selectors import STATES, migration_report_csv, migration_status
+from jobs.bulk.models import BulkMigration
+from jobs.bulk.selectors import STATES, migration_report_csv, migration_status, migration_users_with_state
 from jobs.bulk.services import (
     MIGRATION_FIELDS,
     migration_add_users,
@@ -35,6 +35,7 @@ from jobs.bulk.services import (
 
 VERBS = {"start": "Start", "retry": "Retry everything owed", "dry-run": "Dry run (plan totals)"}
 ERRORS_SHOWN = 50
+USERS_SHOWN = 500
 
 
 class MigrationAdminForm(forms.ModelForm):
@@ -58,18 +59,6 @@ class MigrationAdminForm(forms.ModelForm):
         return cleaned
 
 
-class UserInline(admin.TabularInline):
-    model = MigrationUser
-    fields = ("row", "source_username", "destination_username", "job", "plan", "planned_at")
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-    show_change_link = False
-
-    def has_add_permission(self, request: HttpRequest, obj: BulkMigration | None = None) -> bool:
-        return False
-
-
 @admin.register(BulkMigration)
 class BulkMigrationAdmin(admin.ModelAdmin):
     form = MigrationAdminForm
@@ -78,9 +67,8 @@ class BulkMigrationAdmin(admin.ModelAdmin):
     list_select_related = ("owner",)
     search_fields = ("name", "owner__username", "users__source_username")
     autocomplete_fields = ("owner",)
-    inlines = (UserInline,)
     fieldsets = (
-        (None, {"fields": ("owner", "name", "status")}),
+        (None, {"fields": ("owner", "name", "status", "users_table")}),
         ("Source", {"fields": ("source_url", "source_verify_tls", "source_admin_username", "source_admin_password",
                                "source_principal_template")}),
         ("Destination", {"fields": ("destination_url", "destination_verify_tls", "destination_admin_username",
@@ -92,8 +80,9 @@ class BulkMigrationAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: BulkMigration | None = None) -> tuple[str, ...]:
         # Its jobs and accounts are made from these: after creation they are what they were.
         if obj is None:
-            return ("status",)
-        return ("status", "owner", *(name for name in MIGRATION_FIELDS if not name.endswith("_password")))
+            return ("status", "users_table")
+        settled = (name for name in MIGRATION_FIELDS if not name.endswith("_password"))
+        return ("status", "users_table", "owner", *settled)
 
     def get_fieldsets(self, request: HttpRequest, obj: BulkMigration | None = None):
         if obj is None:
@@ -128,6 +117,29 @@ class BulkMigrationAdmin(admin.ModelAdmin):
                 if form.cleaned_data.get(name):
                     setattr(obj, name, form.cleaned_data[name])
         obj.save()
+
+    @admin.display(description="Users")
+    def users_table(self, migration: BulkMigration) -> str:
+        if migration.pk is None:
+            return "-"
+        users = migration_users_with_state(migration)
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (u["row"], u["source_user"], u["destination_user"], u["state"].replace("_", " "),
+                 f"{u['progress_done']}/{u['progress_total']}", u["created"] + u["updated"] + u["deleted"],
+                 u["owed"] + u["needs_attention"], u["error"][:200])
+                for u in users[:USERS_SHOWN]
+            ),
+        )  # fmt: skip
+        more = f"{len(users) - USERS_SHOWN} more in the report." if len(users) > USERS_SHOWN else ""
+        return format_html(
+            '<table id="migration-users"><tr><th>row</th><th>source</th><th>destination</th><th>state</th>'
+            "<th>progress</th><th>written</th><th>owed</th><th>error</th></tr>{}</table>{}",
+            rows,
+            more,
+        )
 
     def get_urls(self) -> list[URLPattern]:
         view = self.admin_site.admin_view

@@ -38,6 +38,7 @@ def test_staff_create_a_migration_upload_users_start_it_and_never_see_a_stored_p
     assert "1 runs queued." in started.content.decode()
     assert SyncRun.objects.filter(status="queued").count() == 1
     assert 'id="migration-status"' in page and "Secret" not in page + messages
+    assert "<td>ann</td><td>ann</td><td>waiting</td>" in page
     assert admin_client.post(f"/admin/bulk/bulkmigration/{migration.pk}/act/nonsense/").status_code == 403
     assert admin_client.get(f"/admin/bulk/bulkmigration/{migration.pk}/report.csv").status_code == 200
 
