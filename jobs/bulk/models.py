@@ -63,9 +63,11 @@ class MigrationUser(models.Model):
     row = models.PositiveIntegerField(help_text="Line of the uploaded file it came from.")
     source_username = models.CharField(max_length=200)
     destination_username = models.CharField(max_length=200)
-    source_account = models.ForeignKey("accounts.Account", on_delete=models.PROTECT, related_name="+")
-    destination_account = models.ForeignKey("accounts.Account", on_delete=models.PROTECT, related_name="+")
-    job = models.OneToOneField(SyncJob, on_delete=models.PROTECT, related_name="bulk_user")
+    # Deleting the user's job takes the user out of the migration; its accounts stay (the job
+    # protects them while it exists, so these never block a deletion themselves).
+    source_account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="+")
+    destination_account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="+")
+    job = models.OneToOneField(SyncJob, on_delete=models.CASCADE, related_name="bulk_user")
     # The last dry run's plan totals ({"create_dest": 12, ...}) or the reason it could not plan.
     plan = models.JSONField(default=dict, blank=True)
     planned_at = models.DateTimeField(null=True, blank=True)

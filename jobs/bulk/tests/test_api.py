@@ -190,3 +190,18 @@ def test_the_time_left_follows_the_pace_of_the_items_done_since_the_start(api: A
     assert (status["done"], status["running"], status["not_started"]) == (1, 1, 1)
     assert (status["items_moved"], status["items_left"], status["users_without_estimate"]) == (50, 140, 0)
     assert 270 <= status["seconds_left"] <= 280  # 140 items at the 50 items per 100 s done so far
+
+
+def test_deleting_a_users_job_takes_the_user_out_of_the_migration_and_its_accounts_can_go_after(
+    api: APIClient, radicale
+) -> None:
+    migration = create_migration(api, radicale.url, radicale.url)
+    api.post(f"/api/migrations/{migration['id']}/upload", {"csv": csv_of(("ann", "p1", "ann.n", "p2"))}, format="json")
+    member = MigrationUser.objects.get()
+
+    refused = api.delete(f"/api/accounts/{member.source_account_id}")
+    deleted = api.delete(f"/api/sync-jobs/{member.job_id}")
+    account_gone = api.delete(f"/api/accounts/{member.source_account_id}")
+
+    assert (refused.status_code, deleted.status_code, account_gone.status_code) == (409, 204, 204)
+    assert api.get(f"/api/migrations/{migration['id']}").json()["status"]["users"] == 0
