@@ -25,10 +25,9 @@ from accounts.services import account_address_errors, account_create, redact
 from jobs.bulk.csvrows import RowError, UserRow, parse_users
 from jobs.bulk.models import BulkMigration, MigrationUser
 from jobs.bulk.slicing import sync_slice_enqueue
+from jobs.engines.dry_run import sync_job_dry_run
 from jobs.models import OwedItem, SyncRun
-from jobs.progress import RunProgress
 from jobs.reconcile.plan import EmptySideGuard
-from jobs.runner import sync_job_pairs
 from jobs.runs import RunStateError, active_run, sync_job_start
 from jobs.schedules import sync_job_set_schedule
 from jobs.services import sync_job_create
@@ -246,20 +245,13 @@ def migration_retry(
     return _start_users(migration, retry, user=user, trigger=trigger)
 
 
-class _PlanOnly(RunProgress):
-    """A dry run writes nothing, not even run rows."""
-
-    def flush(self) -> None:
-        self.lines = []
-
-
 def migration_dry_run(*, migration: BulkMigration) -> list[dict[str, Any]]:
     """Plan every user's job without writing anything; per-user totals are kept on the user."""
     plans = []
     for member in migration.users.select_related("job__source__owner", "job__destination__owner"):
         job = member.job
         try:
-            reports = sync_job_pairs(job, _PlanOnly(SyncRun(job=job)), dry_run=True)
+            reports = sync_job_dry_run(job=job)
             counts = Counter(action.op.value for report in reports for action in report.actions)
             plan: dict[str, Any] = {"counts": dict(counts), "total": sum(counts.values())}
         except (ConnectorError, EmptySideGuard) as exc:

@@ -13,7 +13,6 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.drf import validation_errors_as_400
 from jobs.bulk.csvrows import UnreadableFile
 from jobs.bulk.models import BulkMigration
 from jobs.bulk.selectors import migration_list_for, migration_report_csv, migration_status, migration_users_with_state
@@ -50,8 +49,7 @@ class MigrationViewSet(
         return migration_list_for(user=self.request.user)
 
     def perform_create(self, serializer: serializers.BaseSerializer) -> None:
-        with validation_errors_as_400():
-            created = migration_create(owner=self.request.user, **serializer.validated_data)
+        created = migration_create(owner=self.request.user, **serializer.validated_data)  # 400s: the handler
         serializer.instance = self.get_queryset().get(pk=created.pk)
 
     def retrieve(self, request: Request, *args, **kwargs) -> Response:
@@ -107,8 +105,7 @@ class MigrationViewSet(
         migration = self.get_object()
         options = ScheduleSerializer(data=request.data)
         options.is_valid(raise_exception=True)
-        with validation_errors_as_400():
-            jobs = migration_set_schedule(migration=migration, **options.validated_data)
+        jobs = migration_set_schedule(migration=migration, **options.validated_data)
         return Response({"jobs": jobs, **options.validated_data})
 
     @extend_schema(summary="The migration's report as CSV, one line per user")

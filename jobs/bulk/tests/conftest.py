@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from accounts.testing.servers import DavServer
-from jobs.testing.samples import timed_event
+from calsync.testing.samples import timed_event
+from calsync.testing.servers import DavServer
 
 
 @pytest.fixture(autouse=True)

@@ -12,7 +12,7 @@ import pytest
 from django.contrib.auth.models import User
 from rest_framework.test import APIClient
 
-from accounts.testing.realservers.cyrus import ADMIN
+from calsync.testing.realservers.cyrus import ADMIN
 
 pytestmark = pytest.mark.django_db
 

@@ -8,10 +8,10 @@ import pytest
 from django.contrib.auth.models import User
 from rest_framework.test import APIClient
 
+from calsync.testing.workers import eventually
 from jobs.bulk.models import MigrationUser
 from jobs.bulk.tests.conftest import csv_of, radicale_user
 from jobs.models import ItemLink, SyncLog
-from jobs.testing.workers import eventually
 
 pytestmark = pytest.mark.broker
 
