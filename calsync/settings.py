@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "accounts",
     "jobs",
     "jobs.timesheets",
+    "jobs.bulk",
     "booking",
     "feeds",
     "feeds.dav",
@@ -253,6 +254,7 @@ _SYNC_RUN_SOFT_TIME_LIMIT = env_int("CALSYNC_SYNC_RUN_SOFT_TIME_LIMIT", 6 * 3600
 _PULL_ALL_SOFT_TIME_LIMIT = env_int("CALSYNC_PULL_ALL_SOFT_TIME_LIMIT", 900, minimum=1)
 CELERY_TASK_ANNOTATIONS = {
     "jobs.sync_run": {"soft_time_limit": _SYNC_RUN_SOFT_TIME_LIMIT, "time_limit": _SYNC_RUN_SOFT_TIME_LIMIT + 300},
+    "bulk.sync_slice": {"soft_time_limit": _SYNC_RUN_SOFT_TIME_LIMIT, "time_limit": _SYNC_RUN_SOFT_TIME_LIMIT + 300},
     "booking.pull_all": {"soft_time_limit": _PULL_ALL_SOFT_TIME_LIMIT, "time_limit": _PULL_ALL_SOFT_TIME_LIMIT + 60},
 }
 if CELERY_TASK_TIME_LIMIT <= CELERY_TASK_SOFT_TIME_LIMIT:
@@ -346,6 +348,10 @@ CALSYNC_OWED_MAX_ATTEMPTS = env_int("CALSYNC_OWED_MAX_ATTEMPTS", 3, minimum=1)
 CALSYNC_SERVER_DOWN_AFTER = env_int("CALSYNC_SERVER_DOWN_AFTER", 3, minimum=1)
 # Concurrent sync runs writing to one destination server (host:port), across all workers.
 CALSYNC_WRITES_PER_SERVER = env_int("CALSYNC_WRITES_PER_SERVER", 2, minimum=1)
+# Bulk migrations: a user's run yields to the others after this many items and goes to the back
+# of the queue (batches shrink to it below the engine's 100); the largest user list upload accepted.
+CALSYNC_BULK_SLICE_ITEMS = env_int("CALSYNC_BULK_SLICE_ITEMS", 500, minimum=1)
+CALSYNC_BULK_MAX_UPLOAD_BYTES = env_int("CALSYNC_BULK_MAX_UPLOAD_BYTES", 2 * 1024 * 1024, minimum=1024)
 # Audit events older than this many days are deleted by a daily beat task.
 CALSYNC_AUDIT_RETENTION_DAYS = env_int("CALSYNC_AUDIT_RETENTION_DAYS", 365, minimum=1)
 # Booking: public booking requests per client IP and per client e-mail address; busy data older
