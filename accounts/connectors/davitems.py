@@ -76,8 +76,9 @@ class DavItems:
         self._no_sync_collection: set[str] = set()
         self._no_multiget: set[str] = set()
         # Whether creating must first look for an object at the href, because the server ignores
-        # If-None-Match: * (SOGo overwrites). None until probed; a server profile may preset it.
-        self.check_before_create: bool | None = None
+        # If-None-Match: * (SOGo overwrites). The account's server profile presets it; without one
+        # the first create probes (``_ignores_conditional_writes``).
+        self.check_before_create: bool | None = self.profile.ignores_if_none_match
 
     def close(self) -> None:
         self.http.close()

@@ -21,6 +21,7 @@ from accounts.connectors.probe import probe_profile
 from accounts.connectors.profile import ServerProfile
 from accounts.services import account_check, account_create, account_update
 from calsync.lib.http import HttpResponse
+from calsync.testing import samples
 
 EXPECTED = {
     #            sync   mixed  set    etag   vcard etag  ignores INM  vCard 4 kept
@@ -86,9 +87,14 @@ def test_a_connector_reads_the_stored_profile(radicale):
         connector.http.request = recorded  # type: ignore[method-assign]
         listing = connector.list_items(calendar)
         seen = connector.profile
+        listed = list(methods)
+        methods.clear()
+        connector.put(calendar, samples.calendar_objects(1)[0], uid="profiled-1")
 
     assert (seen.supports_sync_collection, seen.ignores_if_none_match, seen.vcard4) == (False, True, False)
-    assert listing.complete and methods == ["PROPFIND"]  # the sync-collection REPORT was not even tried
+    assert listing.complete and listed == ["PROPFIND"]  # the sync-collection REPORT was not even tried
+    # The profile says If-None-Match is ignored: look before creating, without the probe PUT.
+    assert methods[-1] == "PUT" and methods.count("PUT") == 1 and len(methods) >= 2
 
 
 @pytest.mark.django_db
