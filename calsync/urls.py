@@ -15,7 +15,7 @@ urlpatterns = [
     path("api/", include("calsync.ops.urls")),  # /api/health, /api/health/detailed, /api/gdpr/
     path("api/", include("accounts.api.urls")),
     path("api/", include("jobs.api.urls")),
-    path("api/", include("jobs.timesheets.urls")),
+    path("api/", include("jobs.timesheets.api.urls")),
     path("api/", include("jobs.bulk.urls")),
     path("api/", include("feeds.api.urls")),
     path("api/", include("booking.api.urls")),  # /api/availability, /api/appointments, ...

@@ -155,3 +155,21 @@ def test_it_shows_nothing_to_anonymous_or_inactive_users(users, worlds):
     for user in (AnonymousUser(), users["stella"]):
         assert not account_list_for(user=user).exists()
         assert not sync_job_list_for(user=user).exists()
+
+
+def test_it_lists_time_sheet_mappings_of_a_users_own_jobs_only_in_the_admin(users, worlds):
+    from jobs.timesheets.models import ActivityMapping, AgentMapping, ProjectMapping, TimesheetSettings
+
+    rows = {}
+    for name in ("olga", "oscar"):
+        job = SyncJob.objects.get(pk=worlds[name]["job"])
+        rows[name] = {
+            TimesheetSettings: TimesheetSettings.objects.create(job=job).pk,
+            ActivityMapping: ActivityMapping.objects.create(job=job, zammad_type_id=1, kimai_activity=2).pk,
+            ProjectMapping: ProjectMapping.objects.create(job=job, organisation="Acme", kimai_project=3).pk,
+            AgentMapping: AgentMapping.objects.create(job=job, zammad_user_id=4, kimai_user=5).pk,
+        }
+
+    for model in (TimesheetSettings, ActivityMapping, ProjectMapping, AgentMapping):
+        assert admin_ids(model, users["olga"]) == {rows["olga"][model]}, model.__name__
+        assert admin_ids(model, users["stella"]) == {rows["olga"][model], rows["oscar"][model]}, model.__name__

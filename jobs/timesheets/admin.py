@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from django import forms
 from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
+from jobs.timesheets import selectors
 from jobs.timesheets.models import (
     ActivityMapping,
     AgentMapping,
@@ -15,25 +21,38 @@ from jobs.timesheets.models import (
 )
 
 
+class ListedForUser(admin.ModelAdmin):
+    """Rows come from the entity's ``<entity>_list_for`` selector, as in the API and every admin."""
+
+    list_for: Callable[..., QuerySet[Any]]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        return type(self).list_for(user=request.user)
+
+
 @admin.register(TimesheetSettings)
-class TimesheetSettingsAdmin(admin.ModelAdmin):
+class TimesheetSettingsAdmin(ListedForUser):
+    list_for = selectors.timesheet_settings_list_for
     list_display = ["job", "update_policy", "orphan_policy", "minutes_per_unit", "create_missing_projects"]
 
 
 @admin.register(ActivityMapping)
-class ActivityMappingAdmin(admin.ModelAdmin):
+class ActivityMappingAdmin(ListedForUser):
+    list_for = selectors.activity_mapping_list_for
     list_display = ["job", "zammad_type_id", "zammad_type_name", "kimai_activity"]
     list_filter = ["job"]
 
 
 @admin.register(ProjectMapping)
-class ProjectMappingAdmin(admin.ModelAdmin):
+class ProjectMappingAdmin(ListedForUser):
+    list_for = selectors.project_mapping_list_for
     list_display = ["job", "organisation", "kimai_customer", "kimai_project"]
     list_filter = ["job"]
 
 
 @admin.register(AgentMapping)
-class AgentMappingAdmin(admin.ModelAdmin):
+class AgentMappingAdmin(ListedForUser):
+    list_for = selectors.agent_mapping_list_for
     list_display = ["job", "zammad_user_id", "email", "kimai_user", "timezone"]
     list_filter = ["job"]
 
@@ -54,7 +73,8 @@ class WebhookEndpointForm(forms.ModelForm):
 
 
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(admin.ModelAdmin):
+class WebhookEndpointAdmin(ListedForUser):
+    list_for = selectors.webhook_endpoint_list_for
     form = WebhookEndpointForm
     list_display = ["job", "path", "enabled", "created_at"]
     readonly_fields = ["path"]
@@ -65,5 +85,6 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
 
 
 @admin.register(PendingTicket)
-class PendingTicketAdmin(admin.ModelAdmin):
+class PendingTicketAdmin(ListedForUser):
+    list_for = selectors.pending_ticket_list_for
     list_display = ["job", "ticket_id", "deliveries", "received_at"]
