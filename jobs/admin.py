@@ -25,8 +25,9 @@ from jobs.runs import (
     sync_run_pause,
     sync_run_resume,
 )
-from jobs.schedules import schedule_description, sync_job_set_schedule
+from jobs.schedules import schedule_description
 from jobs.selectors import conflict_list_for, latest_runs, owed_counts, sync_job_rows_for, sync_run_list_for
+from jobs.services import sync_job_save
 
 STATUS_COLOURS = {
     "pending": "#777",
@@ -153,12 +154,12 @@ class SyncJobAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: SyncJob, form: SyncJobForm, change: bool) -> None:
         if not change:
             obj.owner = request.user
-        super().save_model(request, obj, form, change)
-        sync_job_set_schedule(
-            job=obj,
-            interval_minutes=form.cleaned_data.get("interval_minutes"),
-            crontab=form.cleaned_data.get("crontab", ""),
-        )
+        # Through the service the API and the CLI use: the same rules, the schedule in one step.
+        schedule = {
+            "interval_minutes": form.cleaned_data.get("interval_minutes"),
+            "crontab": form.cleaned_data.get("crontab", ""),
+        }
+        sync_job_save(job=obj, schedule=schedule)
 
     def _for_each(self, request: HttpRequest, jobs: QuerySet[SyncJob], verb: str, change) -> None:
         done = 0

@@ -35,17 +35,19 @@ def _save_job(job: SyncJob) -> None:
 
 def sync_job_create(*, owner: AbstractBaseUser, schedule: dict | None = None, **fields: Any) -> SyncJob:
     job = SyncJob(owner=owner, **{name: value for name, value in fields.items() if name in JOB_FIELDS})
-    with transaction.atomic():
-        _save_job(job)
-        if schedule:
-            sync_job_set_schedule(job=job, **schedule)
-    return job
+    return sync_job_save(job=job, schedule=schedule)
 
 
 def sync_job_update(*, job: SyncJob, schedule: dict | None = None, **fields: Any) -> SyncJob:
     for name, value in fields.items():
         if name in JOB_FIELDS:
             setattr(job, name, value)
+    return sync_job_save(job=job, schedule=schedule)
+
+
+def sync_job_save(*, job: SyncJob, schedule: dict | None = None) -> SyncJob:
+    """Validate and save a job whose fields are set (the admin's form sets them on the instance);
+    ``schedule`` replaces its schedule, ``None`` keeps it (following the job's ``enabled``)."""
     with transaction.atomic():
         _save_job(job)
         if schedule is not None:
