@@ -21,8 +21,8 @@ from accounts.models import Account
 from calsync.testing.feeds import FeedServer
 from calsync.testing.poison import poison_objects
 from feeds.tests.test_feeds import make_feed
-from feeds.tests.test_imports import calendar, event, feed, import_job, run
 from jobs.models import SyncLog
+from jobs.tests.test_ics_import import calendar, event, feed, import_job, run
 
 pytestmark = pytest.mark.django_db
 
