@@ -47,7 +47,6 @@ def purge(email: str) -> int:
     artist stays booked, but loses the client's name, e-mail, phone and message; the event is
     then pushed again through the usual push task, which rewrites it without them. The others go.
     """
-    from booking.tasks import appointment_push_task
 
     with transaction.atomic():
         appointments = _of(email)
@@ -60,5 +59,5 @@ def purge(email: str) -> int:
         )  # fmt: skip
         deleted, _ = _of(email).delete()
         for pk in in_calendars:
-            enqueue(appointment_push_task, pk)
+            enqueue("booking.push_appointment", pk)
     return deleted + len(in_calendars)

@@ -158,9 +158,8 @@ def _insert_checked(appointment: Appointment, *, now: datetime) -> None:
 
 
 def _queue_push(appointment_id: int) -> None:
-    from booking.tasks import appointment_push_task
 
-    enqueue(appointment_push_task, appointment_id)
+    enqueue("booking.push_appointment", appointment_id)
 
 
 def appointment_create(
@@ -328,10 +327,9 @@ def artist_calendar_check(*, calendar: ArtistCalendar) -> CalendarCheck:
 def busy_pull_queue(*, artist: Artist | None, start: str | None = None, end: str | None = None) -> None:
     """Queue a pull of one artist's calendars (or everyone's) over ``[start, end)`` (ISO strings);
     it writes nothing a worker must wait for, so it is sent at once."""
-    from booking.tasks import busy_pull_all_task, busy_pull_artist_task
 
     window = {key: value for key, value in (("start", start), ("end", end)) if value is not None}
     if artist is not None:
-        enqueue_now(busy_pull_artist_task, artist.pk, **window)
+        enqueue_now("booking.pull_artist", artist.pk, **window)
     else:
-        enqueue_now(busy_pull_all_task, **window)
+        enqueue_now("booking.pull_all", **window)

@@ -38,7 +38,7 @@ def appointment_push_owed_task() -> int:
     """The periodic sweep (beat, every minute): queue every owed push that is due."""
     claimed = appointment_pushes_claim_due()
     for appointment_id in claimed:
-        enqueue_now(appointment_push_task, appointment_id)
+        enqueue_now("booking.push_appointment", appointment_id)
     return len(claimed)
 
 

@@ -86,19 +86,17 @@ def ics_feed_save(*, feed: IcsFeed, user: AbstractBaseUser | AnonymousUser) -> I
 
 def ics_feed_sync_request(*, feed: IcsFeed) -> None:
     """Re-render on a worker once the current transaction commits."""
-    from feeds.tasks import ics_feed_refresh_task
 
-    enqueue(ics_feed_refresh_task, feed.pk)
+    enqueue("feeds.refresh_feed", feed.pk)
 
 
 def ics_feeds_source_changed(*, source_type: str, source_ref: str) -> list[int]:
     """Queue a render of the feeds of one calsync-side source (e.g. one artist's appointments)
     once the change commits, so subscribers see it without waiting for the interval."""
-    from feeds.tasks import ics_feed_refresh_task
 
     feed_ids = list(IcsFeed.objects.filter(source_type=source_type, source_ref=source_ref).values_list("id", flat=True))
     for feed_id in feed_ids:
-        enqueue(ics_feed_refresh_task, feed_id)
+        enqueue("feeds.refresh_feed", feed_id)
     return feed_ids
 
 
@@ -144,9 +142,8 @@ def ics_feed_render(*, feed: IcsFeed, now: dt.datetime | None = None) -> IcsFeed
 
 def ics_feeds_refresh_due(*, now: dt.datetime | None = None) -> list[int]:
     """Queue a render of every feed whose interval has elapsed; returns their ids."""
-    from feeds.tasks import ics_feed_refresh_task
 
     due = ics_feeds_due(now=now or timezone.now())
     for feed_id in due:
-        enqueue_now(ics_feed_refresh_task, feed_id)
+        enqueue_now("feeds.refresh_feed", feed_id)
     return due

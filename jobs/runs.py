@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 from calsync.lib.errors import StateConflict
 from calsync.queue import enqueue
+from jobs.backoff import sync_job_clear_followup, sync_job_schedule_followup
 from jobs.models import OwedItem, SyncJob, SyncLog, SyncRun
 
 logger = logging.getLogger(__name__)
@@ -30,12 +31,10 @@ class RunStateError(StateConflict):
 
 
 def _enqueue(run: SyncRun) -> None:
-    from jobs.tasks import sync_run_task
-
     def sent(result: AsyncResult) -> None:
         SyncRun.objects.filter(pk=run.pk).update(task_id=result.id or "")
 
-    enqueue(sync_run_task, run.pk, on_sent=sent)
+    enqueue("jobs.sync_run", run.pk, on_sent=sent)
 
 
 def active_run(job: SyncJob) -> SyncRun | None:
@@ -116,8 +115,6 @@ def sync_run_finish(*, run: SyncRun, progress, status: str, error: str = "", tra
     its message is sent by that worker's shutdown hook (``sync_runs_requeue_released``), once the
     worker no longer takes messages, or the stopping worker would take the run straight back.
     """
-    from jobs.followups import sync_job_clear_followup, sync_job_schedule_followup
-
     job = SyncJob.objects.select_related("schedule").get(pk=run.job_id)  # its retry step as it is now
     ledger = dict(OwedItem.objects.filter(job=job).values_list("state").annotate(n=models.Count("id")).order_by())
     owed, attention = ledger.get(OwedItem.State.OWED, 0), ledger.get(OwedItem.State.NEEDS_ATTENTION, 0)

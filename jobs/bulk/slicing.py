@@ -12,10 +12,14 @@ turn takes a write slot for the destination server, and gives it back when it yi
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.db import transaction
 
+if TYPE_CHECKING:
+    from celery.result import AsyncResult
+
+from calsync.queue import enqueue
 from jobs.models import SyncRun
 from jobs.progress import RunProgress
 from jobs.runner import NoWriteSlot, sync_run_execute
@@ -66,13 +70,11 @@ class SlicedProgress(RunProgress):
 
 def sync_slice_enqueue(run: SyncRun, *, countdown: float = 0) -> None:
     """Send the run's next turn to the back of the queue once the transaction commits."""
-    from jobs.bulk.tasks import sync_slice_task
 
-    def send() -> None:
-        result = sync_slice_task.apply_async(args=(run.pk,), countdown=countdown)
+    def sent(result: AsyncResult) -> None:
         SyncRun.objects.filter(pk=run.pk).update(task_id=result.id or "")
 
-    transaction.on_commit(send)
+    enqueue("bulk.sync_slice", run.pk, countdown=countdown, on_sent=sent)
 
 
 def turn_wait(run: SyncRun) -> float:

@@ -14,22 +14,10 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self, runtime_checkab
 
 from django.core.exceptions import ValidationError
 
-from calsync.lib.errors import StateConflict
+from jobs.reconcile.outcome import ConflictError, PairReport
 
 if TYPE_CHECKING:
     from jobs.models import Conflict, SyncJob, SyncRun
-    from jobs.reconcile.plan import Action
-
-
-@dataclass
-class PairReport:
-    """What a run (or a dry run) did, or would do, for one source collection."""
-
-    source: str
-    destination: str
-    kind: str
-    actions: list[Action]
-    would_create: list[str]
 
 
 def helps(text: str) -> dict[str, str]:
@@ -97,5 +85,4 @@ class EngineBase:
         return self.options_class.from_job(job)
 
 
-class ConflictError(StateConflict):
-    """The conflict cannot be resolved as asked; the message says why."""
+__all__ = ["ConflictError", "Engine", "EngineBase", "EngineOptions", "PairReport", "helps"]

@@ -25,7 +25,8 @@ from calsync.testing.feeds import FeedServer
 from calsync.testing.memory import MemoryConnector, MemoryServer
 from calsync.testing.outage import dav
 from calsync.testing.servers import start_radicale
-from jobs.followups import followup_delay, sync_followups_start_due, sync_job_schedule_followup
+from jobs.backoff import followup_delay, sync_job_schedule_followup
+from jobs.followups import sync_followups_start_due
 from jobs.models import OwedItem, SyncJob, SyncRun
 from jobs.progress import RunProgress
 from jobs.runner import sync_run_execute

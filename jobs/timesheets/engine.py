@@ -18,8 +18,8 @@ from django.utils import timezone
 from accounts.connectors import connector_for
 from accounts.connectors.base import ConnectorError, ItemRejected
 from calsync.ops.models import AuditEvent
-from jobs.engines.base import PairReport
 from jobs.models import Conflict, ItemLink, SyncJob, SyncRun
+from jobs.reconcile.outcome import PairReport
 from jobs.reconcile.pair import Stopped
 from jobs.reconcile.plan import EmptySideGuard, Op
 from jobs.timesheets.entries import dest_href, source_href

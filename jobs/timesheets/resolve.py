@@ -21,8 +21,8 @@ from django.utils import timezone
 from accounts.connectors import connector_for
 from accounts.connectors.base import ConnectorError, ItemRejected
 from accounts.connectors.kimai import KimaiConnector
-from jobs.engines.base import ConflictError
 from jobs.models import Conflict, ItemLink, SyncJob
+from jobs.reconcile.outcome import ConflictError
 from jobs.reconcile.plan import Op
 from jobs.timesheets.engine import DEST, SOURCE, timesheet_link, timesheet_links_save
 from jobs.timesheets.entries import Desired, KimaiEntry, Unresolved, dest_href, marker_for, marker_in

@@ -32,7 +32,8 @@ def test_a_run_without_a_free_write_slot_goes_back_to_the_queue_after_a_short_wa
     waiting = SyncRun.objects.create(job=bob, status="queued")
     sent: list[tuple[tuple, float]] = []
 
-    def publish(args: tuple, countdown: float) -> _Sent:  # the broker's side is the worker tests' business
+    def publish(args: tuple, kwargs: dict, countdown: float) -> _Sent:  # the broker's side: the worker tests'
+        assert kwargs == {}
         sent.append((args, countdown))
         return _Sent()
 
