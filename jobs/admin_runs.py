@@ -129,7 +129,9 @@ class SyncRunAdmin(admin.ModelAdmin):
             extra_context = {
                 **(extra_context or {}),
                 **_live_context(run),
+                # The model's str() carries the status as it was at render time; the page does not.
                 "title": f"Run #{run.pk} of {run.job}",
+                "subtitle": None,
                 "run_report": run_report(run),
                 "may_control": _may_control(self.admin_site, request, run.job),
             }
