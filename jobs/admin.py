@@ -65,8 +65,7 @@ class SyncJobForm(JobFormChoices, forms.ModelForm):
 class SyncJobAdmin(JobPageControls, admin.ModelAdmin):
     form = SyncJobForm
     list_display = (
-        "name", "source", "destination", "mode", "status", "progress", "owed_text", "retry_at", "schedule_text",
-        "enabled",
+        "name", "route", "mode_short", "status", "progress", "owed_text", "schedule_text", "enabled",
     )  # fmt: skip
     list_filter = ("mode", "enabled")
     search_fields = ("name",)
@@ -105,8 +104,9 @@ class SyncJobAdmin(JobPageControls, admin.ModelAdmin):
         if not any(counts.values()):
             return "—"
         url = reverse("admin:jobs_oweditem_changelist") + f"?job__id__exact={job.pk}"
+        retry = f", retry {job.retry_at:%Y-%m-%d %H:%M}" if job.retry_at else ""
         return format_html(
-            '<a href="{}">{} owed, {} need attention</a>', url, counts["owed"], counts["needs_attention"]
+            '<a href="{}">{} owed, {} need attention</a>{}', url, counts["owed"], counts["needs_attention"], retry
         )
 
     @admin.display(description="progress")

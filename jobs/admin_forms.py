@@ -16,8 +16,8 @@ from accounts.pickers import CollectionMapField, CollectionMapWidget, MapChoice,
 
 COMPONENT_CHOICES = [
     ("VEVENT", "Events"),
-    ("VTODO", "Tasks (to-dos, shown in Reminders on Apple devices)"),
-    ("VJOURNAL", "Journal entries (few servers and apps use them)"),
+    ("VTODO", "Tasks"),
+    ("VJOURNAL", "Journal entries"),
 ]
 
 HELP_TEXTS = {
@@ -36,7 +36,10 @@ HELP_TEXTS = {
     "enabled": "Disabled jobs keep their settings and history but do not run on their schedule.",
     "sync_calendars": "Sync calendars and task lists.",
     "sync_contacts": "Sync address books.",
-    "components": "What to copy from calendars. Unticked kinds stay where they are.",
+    "components": (
+        "What to copy from calendars: events; tasks (to-dos, shown in Reminders on Apple devices); journal "
+        "entries (few apps use them). Unticked kinds stay where they are."
+    ),
     "create_collections": "Create a calendar or address book on the destination when it has none of that name.",
     "collection_map": (
         "Which source collections to sync, and where each goes. Match by name unless the two servers "
