@@ -168,8 +168,17 @@ class AccountCheckboxes(forms.CheckboxSelectMultiple):
         self.account_field = account_field
         self.accounts: dict[str, int] = {}  # value → account id
 
-    def create_option(self, name: str, value: Any, label: Any, selected: Any, index: int, **kwargs: Any):
-        option = super().create_option(name, value, label, selected, index, **kwargs)
+    def create_option(
+        self,
+        name: str,
+        value: Any,
+        label: int | str,
+        selected: bool,
+        index: int,
+        subindex: int | None = None,
+        attrs: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
         account = self.accounts.get(str(value))
         if account is not None:
             option["attrs"] = {**option["attrs"], "data-follows": f"id_{self.account_field}", "data-account": account}

@@ -54,10 +54,10 @@ class IcsFeedForm(forms.ModelForm):
         known = {url for url, _ in choices}
         # A stored URL no longer discovered stays ticked and named by its URL, not silently dropped.
         choices += [(url, url) for url in (self.instance.calendars or []) if url not in known]
-        self.fields["calendars"].choices = choices
+        self.fields["calendars"].choices = choices  # type: ignore[attr-defined]
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         account = cleaned.get("account")
         picked = cleaned.get("calendars") or []
         if account is not None and picked:

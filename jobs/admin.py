@@ -13,9 +13,9 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from jobs.conflicts import ConflictError, conflict_resolve
 from jobs.admin_forms import JobFormChoices
 from jobs.admin_runs import JobPageControls, progress_bar, status_badge
+from jobs.conflicts import ConflictError, conflict_resolve
 from jobs.models import Conflict, Heartbeat, SyncJob, SyncRun
 from jobs.reports import owed_counts
 from jobs.runs import (
@@ -64,6 +64,7 @@ class SyncJobForm(JobFormChoices, forms.ModelForm):
 @admin.register(SyncJob)
 class SyncJobAdmin(JobPageControls, admin.ModelAdmin):
     form = SyncJobForm
+    change_form_template = "admin/jobs/syncjob/change_form.html"  # the run controls (JobPageControls)
     list_display = (
         "name", "route", "mode_short", "status", "progress", "owed_text", "schedule_text", "enabled",
     )  # fmt: skip

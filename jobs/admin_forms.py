@@ -58,7 +58,7 @@ class JobFormChoices:
     cleaned_data: dict[str, Any]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[call-arg]
+        super().__init__(*args, **kwargs)
         for name, text in HELP_TEXTS.items():
             # Fields that bring their own words (the engines' options) keep them.
             if name in self.fields and not self.fields[name].help_text:

@@ -185,10 +185,9 @@ class SyncRunAdmin(admin.ModelAdmin):
 
 class JobPageControls:
     """For the job admin: Start, Pause, Resume and Cancel on the job's own page, with its latest
-    run's live status."""
+    run's live status (template ``admin/jobs/syncjob/change_form.html``)."""
 
     admin_site: admin.AdminSite
-    change_form_template = "admin/jobs/syncjob/change_form.html"
 
     @admin.display(description="from → to")
     def route(self, job: SyncJob) -> str:
@@ -237,7 +236,7 @@ class JobPageControls:
             raise PermissionDenied
         try:
             if verb == "start":
-                run = sync_job_start(job=job, trigger=SyncRun.Trigger.MANUAL, user=request.user)
+                run = sync_job_start(job=job, trigger=SyncRun.Trigger.MANUAL, user=request.user)  # type: ignore[arg-type]
             else:
                 run = RUN_CONTROLS[verb](run=self._active(job))
             message = f"{job.name}: run #{run.pk} " + ("started." if verb == "start" else f"{verb} requested.")

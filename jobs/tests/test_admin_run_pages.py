@@ -53,7 +53,7 @@ def test_it_says_why_a_run_failed_before_anything_else(admin_client, job):
     page = admin_client.get(f"/admin/jobs/syncrun/{run.pk}/change/").content.decode()
 
     main = page[page.index('id="content-main"') :]
-    assert main.index("Why it failed") < main.index('data-run-box') < main.index("calsync-log")
+    assert main.index("Why it failed") < main.index("data-run-box") < main.index("calsync-log")
     assert "AuthError: 401 from the destination" in main[: main.index("data-run-box")]
 
 

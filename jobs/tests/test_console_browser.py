@@ -182,7 +182,11 @@ def test_the_feed_form_prefills_the_owner_and_ticks_calendars_of_the_chosen_acco
 def test_the_job_run_and_account_lists_show_every_column_at_1280_pixels(screen, live_server):
     dashboard_world()
 
-    for page, column in (("jobs/syncjob", "progress"), ("jobs/syncrun", "progress"), ("accounts/account", "collections")):
+    for page, column in (
+        ("jobs/syncjob", "progress"),
+        ("jobs/syncrun", "progress"),
+        ("accounts/account", "collections"),
+    ):
         screen.goto(f"{live_server.url}/admin/{page}/")
         results = screen.locator("#changelist .results")
         # The admin scrolls a wide table inside its box: the page itself would still fit.
