@@ -15,6 +15,7 @@ from typing import Any
 
 from django import forms
 from django.template.loader import render_to_string
+from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from accounts.models import Collection
@@ -167,6 +168,15 @@ class AccountCheckboxes(forms.CheckboxSelectMultiple):
         super().__init__()
         self.account_field = account_field
         self.accounts: dict[str, int] = {}  # value → account id
+
+    def render(self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None) -> SafeString:
+        # Shown by the script while the chosen account has no calendar to tick.
+        note = format_html(
+            '<p class="help" data-empty-for="id_{}" hidden>No calendars of this account yet: choose an account, or '
+            "press “Discover collections” on its page.</p>",
+            self.account_field,
+        )
+        return SafeString(super().render(name, value, attrs, renderer) + note)
 
     def create_option(
         self,

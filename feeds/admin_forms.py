@@ -38,6 +38,7 @@ class IcsFeedForm(forms.ModelForm):
             "owner", "name", "path", "source_type", "account", "calendars", "source_ref", "include_todos",
             "sync_all", "token", "interval_minutes",
         ]  # fmt: skip
+        widgets = {"token": forms.TextInput(attrs={"size": 48, "autocomplete": "off"})}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

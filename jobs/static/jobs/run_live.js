@@ -54,6 +54,7 @@
     }
     const log = document.querySelector('[data-run="log"]');
     if (log) {
+      if (run.logs.length) log.querySelectorAll("tr.empty").forEach(function (row) { row.remove(); });
       run.logs.forEach(function (line) {  // oldest first: each new line goes on top
         if (log.querySelector('[data-line="' + line.id + '"]')) return;
         const row = log.insertRow(0);
