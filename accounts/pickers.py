@@ -97,7 +97,8 @@ class CollectionMapWidget(forms.Widget):
             {
                 "collection": collection,
                 "label": collection_label(collection),
-                "pick": choice.picks.get(collection.pk, SAME_NAME),
+                # Choosing is opt-in: a collection nobody picked a destination for is not synced.
+                "pick": choice.picks.get(collection.pk, NOT_SYNCED),
                 "shown": str(collection.account_id) == source_id,
             }
             for collection in self.sources

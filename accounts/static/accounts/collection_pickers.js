@@ -15,7 +15,7 @@
       box(element).hidden = !shown;
       if (element.tagName === "OPTION") {
         element.disabled = !shown;
-        if (!shown && element.selected) element.parentElement.value = "name";
+        if (!shown && element.selected) element.parentElement.value = "skip";
       } else {
         anyShown = anyShown || shown;
         if (element.tagName === "INPUT") element.disabled = !shown;
