@@ -101,7 +101,9 @@ def test_a_job_goes_from_its_form_to_a_finished_run_with_a_pause_and_a_resume(
 
     start_celery_worker()
     screen.get_by_role("button", name="Resume").click()
+    screen.fill("#id_name", "Studio → bookings (edited)")  # the page follows the run without a reload
     expect(box.locator('[data-run="label"]')).to_have_text("Completed", timeout=60_000)
+    expect(screen.locator("#id_name")).to_have_value("Studio → bookings (edited)")
     expect(box.locator('[data-count="created"]')).to_have_text("6")
     expect(box.locator("form[data-action]:visible")).to_have_count(1)  # Start, nothing else
     assert _items(xandikos, bookings) == 6

@@ -1,7 +1,7 @@
 // A run's live state on the run page and the job page. While the run is active, poll its
 // snapshot (the one the page was rendered from) and update every element marked data-run or
-// data-count, the buttons that apply and the log; when the run ends, reload once so the final
-// report (items not applied, repairs) shows.
+// data-count, the buttons that apply and the log. When the run ends the run page reloads once, so
+// the final report (items not applied, repairs) shows; the job page, a form, stays as it is.
 (function () {
   "use strict";
   function text(name, value) {
@@ -85,7 +85,10 @@
           const run = await response.json();
           run.logs.forEach(function (line) { after = Math.max(after, line.id); });
           show(run);
-          if (!run.active) { window.location.reload(); return; }
+          if (!run.active) {
+            if ("reloadWhenDone" in box.dataset) window.location.reload();
+            return;
+          }
         }
       } catch (error) { /* the server restarts: try again */ }
       window.setTimeout(poll, delay);
