@@ -43,12 +43,18 @@ test-realservers: $(TEST_STAMP) $(DAV_SERVERS)  ## only the tests on SOGo, Cyrus
 test-services: $(TEST_STAMP)  ## only the second pass (PostgreSQL + Redis)
 	.ci/test-passes services $(PYTEST_ARGS)
 
-lint: $(TEST_STAMP)  ## ruff (rules and format), mypy against its baseline, the layering contracts, migrations
+lint: $(TEST_STAMP)  ## ruff (rules and format), mypy against its baseline, the layering contracts, migrations, check --deploy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) .ci/mypy-baseline
 	$(VENV)/bin/lint-imports --no-cache
 	env -u DATABASE_URL CALSYNC_DATA_DIR="$$(mktemp -d)" $(PY) manage.py makemigrations --check --dry-run
+	@# The production profile, as a deployment sets it (throwaway keys): no deploy warning may remain.
+	env -u DATABASE_URL -u CELERY_BROKER_URL CALSYNC_DATA_DIR="$$(mktemp -d)" DEBUG=false \
+	  SECRET_KEY="$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))')" \
+	  CALSYNC_ENCRYPTION_KEYS="$$($(PY) -c 'import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())')" \
+	  CALSYNC_HTTPS=true ALLOWED_HOSTS=calsync.example.org \
+	  $(PY) manage.py check --deploy --fail-level WARNING
 
 bench: $(TEST_STAMP)  ## run every benchmark in bench/ with its defaults (they print figures)
 	@shopt -s nullglob; benches=(bench/*.py); \

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_POST
 from accounts.connectors.base import ConnectorError, RemoteCollection
 from accounts.inventory import Found, describe
 from accounts.models import Account, Collection
-from accounts.selectors import account_name_taken
+from accounts.selectors import account_list_for, account_name_taken, collection_list_for
 from accounts.serializers import PASSWORD_MAX_LENGTH
 from accounts.services import (
     EDITABLE_FIELDS,
@@ -120,7 +120,7 @@ class AccountAdmin(admin.ModelAdmin):
     )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Account]:
-        return super().get_queryset(request).annotate(collection_count=Count("collections"))
+        return account_list_for(user=request.user).annotate(collection_count=Count("collections"))
 
     @admin.display(description="last check", ordering="last_checked_at")
     def last_check(self, account: Account) -> SafeString | str:
@@ -253,6 +253,9 @@ class CollectionAdmin(admin.ModelAdmin):
     list_filter = ("kind", "account__kind")
     list_select_related = ("account",)
     search_fields = ("display_name", "url", "account__name")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Collection]:
+        return collection_list_for(user=request.user)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

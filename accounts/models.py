@@ -7,7 +7,7 @@ from fernet_fields import EncryptedTextField
 
 from accounts.connectors import kind_choices
 from accounts.connectors.base import AccountConfig
-from accounts.connectors.reach import network_policy
+from calsync.lib.reach import network_policy
 
 # webcal:// is how calendar apps link ICS feeds; the connector rewrites it to https.
 validate_server_url = URLValidator(schemes=["http", "https", "webcal"])

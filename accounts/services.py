@@ -19,12 +19,13 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 from fernet_fields import EncryptedField
 
-from accounts.connectors import connector_for
+from accounts.connectors import connector_for, is_item_store
 from accounts.connectors.base import AccountConfig, CheckResult, ConnectorError, RemoteCollection
-from accounts.connectors.reach import address_refusal, network_policy
 from accounts.inventory import DAV_KINDS, Found, describe, inventory
 from accounts.models import Account, Collection
 from accounts.selectors import account_name_taken
+from calsync.lib.errors import StateConflict
+from calsync.lib.reach import address_refusal, network_policy
 
 logger = logging.getLogger(__name__)
 
@@ -143,7 +144,7 @@ def account_update(*, account: Account, data: Mapping[str, Any]) -> Account:
     return account
 
 
-class AccountInUse(Exception):
+class AccountInUse(StateConflict):
     """Sync jobs still read from or write to the account; they go first."""
 
 
@@ -234,6 +235,8 @@ def account_discover_collections(*, account: Account) -> list[Collection]:
     server no longer lists them. A ConnectorError propagates with a redacted message and leaves
     the stored rows untouched."""
     config = account.connector_config()
+    if not is_item_store(config.kind):
+        return []  # a time-tracking account keeps entries, not collections
     try:
         found = inventory(config, connector_for)
     except ConnectorError as exc:

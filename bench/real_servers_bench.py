@@ -14,7 +14,7 @@ import argparse
 import statistics
 import time
 
-from accounts.testing.realservers import STARTERS, installed
+from calsync.testing.realservers import STARTERS, installed
 
 
 def main() -> None:

@@ -68,8 +68,10 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "axes",
     "calsync.apps.CalsyncConfig",
+    "calsync.ops",
     "accounts",
     "jobs",
+    "jobs.timesheets",
     "booking",
     "feeds",
     "feeds.dav",
@@ -85,7 +87,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "jobs.audit.AuditUserMiddleware",
+    "calsync.ops.audit.AuditUserMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as axes requires: it turns a lock-out flagged during the view into the 429 page.
@@ -240,7 +242,7 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ALWAYS_EAGER = env_bool("CALSYNC_TASKS_EAGER", False)
 CELERY_TIMEZONE = "UTC"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
-CELERY_BEAT_SCHEDULER = "jobs.beat:HeartbeatScheduler"
+CELERY_BEAT_SCHEDULER = "calsync.ops.beat:HeartbeatScheduler"
 # Every task has time limits: the soft one raises SoftTimeLimitExceeded inside the task (it ends
 # cleanly with a log line), the hard one kills the pool process. A sync run checkpoints every batch
 # and a migration of a large server may take hours, so it gets generous limits of its own; the
@@ -323,7 +325,7 @@ CALSYNC_HTTP_MAX_RESPONSE_BYTES = env_int("CALSYNC_HTTP_MAX_RESPONSE_BYTES", 50 
 CALSYNC_FEED_MAX_BYTES = env_int("CALSYNC_FEED_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
 # Accounts of non-staff users never reach loopback, private or link-local addresses; these two
 # settings only concern staff (block them too) and exceptions for everyone (addresses, CIDRs or
-# host names, comma-separated). See accounts/connectors/addresses.py.
+# host names, comma-separated). See calsync/lib/addresses.py.
 CALSYNC_BLOCK_PRIVATE_ADDRESSES = env_bool("CALSYNC_BLOCK_PRIVATE_ADDRESSES", False)
 CALSYNC_ALLOWED_PRIVATE_NETWORKS = env_list("CALSYNC_ALLOWED_PRIVATE_NETWORKS")
 CALSYNC_HEARTBEAT_SECONDS = env_int("CALSYNC_HEARTBEAT_SECONDS", 15, minimum=1)

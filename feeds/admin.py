@@ -9,6 +9,7 @@ from django.utils.html import format_html
 
 from feeds.admin_forms import IcsFeedForm
 from feeds.models import IcsFeed
+from feeds.selectors import ics_feed_list_for
 from feeds.serializers import ics_feed_url
 from feeds.services import ics_feed_save, ics_feed_sync_request
 
@@ -30,13 +31,18 @@ class IcsFeedAdmin(admin.ModelAdmin):
 
     def get_form(self, request, obj=None, **kwargs):
         self.request = request  # public_url needs the host the admin is served under
-        return super().get_form(request, obj, **kwargs)
+        form = super().get_form(request, obj, **kwargs)
+        # The service's rules depend on who asks; the form checks them (a 200 with errors).
+        return type(form.__name__, (form,), {"user": request.user})
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[IcsFeed]:
+        return ics_feed_list_for(user=request.user)
 
     def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
         return {"owner": request.user.pk, **super().get_changeform_initial_data(request)}
 
     def save_model(self, request: HttpRequest, obj: IcsFeed, form, change: bool) -> None:
-        ics_feed_save(feed=obj)  # the API's rules (path, appointments token) and a render
+        ics_feed_save(feed=obj, user=request.user)  # the API's rules (path, appointments token) and a render
 
     @admin.display(description="public URL")
     def public_url(self, feed: IcsFeed) -> str:

@@ -3,13 +3,17 @@ calendars (none ticked: all of them), a help text on every option."""
 
 from __future__ import annotations
 
+from copy import copy
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
+from django.forms.models import construct_instance
 
 from accounts.models import Account, Collection
 from accounts.pickers import AccountCheckboxes, collection_label, discovered
 from feeds.models import IcsFeed
+from feeds.services import ics_feed_check
 
 HELP_TEXTS = {
     "owner": "Who the feed belongs to: the account it reads must be theirs.",
@@ -27,6 +31,7 @@ HELP_TEXTS = {
 
 
 class IcsFeedForm(forms.ModelForm):
+    user: Any = None  # who asks: the service's rules depend on it (set by the admin's get_form)
     calendars = forms.MultipleChoiceField(required=False, widget=AccountCheckboxes(account_field="account"))
 
     class Media:
@@ -59,6 +64,11 @@ class IcsFeedForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
+        try:
+            ics_feed_check(feed=construct_instance(self, copy(self.instance)), user=self.user)
+        except ValidationError as exc:
+            for name, errors in exc.message_dict.items():
+                self.add_error(name if name in self.fields else None, errors)
         account = cleaned.get("account")
         picked = cleaned.get("calendars") or []
         if account is not None and picked:

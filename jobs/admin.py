@@ -9,15 +9,14 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import URLPattern, path, reverse
-from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from jobs.admin_forms import JobFormChoices
 from jobs.admin_runs import JobPageControls, progress_bar, status_badge
 from jobs.conflicts import ConflictError, conflict_resolve
-from jobs.models import Conflict, Heartbeat, SyncJob, SyncRun
-from jobs.reports import owed_counts
+from jobs.engines.forms import job_form_clean, job_form_fieldsets, job_form_help
+from jobs.models import Conflict, SyncJob, SyncRun
 from jobs.runs import (
     RunStateError,
     active_run,
@@ -27,13 +26,7 @@ from jobs.runs import (
     sync_run_resume,
 )
 from jobs.schedules import schedule_description, sync_job_set_schedule
-
-
-def _latest_runs(jobs: list[SyncJob]) -> dict[int, SyncRun]:
-    latest: dict[int, SyncRun] = {}
-    for run in SyncRun.objects.filter(job__in=jobs).order_by("job_id", "-created_at", "-id"):
-        latest.setdefault(run.job_id, run)
-    return latest
+from jobs.selectors import conflict_list_for, latest_runs, owed_counts, sync_job_rows_for
 
 
 class SyncJobForm(JobFormChoices, forms.ModelForm):
@@ -49,6 +42,7 @@ class SyncJobForm(JobFormChoices, forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        job_form_help(self)
         if self.instance.pk:
             current = schedule_description(self.instance)
             self.fields["interval_minutes"].initial = current["interval_minutes"]
@@ -58,6 +52,7 @@ class SyncJobForm(JobFormChoices, forms.ModelForm):
         cleaned = super().clean()
         if cleaned.get("interval_minutes") and cleaned.get("crontab"):
             raise ValidationError("Give an interval or a crontab, not both.")
+        job_form_clean(self, cleaned)
         return cleaned
 
 
@@ -78,17 +73,15 @@ class SyncJobAdmin(JobPageControls, admin.ModelAdmin):
         ("Schedule", {"fields": ("interval_minutes", "crontab")}),
     )
 
+    def get_fieldsets(self, request: HttpRequest, obj: SyncJob | None = None) -> list:
+        return job_form_fieldsets(obj, super().get_fieldsets(request, obj))
+
     def get_queryset(self, request: HttpRequest) -> QuerySet[SyncJob]:
-        jobs = (
-            super()
-            .get_queryset(request)
-            .select_related("source", "destination", "schedule__interval", "schedule__crontab")
-        )
-        return jobs if request.user.is_superuser else jobs.filter(owner=request.user)
+        return sync_job_rows_for(user=request.user)
 
     def get_changelist_instance(self, request: HttpRequest):
         changelist = super().get_changelist_instance(request)
-        self._latest = _latest_runs(list(changelist.result_list))
+        self._latest = latest_runs(changelist.result_list)
         return changelist
 
     @admin.display(description="status")
@@ -176,8 +169,7 @@ class ConflictAdmin(admin.ModelAdmin):
     readonly_fields = [field.name for field in Conflict._meta.fields]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Conflict]:
-        conflicts = super().get_queryset(request).select_related("job", "resolved_by")
-        return conflicts if request.user.is_superuser else conflicts.filter(job__owner=request.user)
+        return conflict_list_for(user=request.user)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -227,25 +219,4 @@ class ConflictAdmin(admin.ModelAdmin):
         return HttpResponseRedirect(reverse("admin:jobs_conflict_change", args=[conflict_id]))
 
 
-@admin.register(Heartbeat)
-class HeartbeatAdmin(admin.ModelAdmin):
-    """Written by the worker bootstep and the beat scheduler; here only to look at, and to delete
-    the row of a process that is gone for good."""
-
-    list_display = ("name", "kind", "seen_at", "age")
-    list_filter = ("kind",)
-    ordering = ("kind", "name")
-
-    @admin.display(description="seconds ago")
-    def age(self, heartbeat: Heartbeat) -> int:
-        return int((timezone.now() - heartbeat.seen_at).total_seconds())
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Heartbeat | None = None) -> bool:
-        return False
-
-
-import jobs.admin_ledger  # noqa: E402 - registers the owed-items admin
-import jobs.timesheets.admin  # noqa: E402, F401 - registers the time-sheet admin
+import jobs.admin_ledger  # noqa: E402, F401 - registers the owed-items admin

@@ -83,7 +83,8 @@ class JobFormChoices:
     def _collection_map_field(self) -> CollectionMapField:
         widget = CollectionMapWidget()
         kinds = (Collection.Kind.CALENDAR, Collection.Kind.ADDRESSBOOK)
-        widget.sources = discovered(self._account_ids("source"), kinds=kinds)
+        # An ICS import's source collection is its feed.
+        widget.sources = discovered(self._account_ids("source"), kinds=(*kinds, Collection.Kind.FEED))
         widget.destinations = discovered(self._account_ids("destination"), kinds=kinds)
         data = getattr(self, "data", None) or {}
         widget.current = (

@@ -24,6 +24,7 @@ from django.views.decorators.http import require_POST
 from jobs.models import SyncJob, SyncRun
 from jobs.reports import run_actions, run_report, run_report_csv, run_snapshot
 from jobs.runs import RunStateError, active_run, sync_job_start, sync_run_cancel, sync_run_pause, sync_run_resume
+from jobs.selectors import sync_run_list_for
 
 POLL_SECONDS = 2
 RUN_CONTROLS = {"pause": sync_run_pause, "resume": sync_run_resume, "cancel": sync_run_cancel}
@@ -97,8 +98,7 @@ class SyncRunAdmin(admin.ModelAdmin):
     list_select_related = ("job",)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[SyncRun]:
-        runs = super().get_queryset(request)
-        return runs if request.user.is_superuser else runs.filter(job__owner=request.user)
+        return sync_run_list_for(user=request.user)
 
     # A run is a record of what happened: looked at, never edited or deleted by hand.
     def has_add_permission(self, request: HttpRequest) -> bool:

@@ -13,13 +13,14 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
+from calsync.lib.errors import StateConflict
 from jobs.models import OwedItem, SyncJob, SyncLog, SyncRun
 
 logger = logging.getLogger(__name__)
 Status = SyncRun.Status
 
 
-class RunStateError(Exception):
+class RunStateError(StateConflict):
     """The requested transition does not apply to the run's current state."""
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from accounts.connectors import xml as dx
 from accounts.connectors.dav import DavConnector
+from calsync.lib import davxml as dx
 
 
 class CardDAVConnector(DavConnector):

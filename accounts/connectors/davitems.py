@@ -13,7 +13,6 @@ from collections.abc import Iterable, Iterator
 from typing import ClassVar, Self
 from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
 
-from accounts.connectors import xml as dx
 from accounts.connectors.base import (
     AccountConfig,
     AuthError,
@@ -28,7 +27,8 @@ from accounts.connectors.base import (
     RemoteItem,
     TransientError,
 )
-from accounts.connectors.http import HttpClient, HttpResponse, credentials_from_url, display_url, normalize_url
+from calsync.lib import davxml as dx
+from calsync.lib.http import HttpClient, HttpResponse, credentials_from_url, display_url, normalize_url
 
 logger = logging.getLogger("calsync.connectors")
 

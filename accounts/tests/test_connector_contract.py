@@ -36,8 +36,8 @@ from accounts.connectors.base import (
     TransientError,
 )
 from accounts.connectors.dav import DavConnector
-from accounts.connectors.http import HttpClient, display_url, normalize_url
-from accounts.testing.servers import DavServer, free_port
+from calsync.lib.http import HttpClient, display_url, normalize_url
+from calsync.testing.servers import DavServer, free_port
 
 COLLECTION_KIND = {"caldav": "calendar", "carddav": "addressbook"}
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from accounts.connectors.xml import Node, caldav, dav
+from calsync.lib.davxml import Node, caldav, dav
 
 
 class DavError(Exception):

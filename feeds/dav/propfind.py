@@ -7,7 +7,7 @@ from xml.etree.ElementTree import Element
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 
-from accounts.connectors.xml import caldav, dav, node
+from calsync.lib.davxml import Entry, caldav, dav, node, prop_value
 from feeds.dav import backends
 from feeds.dav.backends.base import StoredObject
 from feeds.dav.errors import DavError, bad_request, forbidden, not_found
@@ -21,7 +21,7 @@ from feeds.dav.props import (
     object_property,
 )
 from feeds.dav.resources import Kind, Resource, children, home_href, object_href
-from feeds.dav.xmlio import Entry, multistatus, parse_body, prop_value, xml_response
+from feeds.dav.xmlio import multistatus, parse_body, xml_response
 
 CALENDAR_DATA = caldav("calendar-data")
 ALL_COMPONENTS = ["VEVENT", "VTODO", "VJOURNAL"]

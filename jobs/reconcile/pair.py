@@ -2,7 +2,7 @@
 
 ``LinkStore`` and ``Progress`` are the engine's two ports: ``jobs/stores.py`` and
 ``jobs/progress.py`` implement them on the ORM (the ICS import uses the same),
-``jobs/testing/memory.py`` in memory for the tests. The link store also keeps the ledger of
+``calsync/testing/memory.py`` in memory for the tests. The link store also keeps the ledger of
 owed items (``OwedRecord``): what failed and must be tried again.
 """
 

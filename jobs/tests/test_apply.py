@@ -11,10 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from calsync.lib.items import extract_uid
+from calsync.testing.memory import Crash, MemoryConnector, MemoryLinkStore, MemoryServer, RecordingProgress
 from jobs.reconcile.apply import PairSync
 from jobs.reconcile.pair import Pair, Stopped
 from jobs.reconcile.plan import EmptySideGuard, Mode, Policy
-from jobs.testing.memory import Crash, MemoryConnector, MemoryLinkStore, MemoryServer, RecordingProgress
 
 
 def event(uid: str, summary: str = "Meeting", extra: str = "") -> bytes:

@@ -15,10 +15,10 @@ from playwright.sync_api import expect
 
 from accounts.models import Account, Collection
 from accounts.services import account_discover_collections
+from calsync.testing import samples
 from calsync.testing.console import dashboard_world
 from feeds.models import IcsFeed
 from jobs.models import SyncJob, SyncRun
-from jobs.testing import samples
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
