@@ -9,9 +9,11 @@ services as the API (``jobs.runs``), by a CSRF-protected POST, for whoever may c
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.admin.options import InlineModelAdmin
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect, JsonResponse
@@ -183,11 +185,21 @@ class SyncRunAdmin(admin.ModelAdmin):
         return HttpResponseRedirect(reverse("admin:jobs_syncrun_change", args=[run.pk]))
 
 
+# Inlines an engine's app adds to its jobs' pages: ``(job or None) -> [InlineModelAdmin classes]``
+# (the time sheets' mappings; ``jobs.timesheets.admin`` registers them, jobs imports no engine app).
+JOB_PAGE_INLINES: list[Callable[[SyncJob | None], list[type[InlineModelAdmin]]]] = []
+
+
 class JobPageControls:
     """For the job admin: Start, Pause, Resume and Cancel on the job's own page, with its latest
-    run's live status (template ``admin/jobs/syncjob/change_form.html``)."""
+    run's live status (template ``admin/jobs/syncjob/change_form.html``), and the inlines engine
+    apps add (``JOB_PAGE_INLINES``)."""
 
     admin_site: admin.AdminSite
+
+    def get_inlines(self, request: HttpRequest, obj: SyncJob | None) -> list[type[InlineModelAdmin]]:
+        own = list(super().get_inlines(request, obj))  # type: ignore[misc]
+        return own + [inline for extra in JOB_PAGE_INLINES for inline in extra(obj)]
 
     @admin.display(description="from → to")
     def route(self, job: SyncJob) -> str:

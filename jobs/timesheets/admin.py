@@ -5,6 +5,8 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin
 
+from jobs.admin_runs import JOB_PAGE_INLINES
+from jobs.timesheets.admin_inlines import timesheet_inlines_for
 from jobs.timesheets.models import (
     ActivityMapping,
     AgentMapping,
@@ -67,3 +69,6 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
 @admin.register(PendingTicket)
 class PendingTicketAdmin(admin.ModelAdmin):
     list_display = ["job", "ticket_id", "deliveries", "received_at"]
+
+
+JOB_PAGE_INLINES.append(timesheet_inlines_for)  # the mappings, inline on a Zammad → Kimai job's page
