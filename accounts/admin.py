@@ -13,8 +13,8 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import URLPattern, path, reverse
 from django.utils.decorators import method_decorator
-from django.utils.html import format_html_join
-from django.utils.safestring import mark_safe
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
@@ -104,7 +104,7 @@ def _described(collection: Collection) -> str:
 class AccountAdmin(admin.ModelAdmin):
     form = AccountAdminForm
     change_form_template = "admin/accounts/account/change_form.html"
-    list_display = ("name", "owner", "kind", "url", "last_check_ok", "last_checked_at", "collection_count")
+    list_display = ("name", "owner", "kind", "url", "last_check", "collection_count")
     list_filter = ("kind", "last_check_ok")
     list_select_related = ("owner",)
     search_fields = ("name", "url", "username", "owner__username")
@@ -132,6 +132,18 @@ class AccountAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Account]:
         return account_list_for(user=request.user).annotate(collection_count=Count("collections"))
+
+    @admin.display(description="last check", ordering="last_checked_at")
+    def last_check(self, account: Account) -> SafeString | str:
+        """One column for the outcome and its time, so the list fits a 1280 px screen."""
+        if account.last_checked_at is None:
+            return "never"
+        return format_html(
+            '<span title="{}">{}</span> {}',
+            account.last_check_message,
+            "✓ ok" if account.last_check_ok else "✗ failed",
+            f"{account.last_checked_at:%Y-%m-%d %H:%M}",
+        )
 
     @admin.display(description="collections", ordering="collection_count")
     def collection_count(self, account: Account) -> int:

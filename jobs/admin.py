@@ -7,16 +7,16 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
-from django.shortcuts import get_object_or_404
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from jobs.admin_forms import JobFormChoices
+from jobs.admin_runs import JobPageControls, progress_bar, status_badge
 from jobs.conflicts import ConflictError, conflict_resolve
 from jobs.engines.forms import job_form_clean, job_form_fieldsets, job_form_help
-from jobs.models import Conflict, SyncJob, SyncLog, SyncRun
-from jobs.reports import run_report, run_report_csv
+from jobs.models import Conflict, SyncJob, SyncRun
 from jobs.runs import (
     RunStateError,
     active_run,
@@ -26,47 +26,11 @@ from jobs.runs import (
     sync_run_resume,
 )
 from jobs.schedules import schedule_description
-from jobs.selectors import conflict_list_for, latest_runs, owed_counts, sync_job_rows_for, sync_run_list_for
+from jobs.selectors import conflict_list_for, latest_runs, owed_counts, sync_job_rows_for
 from jobs.services import sync_job_save
 
-STATUS_COLOURS = {
-    "pending": "#777",
-    "queued": "#2c7be5",
-    "running": "#2c7be5",
-    "pausing": "#e5a82c",
-    "cancelling": "#777",
-    "paused": "#e5a82c",
-    "completed": "#2e8540",
-    "completed-with-owed-items": "#d35400",
-    "completed-with-errors": "#d35400",
-    "failed": "#c0392b",
-    "cancelled": "#777",
-}
 
-
-def status_badge(status: str) -> SafeString:
-    return format_html(
-        '<span style="color:#fff;background:{};border-radius:8px;padding:1px 8px">{}</span>',
-        STATUS_COLOURS.get(status, "#777"),
-        status,
-    )
-
-
-def progress_bar(run: SyncRun | None) -> SafeString:
-    done, total = (run.progress_done, run.progress_total) if run else (0, 0)
-    percent = round(100 * done / total) if total else (100 if run and run.status == "completed" else 0)
-    return format_html(
-        '<div class="calsync-progress" title="{} of {}" style="width:120px;background:#ddd;border-radius:4px">'
-        '<div style="width:{}%;background:#2c7be5;height:10px;border-radius:4px"></div></div>{} / {}',
-        done,
-        total,
-        percent,
-        done,
-        total,
-    )
-
-
-class SyncJobForm(forms.ModelForm):
+class SyncJobForm(JobFormChoices, forms.ModelForm):
     interval_minutes = forms.IntegerField(min_value=1, required=False, help_text="Run every N minutes.")
     crontab = forms.CharField(required=False, help_text='Or on a crontab, e.g. "*/30 6-22 * * 1-5".')
 
@@ -94,11 +58,11 @@ class SyncJobForm(forms.ModelForm):
 
 
 @admin.register(SyncJob)
-class SyncJobAdmin(admin.ModelAdmin):
+class SyncJobAdmin(JobPageControls, admin.ModelAdmin):
     form = SyncJobForm
+    change_form_template = "admin/jobs/syncjob/change_form.html"  # the run controls (JobPageControls)
     list_display = (
-        "name", "source", "destination", "mode", "status", "progress", "owed_text", "retry_at", "schedule_text",
-        "enabled",
+        "name", "route", "mode_short", "status", "progress", "owed_text", "schedule_text", "enabled",
     )  # fmt: skip
     list_filter = ("mode", "enabled")
     search_fields = ("name",)
@@ -136,8 +100,9 @@ class SyncJobAdmin(admin.ModelAdmin):
         if not any(counts.values()):
             return "—"
         url = reverse("admin:jobs_oweditem_changelist") + f"?job__id__exact={job.pk}"
+        retry = f", retry {job.retry_at:%Y-%m-%d %H:%M}" if job.retry_at else ""
         return format_html(
-            '<a href="{}">{} owed, {} need attention</a>', url, counts["owed"], counts["needs_attention"]
+            '<a href="{}">{} owed, {} need attention</a>{}', url, counts["owed"], counts["needs_attention"], retry
         )
 
     @admin.display(description="progress")
@@ -194,120 +159,6 @@ def _active(job: SyncJob) -> SyncRun:
     if run is None:
         raise RunStateError("no active run")
     return run
-
-
-class LogInline(admin.TabularInline):
-    model = SyncLog
-    fields = ("created_at", "level", "message", "item")
-    readonly_fields = fields
-    extra = 0
-    max_num = 0
-    can_delete = False
-    ordering = ("-id",)
-    classes = ("calsync-log",)
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[SyncLog]:
-        # The newest 500 lines; the API pages through all of them.
-        ids = list(super().get_queryset(request).order_by("-id").values_list("id", flat=True)[:500])
-        return super().get_queryset(request).filter(id__in=ids)
-
-
-@admin.register(SyncRun)
-class SyncRunAdmin(admin.ModelAdmin):
-    change_form_template = "admin/jobs/syncrun/change_form.html"
-    list_display = (
-        "id",
-        "job",
-        "status_text",
-        "trigger",
-        "created_at",
-        "progress",
-        "created",
-        "updated",
-        "deleted",
-        "errors",
-        "owed",
-        "needs_attention",
-    )
-    list_filter = ("status", "trigger")
-    list_select_related = ("job",)
-    readonly_fields = [field.name for field in SyncRun._meta.fields]
-    inlines = [LogInline]
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[SyncRun]:
-        return sync_run_list_for(user=request.user)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    @admin.display(description="status", ordering="status")
-    def status_text(self, run: SyncRun) -> SafeString:
-        return status_badge(run.state)
-
-    def changeform_view(
-        self, request: HttpRequest, object_id: str | None = None, form_url: str = "", extra_context=None
-    ):
-        run = self.get_object(request, object_id) if object_id else None
-        if run is not None:
-            extra_context = {**(extra_context or {}), "run_report": run_report(run)}
-        return super().changeform_view(request, object_id, form_url, extra_context)
-
-    def report_csv_view(self, request: HttpRequest, run_id: int) -> HttpResponse:
-        run = get_object_or_404(self.get_queryset(request), pk=run_id)
-        response = HttpResponse(run_report_csv(run_report(run)), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="calsync-run-{run.pk}-report.csv"'
-        return response
-
-    @admin.display(description="progress")
-    def progress(self, run: SyncRun) -> SafeString:
-        return progress_bar(run)
-
-    def get_urls(self) -> list[URLPattern]:
-        view = self.admin_site.admin_view
-        return [
-            path("<int:run_id>/progress/", view(self.progress_view), name="jobs_syncrun_progress"),
-            path("<int:run_id>/control/<str:verb>/", view(self.control_view), name="jobs_syncrun_control"),
-            path("<int:run_id>/report.csv", view(self.report_csv_view), name="jobs_syncrun_report_csv"),
-            *super().get_urls(),
-        ]
-
-    def progress_view(self, request: HttpRequest, run_id: int) -> JsonResponse:
-        """What the run page polls while the run is active: state, counters and new log lines."""
-        run = get_object_or_404(self.get_queryset(request), pk=run_id)
-        after = int(request.GET.get("after", 0) or 0)
-        lines = list(
-            run.logs.filter(id__gt=after).order_by("id").values("id", "created_at", "level", "message", "item")[:200]
-        )
-        counters = (
-            "created",
-            "updated",
-            "deleted",
-            "unchanged",
-            "conflicts",
-            "errors",
-            "progress_done",
-            "progress_total",
-        )
-        return JsonResponse(
-            {
-                "status": run.state,
-                "active": run.is_active,
-                **{name: getattr(run, name) for name in counters},
-                "logs": lines,
-            }
-        )
-
-    def control_view(self, request: HttpRequest, run_id: int, verb: str) -> HttpResponse:
-        run = get_object_or_404(self.get_queryset(request), pk=run_id)
-        controls = {"pause": sync_run_pause, "resume": sync_run_resume, "cancel": sync_run_cancel}
-        if request.method != "POST" or verb not in controls:
-            return HttpResponse(status=405)
-        try:
-            controls[verb](run=run)
-            self.message_user(request, f"Run #{run.pk}: {verb} requested.", messages.SUCCESS)
-        except RunStateError as exc:
-            self.message_user(request, str(exc), messages.WARNING)
-        return HttpResponseRedirect(reverse("admin:jobs_syncrun_change", args=[run.pk]))
 
 
 @admin.register(Conflict)

@@ -114,3 +114,72 @@ def _csv_safe(text: str) -> str:
     for row in rows:
         writer.writerow(["'" + cell if cell[:1] in ("=", "+", "-", "@") else cell for cell in row])
     return out.getvalue()
+
+
+# --- the run page: one snapshot for the first render and every poll ------------------------------
+
+LOG_LINES_SHOWN = 500
+STATE_LABELS = {
+    "completed-with-owed-items": "Completed, items owed",
+    "completed-with-errors": "Completed with errors",
+}
+
+
+def run_actions(run: SyncRun) -> list[str]:
+    """What a person may still do to the run: nothing once it has ended."""
+    status, states = run.status, SyncRun.Status
+    running = status == states.RUNNING
+    actions = []
+    if status == states.QUEUED or (running and not (run.pause_requested or run.cancel_requested)):
+        actions.append("pause")
+    if status == states.PAUSED:
+        actions.append("resume")
+    if status in (states.PENDING, states.QUEUED, states.PAUSED) or (running and not run.cancel_requested):
+        actions.append("cancel")
+    return actions
+
+
+def run_log_lines(run: SyncRun, *, after: int | None = None) -> list[dict[str, Any]]:
+    """The newest lines of the run, newest first; or, for a poll, up to 200 lines after line
+    ``after``, oldest first, so a page that falls behind catches up without a gap."""
+    logs = run.logs.all()
+    lines = logs.order_by("-id")[:LOG_LINES_SHOWN] if after is None else logs.filter(id__gt=after).order_by("id")[:200]
+    return [
+        {"id": line.id, "at": line.created_at.isoformat(), "level": line.level, "message": line.message,
+         "item": line.item}
+        for line in lines
+    ]  # fmt: skip
+
+
+def run_snapshot(run: SyncRun, *, after: int | None = None) -> dict[str, Any]:
+    """Everything the run page shows that changes while the run goes on, read once.
+
+    The page renders from it and its script polls it, so the header, the counters, the progress
+    and the buttons can never disagree. ``after``: only log lines newer than that id.
+    """
+    done, total = run.progress_done, run.progress_total
+    percent = round(100 * done / total) if total else (100 if run.status == SyncRun.Status.COMPLETED else 0)
+    collections = [
+        {"name": tally.get("name", url), "destination": tally.get("destination", "")}
+        | {name: tally.get(name, 0) for name in COUNTERS}
+        for url, tally in ((run.report or {}).get("collections") or {}).items()
+    ]
+    return {
+        "id": run.pk,
+        "status": run.status,
+        "state": run.state,
+        "label": STATE_LABELS.get(run.state, run.state.capitalize()),
+        "active": run.is_active,
+        "error": run.error,
+        "progress_done": done,
+        "progress_total": total,
+        "percent": min(percent, 100),
+        **{name: getattr(run, name) for name in COUNTERS},
+        "owed": run.owed,
+        "needs_attention": run.needs_attention,
+        "started_at": run.started_at.isoformat() if run.started_at else None,
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+        "collections": collections,
+        "actions": run_actions(run),
+        "logs": run_log_lines(run, after=after),
+    }

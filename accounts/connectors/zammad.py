@@ -28,6 +28,8 @@ from calsync.lib.http import HttpClient, display_url, host_port
 
 PAGE_SIZE = 500  # the generic index maximum
 SEARCH_PAGE_SIZE = 200  # the search endpoints' maximum
+INDEX_PAGE_SIZE = 100  # users and organisations: no index clamps below this (the ticket index's maximum)
+AGENT_ROLES = frozenset({"Agent", "Admin"})
 
 
 def parse_zammad_time(value: str) -> datetime:
@@ -135,6 +137,24 @@ class ZammadConnector(JsonApi):
     def list_types(self) -> dict[int, str]:
         records, _ = self.call("GET", "/api/v1/time_accounting/types", {"per_page": PAGE_SIZE})
         return {int(r["id"]): r["name"] for r in records or []}
+
+    def _index(self, path: str, params: dict | None = None) -> Iterator[dict]:
+        page = 1
+        while True:
+            records, _ = self.call("GET", path, {**(params or {}), "page": page, "per_page": INDEX_PAGE_SIZE})
+            yield from records or []
+            if len(records or []) < INDEX_PAGE_SIZE:
+                return
+            page += 1
+
+    def agents(self) -> list[dict]:
+        """Active users with the Agent or Admin role (those who account time), role names
+        expanded; a token without ``ticket.agent``/``admin.user`` gets a permission error."""
+        users = self._index("/api/v1/users", {"expand": "true"})
+        return [u for u in users if u.get("active", True) and AGENT_ROLES & set(u.get("roles") or [])]
+
+    def organisations(self) -> list[dict]:
+        return [o for o in self._index("/api/v1/organizations") if o.get("active", True)]
 
     def tickets(self, ids: Iterable[int]) -> dict[int, dict]:
         """Tickets with organisation and customer names (``expand``), 200 per search request."""

@@ -219,3 +219,23 @@ def test_kimai_lists_timesheets_by_tag_and_attaches_only_existing_tags(kimai):
     assert [t["description"] for t in connector.list_timesheets(tags=["zammad"])] == ["synced"]
     assert connector.tags() == ["zammad"]
     assert admin
+
+
+def test_zammad_lists_its_agents_and_organisations_page_by_page_without_customers(zammad):
+    zammad.add_user("agent@example.org", token="z-secret-token")
+    ann = zammad.add_user("ann@example.org", admin=False, firstname="Ann")
+    zammad.add_user("client@example.org", customer=True)
+    names = [f"Org {n:03}" for n in range(105)]  # more than one page of the index
+    for name in names:
+        zammad.add_organization(name)
+    connector = zammad_connector(zammad)
+
+    agents = {agent["login"]: agent for agent in connector.agents()}
+    organisations = [organisation["name"] for organisation in connector.organisations()]
+
+    connector.close()
+    assert "client@example.org" not in agents and agents["ann@example.org"]["id"] == ann
+    assert "Agent" in agents["ann@example.org"]["roles"]
+    assert organisations == names
+    pages = [int(r.query["page"][0]) for r in zammad.calls("GET") if r.path == "/api/v1/organizations"]
+    assert pages == [1, 2]

@@ -163,7 +163,8 @@ ADMIN: dict[str, dict[str, Row]] = {
 # Sample values for the admin's path converters (objects need not exist: a non-staff user must be
 # turned away before the admin looks).
 ADMIN_SAMPLES = {
-    "object_id": "1", "id": "1", "run_id": "1", "conflict_id": "1", "verb": "pause", "resolution": "source",
+    "object_id": "1", "id": "1", "run_id": "1", "job_id": "1", "conflict_id": "1", "verb": "pause",
+    "resolution": "source",
     "content_type_id": "1", "app_label": "accounts", "url": "no-such-page/",
 }  # fmt: skip
 

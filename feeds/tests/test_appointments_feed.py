@@ -126,7 +126,7 @@ def test_a_feed_saved_in_the_admin_follows_the_same_rules_and_is_rendered(
             "/admin/feeds/icsfeed/add/",
             {
                 "owner": admin_user.pk, "name": "Anna", "path": f"studio/anna-{artist.pk}",
-                "source_type": "appointments", "source_ref": str(artist.pk), "calendars": "[]",
+                "source_type": "appointments", "source_ref": str(artist.pk),
                 "sync_all": "on", "token": "", "interval_minutes": 15,
             },
         )  # fmt: skip
@@ -140,7 +140,7 @@ def test_the_admin_refuses_an_unknown_artist_with_the_apis_message_and_saves_not
         "/admin/feeds/icsfeed/add/",
         {
             "owner": admin_user.pk, "name": "Nobody", "path": "studio/nobody", "source_type": "appointments",
-            "source_ref": "999999", "calendars": "[]", "token": "", "interval_minutes": 15,
+            "source_ref": "999999", "token": "", "interval_minutes": 15,
         },
     )  # fmt: skip
 

@@ -41,7 +41,7 @@ def test_it_refuses_a_short_feed_token_in_the_admin_form(client, owner, account)
     client.force_login(owner)
     form = {
         "owner": owner.pk, "name": "", "path": "private", "source_type": "caldav", "account": account.pk,
-        "calendars": "[]", "source_ref": "", "token": "abc123", "interval_minutes": 15,
+        "source_ref": "", "token": "abc123", "interval_minutes": 15,
     }  # fmt: skip
 
     response = client.post("/admin/feeds/icsfeed/add/", form)

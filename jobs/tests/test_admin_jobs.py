@@ -49,8 +49,9 @@ def test_start_pause_and_cancel_actions(admin_client, job, django_capture_on_com
 def test_a_schedule_set_in_the_admin_becomes_a_periodic_task(admin_client, job):
     form = {
         "name": "move", "source": job.source_id, "destination": job.destination_id, "mode": "copy",
-        "conflict_policy": "source", "enabled": "on", "sync_calendars": "on", "components": '["VEVENT"]',
-        "create_collections": "on", "collection_map": "{}", "sync_all": "on", "interval_minutes": "30", "crontab": "",
+        "conflict_policy": "source", "enabled": "on", "sync_calendars": "on", "components": ["VEVENT"],
+        "create_collections": "on", "collection_map_mode": "name", "sync_all": "on", "interval_minutes": "30",
+        "crontab": "",
     }  # fmt: skip
     response = admin_client.post(f"/admin/jobs/syncjob/{job.pk}/change/", form)
 

@@ -27,11 +27,12 @@ def accounts(admin_user: User) -> dict[str, Account]:
     }
 
 
-def form_data(source: Account, destination: Account, **extra: str) -> dict[str, str]:
+def form_data(source: Account, destination: Account, **extra: str) -> dict[str, object]:
     return {
         "name": "job", "source": str(source.pk), "destination": str(destination.pk), "mode": "copy",
-        "conflict_policy": "source", "enabled": "on", "sync_calendars": "on", "components": '["VEVENT"]',
-        "create_collections": "on", "collection_map": "{}", "sync_all": "on", "interval_minutes": "", "crontab": "",
+        "conflict_policy": "source", "enabled": "on", "sync_calendars": "on", "components": ["VEVENT"],
+        "create_collections": "on", "collection_map_mode": "name", "sync_all": "on", "interval_minutes": "",
+        "crontab": "",
         **extra,
     }  # fmt: skip
 

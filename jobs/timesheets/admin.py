@@ -10,7 +10,9 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from jobs.admin_runs import JOB_PAGE_INLINES
 from jobs.timesheets import selectors
+from jobs.timesheets.admin_inlines import timesheet_inlines_for
 from jobs.timesheets.models import (
     ActivityMapping,
     AgentMapping,
@@ -88,3 +90,6 @@ class WebhookEndpointAdmin(ListedForUser):
 class PendingTicketAdmin(ListedForUser):
     list_for = selectors.pending_ticket_list_for
     list_display = ["job", "ticket_id", "deliveries", "received_at"]
+
+
+JOB_PAGE_INLINES.append(timesheet_inlines_for)  # the mappings, inline on a Zammad → Kimai job's page

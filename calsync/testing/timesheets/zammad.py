@@ -20,6 +20,9 @@ def zammad_time(value: datetime) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
+ROLE_IDS = {"Admin": 1, "Agent": 2, "Customer": 3}  # Zammad's default roles
+
+
 def _zammad_error(message: str) -> dict[str, str]:
     return {"error": message, "error_human": message}
 
@@ -29,6 +32,8 @@ class ZammadStandIn(StandIn):
 
     routes = [
         ("GET", r"/api/v1/users/me", "me"),
+        ("GET", r"/api/v1/users", "list_users"),
+        ("GET", r"/api/v1/organizations", "list_organizations"),
         ("GET", r"/api/v1/time_accountings", "list_all"),
         ("GET", r"/api/v1/tickets/(\d+)/time_accountings", "list_ticket"),
         ("POST", r"/api/v1/tickets/(\d+)/time_accountings", "create"),
@@ -52,9 +57,13 @@ class ZammadStandIn(StandIn):
         return self._ids[kind]
 
     # seeding
-    def add_user(self, login: str, *, admin: bool = True, token: str = "", firstname: str = "") -> int:
+    def add_user(
+        self, login: str, *, admin: bool = True, token: str = "", firstname: str = "", customer: bool = False
+    ) -> int:
+        """An agent (with ``admin.time_accounting`` when ``admin``), or a customer."""
         with self.lock:
             uid = self._next("user")
+            roles = ["Customer"] if customer else (["Admin", "Agent"] if admin else ["Agent"])
             self.users[uid] = {
                 "id": uid,
                 "login": login,
@@ -62,7 +71,8 @@ class ZammadStandIn(StandIn):
                 "firstname": firstname,
                 "lastname": "",
                 "active": True,
-                "admin": admin,
+                "role_ids": [ROLE_IDS[role] for role in roles],
+                "admin": admin and not customer,
             }
             if token:
                 self.tokens[token] = uid
@@ -174,6 +184,23 @@ class ZammadStandIn(StandIn):
 
     def me(self, user, query, body):
         return {k: v for k, v in user.items() if k != "admin"}
+
+    def _agent(self, user: dict) -> None:
+        # The users and organisations index: ticket.agent or admin.user (customers: not here).
+        if ROLE_IDS["Customer"] in user["role_ids"]:
+            raise HttpError(403, _zammad_error("Not authorized"), {"X-Failure": "Not authorized"})
+
+    def list_users(self, user, query, body):
+        self._agent(user)
+        names = {number: name for name, number in ROLE_IDS.items()}
+        records = [{k: v for k, v in u.items() if k != "admin"} for u in self._sorted(list(self.users.values()), query)]
+        if one(query, "expand") == "true":
+            records = [{**u, "roles": [names[number] for number in u["role_ids"]]} for u in records]
+        return self._page(records, query, default=100, maximum=500)
+
+    def list_organizations(self, user, query, body):
+        self._agent(user)
+        return self._page(self._sorted(list(self.organizations.values()), query), query, default=100, maximum=500)
 
     def list_all(self, user, query, body):
         self._admin(user)
