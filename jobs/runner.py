@@ -58,6 +58,9 @@ class NoWriteSlot(Exception):
 def write_slot(host: str, run: SyncRun) -> Iterator[None]:
     """Hold one of CALSYNC_WRITES_PER_SERVER slots for ``host`` while the run writes there."""
     stale = timezone.now() - timezone.timedelta(seconds=settings.CALSYNC_RUN_STALE_SECONDS)
+    # A run holds one slot at most: one it still owns was left by an attempt whose worker died
+    # (recovered runs are claimed again before anything else frees it), and must not count twice.
+    WriteSlot.objects.filter(run=run).delete()
     WriteSlot.objects.filter(host=host).exclude(run__status=SyncRun.Status.RUNNING).delete()
     WriteSlot.objects.filter(host=host, run__heartbeat_at__lt=stale).delete()
     taken = None
@@ -329,7 +332,8 @@ def sync_run_execute(
             progress.log("info", f"run {status} at a clean point")
     except NoWriteSlot:
         progress.flush()
-        SyncRun.objects.filter(pk=run.pk).update(status=SyncRun.Status.QUEUED)
+        # The heartbeat says when it bounced: a run queued long after that lost its retry message.
+        SyncRun.objects.filter(pk=run.pk).update(status=SyncRun.Status.QUEUED, heartbeat_at=timezone.now())
         raise
     except (EmptySideGuard, UnsupportedJob) as exc:
         status, error = SyncRun.Status.FAILED, str(exc)
