@@ -87,7 +87,8 @@ class LatencyDavServer:
     def objects(self, user: str) -> list[bytes]:
         """Every object of ``user``, in every calendar."""
         prefix = f"/u/{quote(user)}/cal/"
-        return [data for path, cal in self.calendars.items() if path.startswith(prefix) for _, data in cal.items.values()]
+        mine = [calendar for path, calendar in self.calendars.items() if path.startswith(prefix)]
+        return [data for calendar in mine for _etag, data in calendar.items.values()]
 
     def reset_counters(self) -> None:
         self.requests.clear()

@@ -79,10 +79,11 @@ def test_a_run_that_bounced_off_a_full_server_and_lost_its_retry_with_its_worker
 def test_two_workers_migrate_an_organisation_and_one_killed_midway_loses_and_repeats_nothing(
     start_celery_worker, servers, settings
 ):
-    source, dest = servers
+    _source, dest = servers
     org = _organisation(servers, users=4, objects=250)
     env = {"CALSYNC_WRITES_PER_SERVER": str(CAP)}
-    doomed, survivor = start_celery_worker(concurrency=2, env=env), start_celery_worker(concurrency=2, env=env)
+    doomed = start_celery_worker(concurrency=2, env=env)
+    start_celery_worker(concurrency=2, env=env)  # the survivor
     dest.reset_counters()
 
     runs = org.start()
