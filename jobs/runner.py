@@ -28,7 +28,7 @@ from accounts.models import Account
 from jobs.engines import UnsupportedJob, engine_for
 from jobs.mapping import CollectionMapper, MappedCollection, selected
 from jobs.models import CollectionCursor, SyncJob, SyncRun, WriteSlot
-from jobs.progress import RunProgress
+from jobs.progress import ClaimLost, RunProgress
 from jobs.reconcile.apply import PairSync
 from jobs.reconcile.ledger import OutageDetector
 from jobs.reconcile.pair import Pair, ServerDown, Stopped
@@ -335,6 +335,9 @@ def sync_run_execute(
         # The heartbeat says when it bounced: a run queued long after that lost its retry message.
         SyncRun.objects.filter(pk=run.pk).update(status=SyncRun.Status.QUEUED, heartbeat_at=timezone.now())
         raise
+    except ClaimLost as exc:
+        logger.warning("%s: attempt %s stops and leaves the run to its new worker", exc, run.attempts)
+        return None
     except (EmptySideGuard, UnsupportedJob) as exc:
         status, error = SyncRun.Status.FAILED, str(exc)
     except ServerDown as exc:
@@ -352,7 +355,11 @@ def sync_run_execute(
     if error:
         progress.log("error", error)
     progress.log("info", f"run {status} in {time.monotonic() - started:.1f} s")
-    sync_run_finish(run=run, progress=progress, status=status, error=error, transient=transient)
+    try:
+        sync_run_finish(run=run, progress=progress, status=status, error=error, transient=transient)
+    except ClaimLost as exc:
+        logger.warning("%s: attempt %s leaves its ending to the new worker", exc, run.attempts)
+        return None
     run.refresh_from_db()
     return run
 

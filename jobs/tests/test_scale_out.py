@@ -19,8 +19,9 @@ from django.utils import timezone
 from calsync.testing.latency_dav import LatencyDavServer
 from calsync.testing.organisation import Organisation
 from jobs.models import SyncRun, WriteSlot
-from jobs.runner import write_slot
-from jobs.runs import sync_runs_recover
+from jobs.progress import RunProgress
+from jobs.runner import sync_run_claim, sync_run_execute, write_slot
+from jobs.runs import sync_job_start, sync_runs_recover
 from jobs.testing.workers import eventually
 
 CAP = 2
@@ -73,6 +74,44 @@ def test_a_run_that_bounced_off_a_full_server_and_lost_its_retry_with_its_worker
     assert not org.misplaced().get(org.user(0))
 
 
+@pytest.mark.django_db
+def test_a_run_that_beats_only_per_batch_also_beats_between_them_on_a_slow_server(servers, settings):
+    settings.CALSYNC_HEARTBEAT_SECONDS = 0  # the interval has passed: every item beats
+    [job] = _organisation(servers, users=1, objects=1).jobs
+    long_ago = timezone.now() - dt.timedelta(hours=1)
+    run = SyncRun.objects.create(job=job, status="running", heartbeat_at=long_ago, attempts=1)
+    progress = RunProgress(run)
+
+    progress.count(done=1)  # mid-batch: nothing flushed yet
+
+    beaten = SyncRun.objects.get(pk=run.pk).heartbeat_at
+    assert beaten is not None and beaten > long_ago
+
+
+class TakenForDeadAtFirstCheckpoint(RunProgress):
+    """The first batch outlasted the stale time: the sweep queued the run and another worker claimed it."""
+
+    def checkpoint(self) -> bool:
+        if self.attempt == 1:
+            SyncRun.objects.filter(pk=self.run.pk).update(status="queued")
+            sync_run_claim(self.run.pk, "new@host")
+        return super().checkpoint()
+
+
+@pytest.mark.django_db
+def test_an_attempt_whose_run_was_claimed_again_elsewhere_stops_and_leaves_the_run_to_it(servers):
+    org = _organisation(servers, users=1, objects=250)
+    run = sync_job_start(job=org.jobs[0], enqueue=False)
+
+    assert sync_run_execute(run.pk, progress_class=TakenForDeadAtFirstCheckpoint, worker="old@host") is None
+
+    run.refresh_from_db()
+    # The new attempt's row as it claimed it: the old one wrote no counters, no status over it.
+    assert (run.status, run.worker, run.attempts, run.progress_done) == ("running", "new@host", 2, 0)
+    _source, dest = servers
+    assert len(dest.creates) == 100  # its first batch, and not one write after it
+
+
 @pytest.mark.postgres
 @pytest.mark.broker
 @pytest.mark.django_db(transaction=True)
@@ -97,7 +136,7 @@ def test_two_workers_migrate_an_organisation_and_one_killed_midway_loses_and_rep
     doomed.kill()
     killed = SyncRun.objects.filter(worker=doomed.nodename, status="running").values_list("pk", flat=True)
     assert killed  # caught with work in hand
-    settings.CALSYNC_RUN_STALE_SECONDS = 2  # what beat's sweep (every minute) takes for dead
+    settings.CALSYNC_RUN_STALE_SECONDS = 5  # what the sweep takes for dead (live runs beat every second)
 
     def finished() -> bool:
         sync_runs_recover()
