@@ -175,7 +175,10 @@ def report(rounds: list[Round], args: argparse.Namespace) -> None:
 
 
 def main() -> None:
-    ensure_database(ARGS.database)
+    try:
+        ensure_database(ARGS.database)
+    except psycopg.OperationalError as exc:
+        sys.exit(f"org_bench needs PostgreSQL and Redis (--database, --redis): {exc}")
     call_command("migrate", verbosity=0)
     connection.close()
     rounds = []
