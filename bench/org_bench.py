@@ -172,6 +172,12 @@ def report(rounds: list[Round], args: argparse.Namespace) -> None:
         f"\n5,000 users x {args.objects} objects = {items:,} items: {hours:.1f} h at {best.rate:.0f} items/s "
         f"({best.workers} workers, cap {args.cap}); {items * best.queries / max(best.items, 1):,.0f} queries"
     )
+    # One run writes one item at a time, so a destination server's cap bounds the throughput at
+    # cap x one run's rate, however many workers there are.
+    per_run = base.rate / base.workers
+    for cap in (2, 8, 16):
+        hours = items / (cap * per_run) / 3600
+        print(f"  with {cap} writers per destination server (and >= {cap} workers): {hours:.1f} h")
 
 
 def main() -> None:
