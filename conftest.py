@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from accounts.testing.servers import DavServer, start_radicale, start_xandikos
 from calsync.testing.live import LiveApp, launch_live_app
-from jobs.testing.workers import CeleryWorkerProcess, database_url, launch_celery_worker
+from calsync.testing.servers import DavServer, start_radicale, start_xandikos
+from calsync.testing.workers import CeleryWorkerProcess, database_url, launch_celery_worker
 
 
 @pytest.fixture(scope="session")
@@ -49,7 +49,7 @@ def _start_real_server(name: str) -> Iterator[DavServer]:
     A server that is installed but does not start fails the test, with its log tail. Packages not
     installed skip it, loudly, except with CI=true, where that is a failure too.
     """
-    from accounts.testing.realservers import STARTERS, installed
+    from calsync.testing.realservers import STARTERS, installed
 
     missing = installed(name)
     if missing:

@@ -13,13 +13,16 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import URLPattern, path, reverse
 from django.utils.decorators import method_decorator
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from accounts.connectors.base import ConnectorError, RemoteCollection
+from accounts.connectors.profile import ServerProfile
 from accounts.inventory import Found, describe
 from accounts.models import Account, Collection
-from accounts.selectors import account_name_taken
+from accounts.selectors import account_list_for, account_name_taken, collection_list_for
 from accounts.serializers import PASSWORD_MAX_LENGTH
 from accounts.services import (
     EDITABLE_FIELDS,
@@ -108,21 +111,38 @@ class AccountAdmin(admin.ModelAdmin):
     autocomplete_fields = ("owner",)
     inlines = (CollectionInline,)
     actions = ("test_connection", "discover_collections")
-    readonly_fields = ("last_checked_at", "last_check_ok", "last_check_message", "created_at", "updated_at")
+    readonly_fields = (
+        "last_checked_at",
+        "last_check_ok",
+        "last_check_message",
+        "server_profile_summary",
+        "created_at",
+        "updated_at",
+    )
     fieldsets = (
         (None, {"fields": ("owner", "name", "kind", "url")}),
         ("Credentials", {"fields": ("username", "password", "clear_password")}),
         ("Advanced", {"fields": ("principal_url", "verify_tls"), "classes": ("collapse",)}),
-        ("Last connection test", {"fields": ("last_check_ok", "last_checked_at", "last_check_message")}),
+        (
+            "Last connection test",
+            {"fields": ("last_check_ok", "last_checked_at", "last_check_message", "server_profile_summary")},
+        ),
         ("Record", {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
     )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Account]:
-        return super().get_queryset(request).annotate(collection_count=Count("collections"))
+        return account_list_for(user=request.user).annotate(collection_count=Count("collections"))
 
     @admin.display(description="collections", ordering="collection_count")
     def collection_count(self, account: Account) -> int:
         return account.collection_count
+
+    @admin.display(description="what the server does")
+    def server_profile_summary(self, account: Account) -> str:
+        lines = ServerProfile.from_dict(account.server_profile).lines()
+        if not lines:
+            return "Not probed yet: Test connection probes a CalDAV/CardDAV server."
+        return format_html_join(mark_safe("<br>"), "{}", ((line,) for line in lines))
 
     def get_fieldsets(self, request: HttpRequest, obj: Account | None = None) -> Any:
         if obj is not None:
@@ -239,6 +259,9 @@ class CollectionAdmin(admin.ModelAdmin):
     list_filter = ("kind", "account__kind")
     list_select_related = ("account",)
     search_fields = ("display_name", "url", "account__name")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Collection]:
+        return collection_list_for(user=request.user)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -1,22 +1,10 @@
-"""Small DRF helpers every app's API uses."""
+"""Small DRF helpers every app's API uses (errors are answered by ``calsync.errors.api_exception_handler``)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
-
-
-@contextmanager
-def validation_errors_as_400() -> Iterator[None]:
-    """Services raise Django's ValidationError; DRF only renders its own as a 400."""
-    try:
-        yield
-    except DjangoValidationError as exc:
-        raise serializers.ValidationError(serializers.as_serializer_error(exc)) from None
-
 
 # The largest value of the 64-bit id columns (BigAutoField); a larger one would overflow the database.
 MAX_QUERY_INT = 2**63 - 1

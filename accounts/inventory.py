@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
-from accounts.connectors.base import AccountConfig, Connector, ConnectorError, RemoteCollection
+from accounts.connectors.base import AccountConfig, ConnectorError, ItemStore, RemoteCollection
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ def dav_configs(config: AccountConfig) -> list[AccountConfig]:
     return [config, *(replace(config, kind=kind) for kind in DAV_KINDS if kind != config.kind)]
 
 
-def inventory(config: AccountConfig, connector_for: Callable[[AccountConfig], Connector]) -> list[Found]:
+def inventory(config: AccountConfig, connector_for: Callable[[AccountConfig], ItemStore]) -> list[Found]:
     """Every collection the account reaches, counted. The account's own kind must answer (its
     ConnectorError propagates); the other kind is optional, as a server may serve only one."""
     found: dict[str, Found] = {}
@@ -52,7 +52,7 @@ def inventory(config: AccountConfig, connector_for: Callable[[AccountConfig], Co
     return list(found.values())
 
 
-def _collections(connector: Connector, *, required: bool, kind: str) -> list[RemoteCollection]:
+def _collections(connector: ItemStore, *, required: bool, kind: str) -> list[RemoteCollection]:
     try:
         return connector.list_collections()
     except ConnectorError as exc:
@@ -62,7 +62,7 @@ def _collections(connector: Connector, *, required: bool, kind: str) -> list[Rem
         return []
 
 
-def _count(connector: Connector, collection: RemoteCollection) -> int | None:
+def _count(connector: ItemStore, collection: RemoteCollection) -> int | None:
     try:
         return len(connector.list_items(collection).items)
     except ConnectorError as exc:

@@ -7,7 +7,8 @@ from fernet_fields import EncryptedTextField
 
 from accounts.connectors import kind_choices
 from accounts.connectors.base import AccountConfig
-from accounts.connectors.reach import network_policy
+from accounts.connectors.profile import ServerProfile
+from calsync.lib.reach import network_policy
 
 # webcal:// is how calendar apps link ICS feeds; the connector rewrites it to https.
 validate_server_url = URLValidator(schemes=["http", "https", "webcal"])
@@ -37,6 +38,11 @@ class Account(models.Model):
     last_checked_at = models.DateTimeField(null=True, blank=True)
     last_check_ok = models.BooleanField(null=True, blank=True)
     last_check_message = models.TextField(blank=True)
+    # What the server was seen to do at the last successful DAV connection test
+    # (accounts.connectors.profile.ServerProfile.as_dict()); empty when never probed.
+    server_profile = models.JSONField(
+        "server profile", default=dict, blank=True, editable=False, help_text="Probed at the last connection test."
+    )
 
     class Meta:
         ordering = ["name", "id"]
@@ -54,6 +60,7 @@ class Account(models.Model):
             principal_url=self.principal_url,
             verify_tls=self.verify_tls,
             network=network_policy(staff=self.owner.is_staff),
+            profile=ServerProfile.from_dict(self.server_profile) if self.server_profile else None,
         )
 
 

@@ -6,16 +6,17 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet
 
 from accounts.models import Account, Collection
+from calsync.visibility import visible_to
 
 
 def account_list_for(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Account]:
-    """Staff see every account, everybody else only their own; anonymous users see none."""
-    accounts = Account.objects.select_related("owner")
-    if not user.is_authenticated or not user.is_active:
-        return accounts.none()
-    if user.is_staff:
-        return accounts
-    return accounts.filter(owner=user)
+    """The accounts ``user`` may see (``calsync.visibility``: staff all, others their own)."""
+    return visible_to(Account.objects.select_related("owner"), user=user)
+
+
+def collection_list_for(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Collection]:
+    """The collections of the accounts ``user`` may see."""
+    return visible_to(Collection.objects.select_related("account"), user=user, owner="account__owner")
 
 
 def account_name_taken(*, owner_id: int, name: str, exclude_id: int | None = None) -> bool:

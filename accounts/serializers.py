@@ -2,12 +2,31 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.connectors import kind_choices
+from accounts.connectors.profile import ServerProfile
 from accounts.models import Account, Collection
 
 PASSWORD_MAX_LENGTH = 1024
+
+
+class ServerProfileSerializer(serializers.Serializer):
+    """The shape of ``ServerProfile.as_dict()``, for the schema."""
+
+    supports_sync_collection = serializers.BooleanField(allow_null=True)
+    mixed_components = serializers.BooleanField(allow_null=True)
+    honours_component_set = serializers.BooleanField(allow_null=True)
+    etag_on_put = serializers.BooleanField(allow_null=True)
+    etag_on_vcard_put = serializers.BooleanField(allow_null=True)
+    ignores_if_none_match = serializers.BooleanField(allow_null=True)
+    vcard4 = serializers.BooleanField(allow_null=True)
+    vcard4_advertised = serializers.BooleanField(allow_null=True)
+    probed_at = serializers.CharField()
+    notes = serializers.ListField(child=serializers.CharField())
 
 
 class AccountSerializer(serializers.ModelSerializer):
@@ -25,6 +44,13 @@ class AccountSerializer(serializers.ModelSerializer):
     has_password = serializers.SerializerMethodField(help_text="Whether a password or token is stored.")
     owner = serializers.PrimaryKeyRelatedField(read_only=True)
     owner_username = serializers.CharField(source="owner.username", read_only=True)
+    server_profile = serializers.SerializerMethodField(
+        help_text=(
+            "What the server was seen to do at the last successful connection test of a CalDAV/CardDAV "
+            "account (sync-collection, events and tasks in one calendar, component sets enforced, ETag on "
+            "PUT, If-None-Match honoured, vCard 4.0 kept); null when never probed, a field null when not known."
+        )
+    )
 
     class Meta:
         model = Account
@@ -45,6 +71,7 @@ class AccountSerializer(serializers.ModelSerializer):
             "last_checked_at",
             "last_check_ok",
             "last_check_message",
+            "server_profile",
         ]
         read_only_fields = ["created_at", "updated_at", "last_checked_at", "last_check_ok", "last_check_message"]
 
@@ -61,6 +88,11 @@ class AccountSerializer(serializers.ModelSerializer):
 
     def get_has_password(self, account: Account) -> bool:
         return bool(account.password)
+
+    @extend_schema_field(ServerProfileSerializer(allow_null=True))
+    def get_server_profile(self, account: Account) -> dict[str, Any] | None:
+        profile = ServerProfile.from_dict(account.server_profile)
+        return profile.as_dict() if profile.probed else None
 
 
 class CheckResultSerializer(serializers.Serializer):

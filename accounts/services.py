@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
@@ -19,12 +19,15 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 from fernet_fields import EncryptedField
 
-from accounts.connectors import connector_for
+from accounts.connectors import connector_for, is_item_store
 from accounts.connectors.base import AccountConfig, CheckResult, ConnectorError, RemoteCollection
-from accounts.connectors.reach import address_refusal, network_policy
+from accounts.connectors.probe import probe_profile
+from accounts.connectors.profile import ServerProfile
 from accounts.inventory import DAV_KINDS, Found, describe, inventory
 from accounts.models import Account, Collection
 from accounts.selectors import account_name_taken
+from calsync.lib.errors import StateConflict
+from calsync.lib.reach import address_refusal, network_policy
 
 logger = logging.getLogger(__name__)
 
@@ -137,13 +140,14 @@ def account_update(*, account: Account, data: Mapping[str, Any]) -> Account:
         account.last_checked_at = None
         account.last_check_ok = None
         account.last_check_message = ""
-        update_fields += ["last_checked_at", "last_check_ok", "last_check_message"]
+        account.server_profile = {}
+        update_fields += ["last_checked_at", "last_check_ok", "last_check_message", "server_profile"]
     _save_validated(account, update_fields=update_fields)
     logger.info("account %s updated: %s", account.pk, ", ".join(changed))
     return account
 
 
-class AccountInUse(Exception):
+class AccountInUse(StateConflict):
     """Sync jobs still read from or write to the account; they go first."""
 
 
@@ -195,12 +199,28 @@ def account_check(*, account: Account) -> CheckResult:
         collections=result.collections,
     )
     checked_at = timezone.now()
-    Account.objects.filter(pk=account.pk).update(
-        last_checked_at=checked_at, last_check_ok=result.ok, last_check_message=result.message
-    )
-    account.last_checked_at, account.last_check_ok, account.last_check_message = checked_at, result.ok, result.message
+    # A failed test keeps the last profile: the server did not change because it was unreachable.
+    profile = _server_profile(config) if result.ok and config.kind in DAV_KINDS else None
+    values: dict[str, Any] = {
+        "last_checked_at": checked_at,
+        "last_check_ok": result.ok,
+        "last_check_message": result.message,
+    }
+    if profile is not None:
+        values["server_profile"] = profile.as_dict()
+    Account.objects.filter(pk=account.pk).update(**values)
+    for name, value in values.items():
+        setattr(account, name, value)
     logger.info("account %s check: ok=%s %s", account.pk, result.ok, result.message)
     return result
+
+
+@sensitive_variables("config")
+def _server_profile(config: AccountConfig) -> ServerProfile:
+    """What the server does (probe.py): bounded in time, and never a reason for the test to fail."""
+    profile = probe_profile(config)
+    notes = tuple(redact(note, secret=config.password) for note in profile.notes)
+    return replace(profile, notes=notes)
 
 
 _COLLECTION_LIMITS = {name: Collection._meta.get_field(name).max_length for name in ("display_name", "color", "kind")}
@@ -234,6 +254,8 @@ def account_discover_collections(*, account: Account) -> list[Collection]:
     server no longer lists them. A ConnectorError propagates with a redacted message and leaves
     the stored rows untouched."""
     config = account.connector_config()
+    if not is_item_store(config.kind):
+        return []  # a time-tracking account keeps entries, not collections
     try:
         found = inventory(config, connector_for)
     except ConnectorError as exc:

@@ -37,10 +37,10 @@ from django.utils import timezone  # noqa: E402
 from accounts.connectors import connector_for  # noqa: E402
 from accounts.connectors.base import AccountConfig, TransientError  # noqa: E402
 from accounts.models import Account  # noqa: E402
-from accounts.testing.servers import start_radicale  # noqa: E402
 from booking.models import Appointment, Artist, ArtistCalendar  # noqa: E402
 from booking.pushes import LEASE_SECONDS, SWEEP_GRACE_SECONDS, appointment_push, appointment_pushes_claim_due  # noqa: E402
 from booking.services import appointment_cancel, appointment_confirm, appointment_create  # noqa: E402
+from calsync.testing.servers import start_radicale  # noqa: E402
 
 
 def main() -> None:

@@ -38,8 +38,8 @@ from django.core.management import call_command  # noqa: E402
 from accounts.connectors import connector_for  # noqa: E402
 from accounts.connectors.base import AccountConfig  # noqa: E402
 from accounts.models import Account  # noqa: E402
-from accounts.testing.servers import DavServer, start_radicale, start_xandikos  # noqa: E402
-from jobs.testing import samples  # noqa: E402
+from calsync.testing import samples  # noqa: E402
+from calsync.testing.servers import DavServer, start_radicale, start_xandikos  # noqa: E402
 
 
 def seed(server: DavServer, events: int, contacts: int) -> None:

@@ -34,7 +34,8 @@ from django.utils import timezone  # noqa: E402
 
 from accounts.models import Account  # noqa: E402
 from booking.models import Appointment, Artist  # noqa: E402
-from jobs.models import Conflict, Heartbeat, SyncJob, SyncRun  # noqa: E402
+from calsync.ops.models import Heartbeat  # noqa: E402
+from jobs.models import Conflict, SyncJob, SyncRun  # noqa: E402
 from jobs.schedules import sync_job_set_schedule  # noqa: E402
 
 

@@ -3,11 +3,11 @@
 calsync runs as in production: gunicorn serving ``calsync.wsgi`` with ``gthread`` workers, DEBUG
 off, a file SQLite database in a temp ``CALSYNC_DATA_DIR`` (migrated, with a user and an app
 password made in-process before gunicorn starts). Radicale runs as the tests start it
-(``accounts.testing.servers.start_radicale``); both are sent Basic credentials with every request,
+(``calsync.testing.servers.start_radicale``); both are sent Basic credentials with every request,
 as calendar clients do (Radicale waits about a second before every 401). For each server:
 
 1. ``--objects`` PUTs (``If-None-Match: *``) of distinct calendar objects — time-zoned, all-day,
-   floating and weekly recurring events with an override, and tasks (``jobs.testing.samples``) —
+   floating and weekly recurring events with an override, and tasks (``calsync.testing.samples``) —
    one after another over one connection into a fresh VEVENT+VTODO calendar made by MKCALENDAR.
    With ``--clients N`` (N > 1), the same again over N concurrent connections into another one.
 2. A full ``calendar-query``: comp-filter VCALENDAR/VEVENT, time-range over 2026 (every event of
@@ -66,9 +66,9 @@ from defusedxml.ElementTree import fromstring  # noqa: E402
 from django.contrib.auth.models import User  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 
-from accounts.testing.servers import start_radicale  # noqa: E402
+from calsync.testing import samples  # noqa: E402
+from calsync.testing.servers import start_radicale  # noqa: E402
 from feeds.dav.services import app_password_create  # noqa: E402
-from jobs.testing import samples  # noqa: E402
 
 USER = "alice"
 MKCALENDAR = (

@@ -18,8 +18,8 @@ import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from accounts.connectors.addresses import NetworkPolicy
-from accounts.connectors.http import HttpClient
+from calsync.lib.addresses import NetworkPolicy
+from calsync.lib.http import HttpClient
 
 BODY = b"BEGIN:VCALENDAR\r\n" + b"X" * 1500 + b"\r\nEND:VCALENDAR\r\n"
 HEADERS = {"If-None-Match": "*", "Content-Type": "text/calendar; charset=utf-8"}

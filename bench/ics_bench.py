@@ -1,7 +1,7 @@
 """Benchmark for issue #4: ICS import into Radicale, and serving a feed. Every figure in one run.
 
 (1) Import a feed of N events (time zones, weekly series with EXDATEs and a moved occurrence,
-    all-day, floating: jobs/testing/samples.py; rendered into one file with each VTIMEZONE once)
+    all-day, floating: calsync/testing/samples.py; rendered into one file with each VTIMEZONE once)
     from a local feed host into an empty Radicale calendar:
     - floor: bare sequential PUTs (one keep-alive connection) of exactly the objects calsync
       writes, into a fresh calendar;
@@ -63,15 +63,15 @@ from accounts.connectors import connector_for  # noqa: E402
 from accounts.connectors.base import AccountConfig  # noqa: E402
 from accounts.connectors.icsfeed import parse_feed, split_feed  # noqa: E402
 from accounts.models import Account  # noqa: E402
-from accounts.testing.feeds import FeedServer  # noqa: E402
-from accounts.testing.servers import DavServer, _wait_until_serving, free_port  # noqa: E402
 from calsync.lib.items import extract_uid  # noqa: E402
+from calsync.testing import samples  # noqa: E402
+from calsync.testing.feeds import FeedServer  # noqa: E402
+from calsync.testing.servers import DavServer, _wait_until_serving, free_port  # noqa: E402
 from feeds.models import IcsFeed  # noqa: E402
 from feeds.render import render_feed  # noqa: E402
 from feeds.services import ics_feed_render  # noqa: E402
 from jobs.models import SyncJob, SyncRun  # noqa: E402
 from jobs.runner import sync_run_execute  # noqa: E402
-from jobs.testing import samples  # noqa: E402
 
 # A throwaway venv (made on first use), never the project's: the script must not change its deps.
 VENV = Path(os.environ.get("ICS_CALDAV_SYNC_VENV", Path(tempfile.gettempdir()) / "ics-caldav-sync-venv"))

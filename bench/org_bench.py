@@ -72,7 +72,7 @@ from calsync.celery import app  # noqa: E402
 from calsync.testing.latency_dav import LatencyDavServer  # noqa: E402
 from calsync.testing.organisation import Organisation  # noqa: E402
 from calsync.testing.worker_stats import peak_memory_kib  # noqa: E402
-from jobs.testing.workers import launch_celery_worker  # noqa: E402
+from calsync.testing.workers import launch_celery_worker  # noqa: E402
 
 
 @dataclass

@@ -36,10 +36,10 @@ from django.contrib.auth.models import User  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 
-from accounts.testing.servers import start_radicale, start_xandikos  # noqa: E402
+from calsync.testing.outage import OutageWorld  # noqa: E402
+from calsync.testing.servers import start_radicale, start_xandikos  # noqa: E402
+from calsync.testing.workers import database_url, launch_celery_worker  # noqa: E402
 from jobs.followups import sync_followups_start_due  # noqa: E402
-from jobs.testing.outage import OutageWorld  # noqa: E402
-from jobs.testing.workers import database_url, launch_celery_worker  # noqa: E402
 
 
 def main() -> None:

@@ -43,10 +43,10 @@ from django.test import Client  # noqa: E402
 from accounts.connectors import connector_for  # noqa: E402
 from accounts.connectors.base import AccountConfig  # noqa: E402
 from accounts.models import Account  # noqa: E402
-from accounts.testing.servers import DavServer, start_radicale, start_xandikos  # noqa: E402
 from booking.models import Artist, ArtistCalendar, BusyBlock  # noqa: E402
 from booking.pulls import busy_pull, calendar_collection, calendar_connector  # noqa: E402
 from calsync.testing.poison import poison_objects  # noqa: E402
+from calsync.testing.servers import DavServer, start_radicale, start_xandikos  # noqa: E402
 from feeds.dav.services import app_password_create  # noqa: E402
 
 ORDINARY = (

@@ -38,10 +38,10 @@ from django.core.management import call_command  # noqa: E402
 from accounts.connectors import connector_for  # noqa: E402
 from accounts.connectors.base import AccountConfig, RemoteCollection  # noqa: E402
 from accounts.models import Account  # noqa: E402
-from accounts.testing.servers import DavServer, start_radicale, start_xandikos  # noqa: E402
+from calsync.testing import samples  # noqa: E402
+from calsync.testing.servers import DavServer, start_radicale, start_xandikos  # noqa: E402
 from jobs.models import SyncJob, SyncRun  # noqa: E402
 from jobs.runner import sync_run_execute  # noqa: E402
-from jobs.testing import samples  # noqa: E402
 from jobs.worker import freeze_startup_objects  # noqa: E402
 
 MULTIGET = {

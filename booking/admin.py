@@ -8,6 +8,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from booking.models import Appointment, Artist, ArtistCalendar, BusyBlock, CalendarSyncLog
+from booking.selectors import appointment_list_for
 from booking.services import (
     UPDATABLE,
     SlotUnavailable,
@@ -100,6 +101,9 @@ class AppointmentAdmin(admin.ModelAdmin):
         "updated_at",
     ]
     actions = ["confirm", "cancel", "push_again"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Appointment]:
+        return appointment_list_for(user=request.user)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # bookings come through the booking page or the API, which check availability

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from booking.models import Appointment, CalendarSyncLog
+from calsync.queue import enqueue
 
 # What an erased client's event is called in the artist's calendar: the time stays booked.
 ERASED_CLIENT = "Booked (client details erased)"
@@ -59,5 +60,5 @@ def purge(email: str) -> int:
         )  # fmt: skip
         deleted, _ = _of(email).delete()
         for pk in in_calendars:
-            transaction.on_commit(lambda pk=pk: appointment_push_task.delay(pk))
+            enqueue(appointment_push_task, pk)
     return deleted + len(in_calendars)

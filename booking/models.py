@@ -8,7 +8,6 @@ pieces, appointments are validated), so ``start >= S - MAX_INTERVAL`` keeps the 
 from __future__ import annotations
 
 import uuid
-import zoneinfo
 from datetime import UTC, datetime, timedelta
 
 from django.contrib.postgres.constraints import ExclusionConstraint
@@ -18,6 +17,7 @@ from django.db import connections, models
 from django.db.models import Func, Q
 
 from accounts.models import Account
+from calsync.validators import validate_time_zone
 
 MAX_INTERVAL = timedelta(days=2)
 # Times a booking, an availability question or a slot list may name. Far enough either way for any
@@ -46,13 +46,6 @@ def artist_id_in(ref: str) -> int | None:
         return None
     value = int(ref)
     return value if value <= MAX_ID else None
-
-
-def validate_time_zone(value: str) -> None:
-    try:
-        zoneinfo.ZoneInfo(value)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ValidationError(f"{value!r} is not a known time zone (e.g. Europe/Berlin)") from None
 
 
 def validate_working_hours(value: object) -> None:

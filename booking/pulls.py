@@ -21,12 +21,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.connectors import connector_class
-from accounts.connectors.base import Connector, ConnectorError, RemoteCollection
-from accounts.connectors.http import HttpClient
+from accounts.connectors.base import ConnectorError, ItemStore, RemoteCollection
 from booking.availability import split
 from booking.busy import UnreadableCalendar, busy_expansion
 from booking.ical import event_times
 from booking.models import MAX_INTERVAL, Appointment, ArtistCalendar, BusyBlock, CalendarSyncLog
+from calsync.lib.http import HttpClient
 from calsync.lib.items import extract_uid
 from calsync.limits import recurrence_limits
 
@@ -44,7 +44,7 @@ class PullResult:
     message: str = ""
 
 
-def calendar_connector(calendar: ArtistCalendar, *, timeout: float | None = None) -> Connector:
+def calendar_connector(calendar: ArtistCalendar, *, timeout: float | None = None) -> ItemStore:
     config = calendar.account.connector_config()
     http = None
     if timeout is not None:
@@ -103,7 +103,7 @@ def busy_pull(
 
 
 def _pull(
-    dav: Connector,
+    dav: ItemStore,
     calendar: ArtistCalendar,
     *,
     full: bool,
@@ -196,7 +196,7 @@ def _pull(
 
 
 def _recent_own_gone(
-    dav: Connector, collection: RemoteCollection, calendar: ArtistCalendar, *, seen: set[str]
+    dav: ItemStore, collection: RemoteCollection, calendar: ArtistCalendar, *, seen: set[str]
 ) -> set[str]:
     """Our events written since the last pull that a delta does not mention.
 

@@ -18,6 +18,7 @@ from django.utils import timezone
 from accounts.selectors import account_list_for
 from booking import availability
 from booking.models import MAX_INTERVAL, Appointment, Artist, ArtistCalendar, BusyBlock, artist_id_in
+from calsync.visibility import sees_studio
 
 ACTIVE_STATUSES = (Appointment.Status.PENDING, Appointment.Status.CONFIRMED)
 
@@ -222,7 +223,7 @@ def _age(
 
 def artist_calendar_list_for(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[ArtistCalendar]:
     """Every artist calendar for staff, none for anybody else (artists are the studio's business)."""
-    if not (user.is_authenticated and user.is_active and user.is_staff):
+    if not sees_studio(user):
         return ArtistCalendar.objects.none()
     return (
         ArtistCalendar.objects.filter(account__in=account_list_for(user=user))
@@ -231,5 +232,7 @@ def artist_calendar_list_for(*, user: AbstractBaseUser | AnonymousUser) -> Query
     )
 
 
-def appointment_list() -> QuerySet[Appointment]:
-    return Appointment.objects.select_related("artist").order_by("-start", "-id")
+def appointment_list_for(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Appointment]:
+    """Every appointment for staff, none for anybody else (clients' bookings are the studio's business)."""
+    appointments = Appointment.objects.select_related("artist").order_by("-start", "-id")
+    return appointments if sees_studio(user) else appointments.none()

@@ -28,6 +28,7 @@ from booking.selectors import (
     busy_data_state,
     slots_from_db,
 )
+from calsync.queue import enqueue, enqueue_now
 
 __all__ = [
     "PullResult",
@@ -159,7 +160,7 @@ def _insert_checked(appointment: Appointment, *, now: datetime) -> None:
 def _queue_push(appointment_id: int) -> None:
     from booking.tasks import appointment_push_task
 
-    transaction.on_commit(lambda: appointment_push_task.delay(appointment_id))
+    enqueue(appointment_push_task, appointment_id)
 
 
 def appointment_create(
@@ -322,3 +323,15 @@ def artist_calendar_check(*, calendar: ArtistCalendar) -> CalendarCheck:
         message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         return CalendarCheck(False, redact(message, secret=password))
     return CalendarCheck(True, f"Connected: {len(listing.items)} items in the calendar.")
+
+
+def busy_pull_queue(*, artist: Artist | None, start: str | None = None, end: str | None = None) -> None:
+    """Queue a pull of one artist's calendars (or everyone's) over ``[start, end)`` (ISO strings);
+    it writes nothing a worker must wait for, so it is sent at once."""
+    from booking.tasks import busy_pull_all_task, busy_pull_artist_task
+
+    window = {key: value for key, value in (("start", start), ("end", end)) if value is not None}
+    if artist is not None:
+        enqueue_now(busy_pull_artist_task, artist.pk, **window)
+    else:
+        enqueue_now(busy_pull_all_task, **window)

@@ -11,6 +11,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from booking.models import Artist
 from booking.pushes import PushOwed, appointment_push, appointment_pushes_claim_due
 from booking.services import busy_pull_artist
+from calsync.queue import enqueue_now
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ def appointment_push_owed_task() -> int:
     """The periodic sweep (beat, every minute): queue every owed push that is due."""
     claimed = appointment_pushes_claim_due()
     for appointment_id in claimed:
-        appointment_push_task.delay(appointment_id)
+        enqueue_now(appointment_push_task, appointment_id)
     return len(claimed)
 
 

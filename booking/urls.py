@@ -1,19 +1,5 @@
-from django.urls import include, path
-from rest_framework.routers import SimpleRouter
+from django.urls import path
 
-from booking import views, views_public
+from booking.views import booking_page
 
-router = SimpleRouter()
-# Accept /api/appointments and /api/appointments/ alike; clients disagree about the slash.
-router.trailing_slash = "/?"
-router.register("appointments", views.AppointmentViewSet, basename="appointment")
-router.register("admin/calendars", views.ArtistCalendarViewSet, basename="artist-calendar")
-
-urlpatterns = [
-    path("book/", views.booking_page, name="booking-page"),
-    path("api/availability", views_public.AvailabilityView.as_view(), name="availability"),
-    path("api/artists", views.artist_list_view, name="booking-artists"),
-    path("api/artists/<str:ref>/slots", views.slots_view, name="booking-slots"),
-    path("api/booking/sync", views.sync_view, name="booking-sync"),
-    path("api/", include(router.urls)),
-]
+urlpatterns = [path("book/", booking_page, name="booking-page")]

@@ -68,8 +68,11 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "axes",
     "calsync.apps.CalsyncConfig",
+    "calsync.ops",
     "accounts",
     "jobs",
+    "jobs.timesheets",
+    "jobs.bulk",
     "booking",
     "feeds",
     "feeds.dav",
@@ -85,7 +88,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "jobs.audit.AuditUserMiddleware",
+    "calsync.ops.audit.AuditUserMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as axes requires: it turns a lock-out flagged during the view into the 429 page.
@@ -240,7 +243,7 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ALWAYS_EAGER = env_bool("CALSYNC_TASKS_EAGER", False)
 CELERY_TIMEZONE = "UTC"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
-CELERY_BEAT_SCHEDULER = "jobs.beat:HeartbeatScheduler"
+CELERY_BEAT_SCHEDULER = "calsync.ops.beat:HeartbeatScheduler"
 # Every task has time limits: the soft one raises SoftTimeLimitExceeded inside the task (it ends
 # cleanly with a log line), the hard one kills the pool process. A sync run checkpoints every batch
 # and a migration of a large server may take hours, so it gets generous limits of its own; the
@@ -251,6 +254,7 @@ _SYNC_RUN_SOFT_TIME_LIMIT = env_int("CALSYNC_SYNC_RUN_SOFT_TIME_LIMIT", 6 * 3600
 _PULL_ALL_SOFT_TIME_LIMIT = env_int("CALSYNC_PULL_ALL_SOFT_TIME_LIMIT", 900, minimum=1)
 CELERY_TASK_ANNOTATIONS = {
     "jobs.sync_run": {"soft_time_limit": _SYNC_RUN_SOFT_TIME_LIMIT, "time_limit": _SYNC_RUN_SOFT_TIME_LIMIT + 300},
+    "bulk.sync_slice": {"soft_time_limit": _SYNC_RUN_SOFT_TIME_LIMIT, "time_limit": _SYNC_RUN_SOFT_TIME_LIMIT + 300},
     "booking.pull_all": {"soft_time_limit": _PULL_ALL_SOFT_TIME_LIMIT, "time_limit": _PULL_ALL_SOFT_TIME_LIMIT + 60},
 }
 if CELERY_TASK_TIME_LIMIT <= CELERY_TASK_SOFT_TIME_LIMIT:
@@ -323,7 +327,7 @@ CALSYNC_HTTP_MAX_RESPONSE_BYTES = env_int("CALSYNC_HTTP_MAX_RESPONSE_BYTES", 50 
 CALSYNC_FEED_MAX_BYTES = env_int("CALSYNC_FEED_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
 # Accounts of non-staff users never reach loopback, private or link-local addresses; these two
 # settings only concern staff (block them too) and exceptions for everyone (addresses, CIDRs or
-# host names, comma-separated). See accounts/connectors/addresses.py.
+# host names, comma-separated). See calsync/lib/addresses.py.
 CALSYNC_BLOCK_PRIVATE_ADDRESSES = env_bool("CALSYNC_BLOCK_PRIVATE_ADDRESSES", False)
 CALSYNC_ALLOWED_PRIVATE_NETWORKS = env_list("CALSYNC_ALLOWED_PRIVATE_NETWORKS")
 CALSYNC_HEARTBEAT_SECONDS = env_int("CALSYNC_HEARTBEAT_SECONDS", 15, minimum=1)
@@ -344,6 +348,10 @@ CALSYNC_OWED_MAX_ATTEMPTS = env_int("CALSYNC_OWED_MAX_ATTEMPTS", 3, minimum=1)
 CALSYNC_SERVER_DOWN_AFTER = env_int("CALSYNC_SERVER_DOWN_AFTER", 3, minimum=1)
 # Concurrent sync runs writing to one destination server (host:port), across all workers.
 CALSYNC_WRITES_PER_SERVER = env_int("CALSYNC_WRITES_PER_SERVER", 2, minimum=1)
+# Bulk migrations: a user's run yields to the others after this many items and goes to the back
+# of the queue (batches shrink to it below the engine's 100); the largest user list upload accepted.
+CALSYNC_BULK_SLICE_ITEMS = env_int("CALSYNC_BULK_SLICE_ITEMS", 500, minimum=1)
+CALSYNC_BULK_MAX_UPLOAD_BYTES = env_int("CALSYNC_BULK_MAX_UPLOAD_BYTES", 2 * 1024 * 1024, minimum=1024)
 # Audit events older than this many days are deleted by a daily beat task.
 CALSYNC_AUDIT_RETENTION_DAYS = env_int("CALSYNC_AUDIT_RETENTION_DAYS", 365, minimum=1)
 # Booking: public booking requests per client IP and per client e-mail address; busy data older

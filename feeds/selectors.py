@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet
 
+from calsync.visibility import visible_to
 from feeds.models import IcsFeed
 
 # What the /ics view needs to answer a conditional request, without the stored bytes.
@@ -27,9 +28,9 @@ def ics_feed_body(*, feed_id: int, gzipped: bool) -> bytes:
     return bytes(IcsFeed.objects.filter(pk=feed_id).values_list(column, flat=True).first() or b"")
 
 
-def ics_feed_list_for(*, user: AbstractBaseUser) -> QuerySet[IcsFeed]:
-    feeds = IcsFeed.objects.defer("data", "data_gzip").select_related("account")
-    return feeds if user.is_staff else feeds.filter(owner=user)
+def ics_feed_list_for(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[IcsFeed]:
+    """The feeds ``user`` may see (``calsync.visibility``: staff all, others their own)."""
+    return visible_to(IcsFeed.objects.defer("data", "data_gzip").select_related("account", "owner"), user=user)
 
 
 def ics_feeds_due(*, now: dt.datetime) -> list[int]:

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from django.apps import apps
 from rest_framework import serializers
 
 from accounts.models import Account
@@ -47,29 +46,8 @@ class IcsFeedSerializer(serializers.ModelSerializer):
     def get_has_token(self, feed: IcsFeed) -> bool:
         return bool(feed.token)
 
-    def validate_account(self, account: Account | None) -> Account | None:
-        user = self.context["request"].user
-        if account is not None and account.owner_id != user.pk and not user.is_staff:
-            raise serializers.ValidationError("No such account.")
-        if account is not None and account.kind != "caldav":
-            raise serializers.ValidationError("A feed publishes a CalDAV account's calendars.")
-        return account
-
-    def validate(self, attrs: dict) -> dict:
-        instance: IcsFeed | None = self.instance
-        source_type = attrs.get("source_type", instance.source_type if instance else IcsFeed.SourceType.CALDAV)
-        if source_type == IcsFeed.SourceType.APPOINTMENTS:
-            # Artists belong to the studio, not to one user, and their appointments carry clients'
-            # contact details: only staff publish them.
-            if not self.context["request"].user.is_staff:
-                raise serializers.ValidationError({"source_type": "Only staff can publish appointments."})
-            ref = str(attrs.get("source_ref", instance.source_ref if instance else "")).strip()
-            if not (ref.isascii() and ref.isdigit() and len(ref) <= 18) or not apps.is_installed("booking"):
-                raise serializers.ValidationError({"source_ref": "The artist's id is required."})
-            if not apps.get_model("booking", "Artist").objects.filter(pk=int(ref)).exists():
-                raise serializers.ValidationError({"source_ref": f"No artist with id {ref}."})
-            attrs["source_ref"] = ref
-        return attrs
+    # Which account and which source a user may publish are the service's rules
+    # (``feeds.services.ics_feed_check``), shared with the admin.
 
 
 class IcsFeedStatusSerializer(serializers.Serializer):

@@ -40,7 +40,7 @@ def source_for(source_type: str) -> FeedSource:
 
 def caldav_objects(feed: IcsFeed) -> list[bytes]:
     """Every object of the feed's selected calendars (all calendars when none is selected)."""
-    from jobs.runner import dav_connector
+    from jobs.engines.dav import dav_connector
 
     if feed.account is None:
         raise FeedSourceUnavailable("a CalDAV feed needs an account")

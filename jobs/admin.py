@@ -10,13 +10,13 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
-from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from jobs.conflicts import ConflictError, conflict_resolve
-from jobs.models import Conflict, Heartbeat, SyncJob, SyncLog, SyncRun
-from jobs.reports import owed_counts, run_report, run_report_csv
+from jobs.engines.forms import job_form_clean, job_form_fieldsets, job_form_help
+from jobs.models import Conflict, SyncJob, SyncLog, SyncRun
+from jobs.reports import run_report, run_report_csv
 from jobs.runs import (
     RunStateError,
     active_run,
@@ -26,6 +26,7 @@ from jobs.runs import (
     sync_run_resume,
 )
 from jobs.schedules import schedule_description, sync_job_set_schedule
+from jobs.selectors import conflict_list_for, latest_runs, owed_counts, sync_job_rows_for, sync_run_list_for
 
 STATUS_COLOURS = {
     "pending": "#777",
@@ -64,13 +65,6 @@ def progress_bar(run: SyncRun | None) -> SafeString:
     )
 
 
-def _latest_runs(jobs: list[SyncJob]) -> dict[int, SyncRun]:
-    latest: dict[int, SyncRun] = {}
-    for run in SyncRun.objects.filter(job__in=jobs).order_by("job_id", "-created_at", "-id"):
-        latest.setdefault(run.job_id, run)
-    return latest
-
-
 class SyncJobForm(forms.ModelForm):
     interval_minutes = forms.IntegerField(min_value=1, required=False, help_text="Run every N minutes.")
     crontab = forms.CharField(required=False, help_text='Or on a crontab, e.g. "*/30 6-22 * * 1-5".')
@@ -79,11 +73,12 @@ class SyncJobForm(forms.ModelForm):
         model = SyncJob
         fields = [
             "name", "source", "destination", "mode", "conflict_policy", "enabled", "sync_calendars", "sync_contacts",
-            "components", "create_collections", "collection_map", "sync_all", "keep_local",
+            "components", "create_collections", "collection_map", "sync_all", "keep_local", "strict",
         ]  # fmt: skip
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        job_form_help(self)
         if self.instance.pk:
             current = schedule_description(self.instance)
             self.fields["interval_minutes"].initial = current["interval_minutes"]
@@ -93,6 +88,7 @@ class SyncJobForm(forms.ModelForm):
         cleaned = super().clean()
         if cleaned.get("interval_minutes") and cleaned.get("crontab"):
             raise ValidationError("Give an interval or a crontab, not both.")
+        job_form_clean(self, cleaned)
         return cleaned
 
 
@@ -109,21 +105,20 @@ class SyncJobAdmin(admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("name", "source", "destination", "mode", "conflict_policy", "enabled")}),
         ("What", {"fields": ("sync_calendars", "sync_contacts", "components", "create_collections", "collection_map")}),
+        ("Objects a destination refuses", {"fields": ("strict",)}),
         ("ICS imports", {"fields": ("sync_all", "keep_local"), "classes": ("collapse",)}),
         ("Schedule", {"fields": ("interval_minutes", "crontab")}),
     )
 
+    def get_fieldsets(self, request: HttpRequest, obj: SyncJob | None = None) -> list:
+        return job_form_fieldsets(obj, super().get_fieldsets(request, obj))
+
     def get_queryset(self, request: HttpRequest) -> QuerySet[SyncJob]:
-        jobs = (
-            super()
-            .get_queryset(request)
-            .select_related("source", "destination", "schedule__interval", "schedule__crontab")
-        )
-        return jobs if request.user.is_superuser else jobs.filter(owner=request.user)
+        return sync_job_rows_for(user=request.user)
 
     def get_changelist_instance(self, request: HttpRequest):
         changelist = super().get_changelist_instance(request)
-        self._latest = _latest_runs(list(changelist.result_list))
+        self._latest = latest_runs(changelist.result_list)
         return changelist
 
     @admin.display(description="status")
@@ -239,8 +234,7 @@ class SyncRunAdmin(admin.ModelAdmin):
     inlines = [LogInline]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[SyncRun]:
-        runs = super().get_queryset(request)
-        return runs if request.user.is_superuser else runs.filter(job__owner=request.user)
+        return sync_run_list_for(user=request.user)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -325,8 +319,7 @@ class ConflictAdmin(admin.ModelAdmin):
     readonly_fields = [field.name for field in Conflict._meta.fields]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Conflict]:
-        conflicts = super().get_queryset(request).select_related("job", "resolved_by")
-        return conflicts if request.user.is_superuser else conflicts.filter(job__owner=request.user)
+        return conflict_list_for(user=request.user)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -376,25 +369,4 @@ class ConflictAdmin(admin.ModelAdmin):
         return HttpResponseRedirect(reverse("admin:jobs_conflict_change", args=[conflict_id]))
 
 
-@admin.register(Heartbeat)
-class HeartbeatAdmin(admin.ModelAdmin):
-    """Written by the worker bootstep and the beat scheduler; here only to look at, and to delete
-    the row of a process that is gone for good."""
-
-    list_display = ("name", "kind", "seen_at", "age")
-    list_filter = ("kind",)
-    ordering = ("kind", "name")
-
-    @admin.display(description="seconds ago")
-    def age(self, heartbeat: Heartbeat) -> int:
-        return int((timezone.now() - heartbeat.seen_at).total_seconds())
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Heartbeat | None = None) -> bool:
-        return False
-
-
-import jobs.admin_ledger  # noqa: E402 - registers the owed-items admin
-import jobs.timesheets.admin  # noqa: E402, F401 - registers the time-sheet admin
+import jobs.admin_ledger  # noqa: E402, F401 - registers the owed-items admin

@@ -8,6 +8,7 @@ from django.http import HttpRequest
 
 from jobs.followups import owed_items_retry
 from jobs.models import OwedItem
+from jobs.selectors import owed_item_list_for
 
 
 @admin.register(OwedItem)
@@ -20,8 +21,7 @@ class OwedItemAdmin(admin.ModelAdmin):
     actions = ("retry_now",)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[OwedItem]:
-        items = super().get_queryset(request)
-        return items if request.user.is_superuser else items.filter(job__owner=request.user)
+        return owed_item_list_for(user=request.user)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -6,8 +6,9 @@ class JobsConfig(AppConfig):
     verbose_name = "Sync jobs"
 
     def ready(self) -> None:
-        from jobs.audit import audit_connect
-        from jobs.timesheets.webhook import webhook_followup_connect
+        from calsync.ops.audit import audit_track, audit_track_resolutions
+        from jobs import worker  # noqa: F401  (connects the runner's worker signals: runs go back on a warm shutdown)
+        from jobs.models import Conflict, SyncJob
 
-        audit_connect()
-        webhook_followup_connect()
+        audit_track(SyncJob)
+        audit_track_resolutions(Conflict)

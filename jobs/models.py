@@ -1,28 +1,12 @@
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
-from fernet_fields import EncryptedTextField
 
 CALENDAR_COMPONENTS = ["VEVENT", "VTODO", "VJOURNAL"]
 
 
 def default_components() -> list[str]:
     return list(CALENDAR_COMPONENTS)
-
-
-class Heartbeat(models.Model):
-    """Last sign of life of a long-running process kind ("worker", "beat").
-
-    Written every CALSYNC_HEARTBEAT_SECONDS by a worker bootstep and by the beat scheduler, read
-    by /api/health/detailed. One row per process name, so the table never grows.
-    """
-
-    name = models.CharField(max_length=200, unique=True)
-    kind = models.CharField(max_length=20)
-    seen_at = models.DateTimeField()
-
-    def __str__(self) -> str:
-        return f"{self.kind} {self.name} @ {self.seen_at:%Y-%m-%d %H:%M:%S}"
 
 
 class SyncJob(models.Model):
@@ -57,6 +41,12 @@ class SyncJob(models.Model):
     # destination events the feed no longer has.
     sync_all = models.BooleanField(default=True)
     keep_local = models.BooleanField(default=False)
+    # DAV jobs: an object the destination refuses for a reason a minimal repair removes (an empty
+    # property, an end not after the start, a vCard 2.1…) is repaired and written, and the repair
+    # reported. Strict: reported as refused instead, nothing changed.
+    strict = models.BooleanField(
+        default=False, help_text="Report objects the destination refuses instead of repairing them to land."
+    )
     schedule = models.OneToOneField(
         "django_celery_beat.PeriodicTask", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -341,154 +331,3 @@ class WriteSlot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.host}#{self.slot}"
-
-
-# --- time sheets (Zammad → Kimai) ----------------------------------------------------------------
-
-
-def _webhook_token() -> str:
-    import secrets
-
-    return secrets.token_urlsafe(24)
-
-
-def validate_timezone(value: str) -> None:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    from django.core.exceptions import ValidationError
-
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValidationError(f"{value!r} is not an IANA time zone such as Europe/Berlin") from None
-
-
-class TimesheetSettings(models.Model):
-    """How a Zammad → Kimai job reconciles; one row per job, created with defaults when missing."""
-
-    class UpdatePolicy(models.TextChoices):
-        SOURCE = "source", "Zammad wins: update Kimai"
-        MANUAL = "manual", "Manual: record a conflict"
-
-    class OrphanPolicy(models.TextChoices):
-        CONFLICT = "conflict", "Record a conflict"
-        DELETE = "delete", "Delete the Kimai entry"
-
-    job = models.OneToOneField(SyncJob, on_delete=models.CASCADE, related_name="timesheet_settings")
-    update_policy = models.CharField(max_length=10, choices=UpdatePolicy.choices, default=UpdatePolicy.SOURCE)
-    orphan_policy = models.CharField(max_length=10, choices=OrphanPolicy.choices, default=OrphanPolicy.CONFLICT)
-    # Zammad's time_unit is a unitless number (the unit is only a label there).
-    minutes_per_unit = models.DecimalField(max_digits=8, decimal_places=3, default=1)
-    rounding_seconds = models.PositiveIntegerField(default=60, help_text="Kimai's rounding step.")
-    lookback_days = models.PositiveIntegerField(default=60, help_text="Scheduled runs reconcile this many days.")
-    create_missing_projects = models.BooleanField(
-        default=False, help_text="Create a Kimai customer and project for an organisation without a mapping."
-    )
-    new_project_name = models.CharField(max_length=150, default="Support")
-
-    class Meta:
-        verbose_name = "time sheet settings"
-        verbose_name_plural = "time sheet settings"
-
-    def __str__(self) -> str:
-        return f"time sheet settings of {self.job}"
-
-
-class ActivityMapping(models.Model):
-    """Zammad time accounting type → Kimai activity. ``zammad_type_id`` empty: entries without a type."""
-
-    job = models.ForeignKey(SyncJob, on_delete=models.CASCADE, related_name="activity_mappings")
-    zammad_type_id = models.PositiveIntegerField(null=True, blank=True)
-    zammad_type_name = models.CharField(max_length=250, blank=True)
-    kimai_activity = models.PositiveIntegerField()
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["job", "zammad_type_id"], name="activitymap_unique_type")]
-
-    def __str__(self) -> str:
-        return f"{self.zammad_type_name or self.zammad_type_id or '(no type)'} → activity {self.kimai_activity}"
-
-
-class ProjectMapping(models.Model):
-    """Zammad organisation (by name; empty: tickets without one) → Kimai customer and project."""
-
-    job = models.ForeignKey(SyncJob, on_delete=models.CASCADE, related_name="project_mappings")
-    organisation = models.CharField(max_length=250, blank=True)
-    kimai_customer = models.PositiveIntegerField(null=True, blank=True)
-    kimai_project = models.PositiveIntegerField()
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["job", "organisation"], name="projectmap_unique_org")]
-
-    def __str__(self) -> str:
-        return f"{self.organisation or '(no organisation)'} → project {self.kimai_project}"
-
-
-class AgentMapping(models.Model):
-    """Zammad agent → Kimai user, with the agent's time zone (empty: the Kimai user's own)."""
-
-    job = models.ForeignKey(SyncJob, on_delete=models.CASCADE, related_name="agent_mappings")
-    zammad_user_id = models.PositiveIntegerField()
-    email = models.EmailField(blank=True)
-    kimai_user = models.PositiveIntegerField()
-    timezone = models.CharField(max_length=64, blank=True, validators=[validate_timezone])
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["job", "zammad_user_id"], name="agentmap_unique_agent")]
-
-    def __str__(self) -> str:
-        return f"{self.email or self.zammad_user_id} → user {self.kimai_user}"
-
-
-class WebhookEndpoint(models.Model):
-    """``/api/webhooks/zammad/<token>``: the token names the job; the secret checks X-Hub-Signature."""
-
-    job = models.ForeignKey(SyncJob, on_delete=models.CASCADE, related_name="webhook_endpoints")
-    token = models.CharField(max_length=64, unique=True, default=_webhook_token)
-    secret = EncryptedTextField("HMAC SHA1 signature token")
-    enabled = models.BooleanField(default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    def __str__(self) -> str:
-        return f"webhook of {self.job}"
-
-
-class PendingTicket(models.Model):
-    """A ticket a webhook asked to sync; the next webhook run syncs exactly these, then drops them."""
-
-    job = models.ForeignKey(SyncJob, on_delete=models.CASCADE, related_name="pending_tickets")
-    ticket_id = models.PositiveIntegerField()
-    received_at = models.DateTimeField(default=timezone.now)
-    deliveries = models.PositiveIntegerField(default=1)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["job", "ticket_id"], name="pendingticket_unique")]
-
-    def __str__(self) -> str:
-        return f"ticket {self.ticket_id} of {self.job}"
-
-
-class AuditEvent(models.Model):
-    """Who changed what and when: configuration, sync decisions, conflict resolutions, purges.
-
-    ``before``/``after`` never hold secrets (they are replaced by a marker before saving).
-    """
-
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    actor_label = models.CharField(max_length=200, blank=True)
-    action = models.CharField(max_length=40)
-    object_type = models.CharField(max_length=100)
-    object_id = models.CharField(max_length=200, blank=True)
-    summary = models.TextField(blank=True)
-    before = models.JSONField(null=True, blank=True)
-    after = models.JSONField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["object_type", "object_id"])]
-
-    def __str__(self) -> str:
-        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_label or 'system'} {self.action} {self.object_type}"

@@ -140,3 +140,10 @@ class CollectionProgress:
 
     def __getattr__(self, name: str) -> Any:  # log, planned, checkpoint, flush … are the run's own
         return getattr(self.progress, name)
+
+
+class PlanOnlyProgress(RunProgress):
+    """A dry run writes nothing, not even run rows: counters and log lines stay in memory."""
+
+    def flush(self) -> None:
+        self.lines = []

@@ -11,7 +11,7 @@ import csv
 import io
 from typing import Any
 
-from django.db.models import Count, QuerySet
+from django.db.models import QuerySet
 
 from jobs.models import OwedItem, SyncJob, SyncLog, SyncRun
 
@@ -21,11 +21,6 @@ CSV_COLUMNS = (
     "record", "collection", "href", "dest_href", "uid", "summary", "operation", "state", "reason", "attempts",
     *COUNTERS,
 )  # fmt: skip
-
-
-def owed_counts(job: SyncJob) -> dict[str, int]:
-    counts = dict(job.owed_items.values_list("state").annotate(n=Count("id")).order_by())
-    return {state: counts.get(state, 0) for state in OwedItem.State.values}
 
 
 def owed_items_for(job: SyncJob, *, state: str = "") -> QuerySet[OwedItem]:

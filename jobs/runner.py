@@ -1,9 +1,11 @@
-"""Execute one SyncRun: connect, map collections, plan every pair, then sync each, and keep the
-run row up to date.
+"""Execute one SyncRun: claim it, hold a write slot, hand the job to its engine, end the run.
 
-The engine's ORM ports live beside it: ``jobs/stores.py`` (links, the owed-items ledger,
-conflicts) and ``jobs/progress.py`` (counters, log lines, pause/cancel/requeue requests); how a
-run ends (owed counts, follow-ups, going back to the queue) is ``jobs.runs.sync_run_finish``.
+The work itself is the engine's (``jobs.engines``, chosen by the pair of account kinds); the
+runner owns what every engine shares: the compare-and-set claim, the write slots per server,
+turning whatever happened into a run status a human can read, and flagging an account whose
+credentials were refused. Counters, heartbeats and pause/cancel/requeue requests are read and
+written at the engine's checkpoints by ``jobs/progress.py``; how a run ends (owed counts,
+follow-ups, going back to the queue) is ``jobs.runs.sync_run_finish``.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ import time
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -22,33 +23,22 @@ from django.db.models import F, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from accounts.connectors import connector_for
-from accounts.connectors.base import Connector, ConnectorError, RemoteCollection, TransientError
+from accounts.connectors.base import ConnectorError, TransientError
 from accounts.models import Account
 from jobs.engines import UnsupportedJob, engine_for
-from jobs.mapping import CollectionMapper, MappedCollection, selected
-from jobs.models import CollectionCursor, SyncJob, SyncRun, WriteSlot
+from jobs.models import SyncJob, SyncRun, WriteSlot
 from jobs.progress import ClaimLost, RunProgress
-from jobs.reconcile.apply import PairSync
-from jobs.reconcile.ledger import OutageDetector
-from jobs.reconcile.pair import Pair, ServerDown, Stopped
-from jobs.reconcile.plan import Action, EmptySideGuard, Mode, Op, Policy
-from jobs.reconcile.tokens import past_own_writes
+from jobs.reconcile.pair import ServerDown, Stopped
+from jobs.reconcile.plan import EmptySideGuard
 from jobs.runs import sync_run_finish
-from jobs.stores import OrmLinkStore
 
-__all__ = ["OrmLinkStore", "PairReport", "RunProgress", "dav_connector", "sync_job_pairs", "sync_run_execute"]
+__all__ = ["NoWriteSlot", "RunProgress", "sync_run_claim", "sync_run_execute"]
 
 logger = logging.getLogger(__name__)
-
-DAV_KINDS = {"caldav", "carddav"}
 
 
 class NoWriteSlot(Exception):
     """Every write slot for the destination server is taken; try again shortly."""
-
-
-# --- ORM adapters ------------------------------------------------------------------------------
 
 
 # --- write slots -------------------------------------------------------------------------------
@@ -80,201 +70,6 @@ def write_slot(host: str, run: SyncRun) -> Iterator[None]:
 
 
 # --- execution ---------------------------------------------------------------------------------
-
-
-def dav_connector(account: Account, kind: str) -> Connector:
-    """A CalDAV or CardDAV connector for ``account``: one server usually serves both."""
-    return connector_for(replace(account.connector_config(), kind=kind))
-
-
-@dataclass
-class PairReport:
-    source: str
-    destination: str
-    kind: str
-    actions: list[Action]
-    would_create: list[str]
-
-
-def sync_job_pairs(
-    job: SyncJob, progress, *, run: SyncRun | None = None, dry_run: bool = False, confirm_empty: bool = False
-) -> list[PairReport]:
-    """Sync (or, with ``dry_run``, only plan) ``job`` with the engine for its pair of account kinds."""
-    return engine_for(job)(job, progress, run=run, dry_run=dry_run, confirm_empty=confirm_empty)
-
-
-def sync_dav_job(
-    job: SyncJob, progress, *, run: SyncRun | None = None, dry_run: bool = False, confirm_empty: bool = False
-) -> list[PairReport]:
-    """CalDAV/CardDAV → CalDAV/CardDAV: every mapped calendar and address book.
-
-    Every collection pair is listed and planned before the first write, so the run's total is
-    known from the start; then the pairs are written one after the other.
-    """
-    kinds = []
-    if job.sync_calendars:
-        kinds.append(("caldav", "calendar"))
-    if job.sync_contacts:
-        kinds.append(("carddav", "addressbook"))
-    connectors: list[Connector] = []
-    outage = OutageDetector(settings.CALSYNC_SERVER_DOWN_AFTER)
-    try:
-        entries: list[PreparedPair | PairReport] = []
-        for connector_kind, collection_kind in kinds:
-            source = dav_connector(job.source, connector_kind)
-            dest = dav_connector(job.destination, connector_kind)
-            connectors += [source, dest]
-            entries += _prepare_kind(
-                job, source, dest, collection_kind, progress,
-                run=run, dry_run=dry_run, confirm_empty=confirm_empty, outage=outage,
-            )  # fmt: skip
-        return _execute(job, entries, progress, dry_run=dry_run)
-    finally:
-        for connector in connectors:
-            connector.close()
-
-
-@dataclass
-class PreparedPair:
-    """A collection pair listed and planned, waiting for its turn to write."""
-
-    name: str
-    kind: str
-    pair: Pair
-    sync: PairSync
-    mapped: MappedCollection
-
-
-def pair_progress(progress, collection: RemoteCollection, pair: Pair):
-    """The run's progress, tallied per collection for the run report when the run keeps one."""
-    if not hasattr(progress, "for_collection"):
-        return progress
-    return progress.for_collection(
-        collection.url, name=collection.name or collection.url, destination=", ".join(pair.dest_urls)
-    )
-
-
-def _prepare_kind(
-    job, source, dest, collection_kind, progress, *, run, dry_run, confirm_empty, outage
-) -> list[PreparedPair | PairReport]:
-    try:
-        source_collections = selected(
-            [c for c in source.list_collections() if c.kind == collection_kind], job.collection_map or {}
-        )
-    except ConnectorError as exc:
-        if exc.permanent:
-            raise
-        progress.log("warning", f"no {collection_kind}s on the source: {exc}")
-        return []
-    dest_collections = [c for c in dest.list_collections() if c.kind == collection_kind]
-    mapper = CollectionMapper(
-        dest,
-        dest_collections,
-        explicit=job.collection_map or {},
-        create=job.create_collections,
-        dry_run=dry_run,
-        log=progress.log,
-        source=source,
-    )
-    cursors = {c.url: c.sync_token for c in CollectionCursor.objects.filter(job=job)}
-    entries: list[PreparedPair | PairReport] = []
-    for collection in source_collections:
-        try:
-            if collection_kind == "calendar":
-                mapped = mapper.map_calendar(collection, set(job.components))
-            else:
-                mapped = mapper.map_addressbook(collection)
-        except LookupError:
-            continue
-        if not mapped.dest:
-            if mapped.would_create:
-                entries.append(_dry_run_create_report(source, mapped, collection_kind))
-            continue
-        pair = Pair(
-            source,
-            dest,
-            collection,
-            mapped.dest,
-            Mode(job.mode),
-            Policy(job.conflict_policy),
-            frozenset(job.components) | {"VCARD"},
-            is_calendar=collection_kind == "calendar",
-        )
-        sync = PairSync(
-            pair,
-            OrmLinkStore(job, collection.url, run),
-            pair_progress(progress, collection, pair),
-            dry_run=dry_run,
-            max_attempts=settings.CALSYNC_OWED_MAX_ATTEMPTS,
-            outage=outage,
-        )
-        sync.prepare(
-            source_token=cursors.get(collection.url, ""),
-            dest_tokens={url: cursors.get(url, "") for url in pair.dest_urls},
-            confirm_empty=confirm_empty,
-        )
-        entries.append(PreparedPair(collection.name or collection.url, collection_kind, pair, sync, mapped))
-    return entries
-
-
-def _execute(job: SyncJob, entries: list[PreparedPair | PairReport], progress, *, dry_run: bool) -> list[PairReport]:
-    reports: list[PairReport] = []
-    for index, entry in enumerate(entries):
-        if isinstance(entry, PairReport):
-            reports.append(entry)
-            continue
-        pair, sync = entry.pair, entry.sync
-        writes_before = _writes(progress)
-        try:
-            result = sync.execute()
-        except ServerDown as exc:
-            for later in entries[index + 1 :]:
-                if isinstance(later, PreparedPair):
-                    later.sync.abandon(str(exc))
-            raise
-        reports.append(
-            PairReport(
-                pair.source_collection.url, ", ".join(pair.dest_urls), entry.kind, result.actions,
-                entry.mapped.would_create,
-            )
-        )  # fmt: skip
-        if dry_run:
-            continue
-        if sync.owes:
-            # Its tokens stay where they were: the next run lists in full and tries again.
-            progress.log("warning", f"{entry.name}: done, with items owed (they are tried again)")
-            continue
-        dest_tokens = result.dest_tokens
-        if _writes(progress) > writes_before and pair.mode != Mode.TWO_WAY:
-            dest_tokens = past_own_writes(
-                dest=pair.dest, collections=pair.dest_collections.values(), tokens=dest_tokens,
-                before=sync.loaded, after=list(sync.records.values()),
-            )  # fmt: skip
-        _save_cursors(job, {pair.source_collection.url: result.source_token, **dest_tokens})
-        progress.log("info", f"{entry.name}: done")
-    return reports
-
-
-def _writes(progress) -> int:
-    counters = getattr(progress, "counters", {})
-    return sum(counters.get(name, 0) for name in ("created", "updated", "deleted"))
-
-
-def _dry_run_create_report(source: Connector, mapped: MappedCollection, collection_kind: str) -> PairReport:
-    listing = source.list_items(mapped.source)
-    actions = [
-        Action(Op.CREATE_DEST, source_href=href, source_etag=etag, reason="new collection")
-        for href, etag in listing.items.items()
-    ]
-    return PairReport(
-        mapped.source.url, "(new) " + ", ".join(mapped.would_create), collection_kind, actions, mapped.would_create
-    )
-
-
-def _save_cursors(job: SyncJob, tokens: dict[str, str]) -> None:
-    for url, token in tokens.items():
-        if token:
-            CollectionCursor.objects.update_or_create(job=job, url=url, defaults={"sync_token": token})
 
 
 def sync_run_claim(run_id: int, worker: str = "") -> SyncRun | None:
@@ -323,7 +118,7 @@ def sync_run_execute(
         host = urlsplit(job.destination.url).netloc.lower()
         with write_slot(host, run):
             _started(run, progress)
-            sync_job_pairs(job, progress, run=run, confirm_empty=run.confirm_empty)
+            engine_for(job).run(job, progress, run=run, confirm_empty=run.confirm_empty)
     except Stopped:
         status = _stopped_status(run)
         if status == SyncRun.Status.QUEUED:

@@ -7,30 +7,35 @@ redelivered message) cannot both win: the one whose WHERE clause still matches d
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
+if TYPE_CHECKING:
+    from celery.result import AsyncResult
+
+from calsync.lib.errors import StateConflict
+from calsync.queue import enqueue
 from jobs.models import OwedItem, SyncJob, SyncLog, SyncRun
 
 logger = logging.getLogger(__name__)
 Status = SyncRun.Status
 
 
-class RunStateError(Exception):
+class RunStateError(StateConflict):
     """The requested transition does not apply to the run's current state."""
 
 
 def _enqueue(run: SyncRun) -> None:
     from jobs.tasks import sync_run_task
 
-    def send() -> None:
-        result = sync_run_task.apply_async(args=[run.pk])
+    def sent(result: AsyncResult) -> None:
         SyncRun.objects.filter(pk=run.pk).update(task_id=result.id or "")
 
-    transaction.on_commit(send)
+    enqueue(sync_run_task, run.pk, on_sent=sent)
 
 
 def active_run(job: SyncJob) -> SyncRun | None:
@@ -190,9 +195,12 @@ def _resend_lost_retries(stale) -> list[int]:
     memory until it is due; a worker killed meanwhile takes it along until the broker's visibility
     timeout (an hour on Redis). A bounced run beats when it bounces, and retries within a minute:
     one queued for longer than the stale time gets a new message (a spare one claims nothing).
+    A bulk migration's runs take turns through their own task and wait their turn in its queue
+    (``jobs.bulk.slicing``): they are left to it.
     """
     resent = []
-    for run in SyncRun.objects.filter(status=Status.QUEUED, heartbeat_at__lt=stale):
+    bounced = SyncRun.objects.filter(status=Status.QUEUED, heartbeat_at__lt=stale, job__bulk_user__isnull=True)
+    for run in bounced:
         touched = SyncRun.objects.filter(pk=run.pk, status=Status.QUEUED, heartbeat_at=run.heartbeat_at)
         if touched.update(heartbeat_at=timezone.now()):
             _enqueue(run)

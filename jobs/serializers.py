@@ -1,51 +1,17 @@
-"""API shapes of the jobs app: health probes, sync jobs, runs, logs, conflicts."""
+"""API shapes of the jobs app: sync jobs, runs, logs, conflicts."""
 
 from __future__ import annotations
+
+from typing import cast
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import Account
+from accounts.selectors import account_list_for
 from jobs.models import CALENDAR_COMPONENTS, Conflict, OwedItem, SyncJob, SyncLog, SyncRun
-from jobs.reports import owed_counts
 from jobs.schedules import schedule_description
-
-
-class HealthSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=["ok", "error"])
-    detail = serializers.CharField(required=False, help_text="Present when status is error.")
-
-
-class ProbeSerializer(serializers.Serializer):
-    ok = serializers.BooleanField()
-    latency_ms = serializers.FloatField(required=False)
-    error = serializers.CharField(required=False)
-
-
-class DatabaseProbeSerializer(ProbeSerializer):
-    vendor = serializers.CharField()
-
-
-class BrokerProbeSerializer(ProbeSerializer):
-    url = serializers.CharField(help_text="Broker URL without its password.")
-
-
-class HeartbeatProbeSerializer(serializers.Serializer):
-    ok = serializers.BooleanField(help_text="A process of this kind was seen within the staleness window.")
-    last_seen = serializers.DateTimeField(allow_null=True)
-    age_seconds = serializers.FloatField(allow_null=True)
-    alive = serializers.IntegerField(help_text="Processes of this kind seen within the staleness window.")
-    stale_after_seconds = serializers.IntegerField()
-    error = serializers.CharField(required=False)
-
-
-class DetailedHealthSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=["ok", "error"])
-    database = DatabaseProbeSerializer()
-    broker = BrokerProbeSerializer()
-    worker = HeartbeatProbeSerializer()
-    beat = HeartbeatProbeSerializer()
-
+from jobs.selectors import latest_runs, owed_counts
 
 # --- sync jobs ---------------------------------------------------------------------------------
 
@@ -81,6 +47,16 @@ class RunSerializer(serializers.ModelSerializer):
         return round(100 * run.progress_done / run.progress_total, 1) if run.progress_total else 0.0
 
 
+class SyncJobListSerializer(serializers.ListSerializer):
+    """A page of jobs loads its latest runs in one query (the jobs come annotated from the selector)."""
+
+    def to_representation(self, data) -> list:
+        jobs = list(data.all() if hasattr(data, "all") else data)
+        cache = cast(dict, self.context).setdefault("latest_runs", {})
+        cache.update(dict.fromkeys(job.pk for job in jobs) | latest_runs(jobs))
+        return super().to_representation(jobs)
+
+
 class SyncJobSerializer(serializers.ModelSerializer):
     source = serializers.PrimaryKeyRelatedField(queryset=Account.objects.all())
     destination = serializers.PrimaryKeyRelatedField(queryset=Account.objects.all())
@@ -103,31 +79,25 @@ class SyncJobSerializer(serializers.ModelSerializer):
         model = SyncJob
         fields = [
             "id", "name", "source", "destination", "mode", "conflict_policy", "sync_calendars", "sync_contacts",
-            "components", "create_collections", "collection_map", "sync_all", "keep_local", "enabled",
+            "components", "create_collections", "collection_map", "sync_all", "keep_local", "strict", "enabled",
             "schedule", "status", "state", "last_run", "owed_items", "retry_at", "created_at", "updated_at",
         ]  # fmt: skip
         read_only_fields = ["created_at", "updated_at", "retry_at"]
+        list_serializer_class = SyncJobListSerializer
         extra_kwargs = {"retry_at": {"help_text": "When the next follow-up run is due (items are owed)."}}
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         request = self.context.get("request")
-        if request is not None and not request.user.is_staff:
-            # Only one's own accounts can be a job's source or destination.
+        if request is not None:
+            # Only an account one may see can be a job's source or destination.
             for name in ("source", "destination"):
-                self.fields[name].queryset = Account.objects.filter(owner_id=request.user.pk)
-
-    def validate(self, attrs: dict) -> dict:
-        source = attrs.get("source", getattr(self.instance, "source", None))
-        destination = attrs.get("destination", getattr(self.instance, "destination", None))
-        if source is not None and source == destination:
-            raise serializers.ValidationError({"destination": "The destination must be another account."})
-        return attrs
+                self.fields[name].queryset = account_list_for(user=request.user)
 
     def _latest(self, job: SyncJob) -> SyncRun | None:
-        cache = self.context.setdefault("latest_runs", {})
+        cache = cast(dict, self.context).setdefault("latest_runs", {})
         if job.pk not in cache:
-            cache[job.pk] = job.runs.order_by("-created_at", "-id").first()
+            cache.update(dict.fromkeys([job.pk]) | latest_runs([job]))
         return cache[job.pk]
 
     def get_status(self, job: SyncJob) -> str:

@@ -7,34 +7,25 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
-from jobs.engines import UnsupportedJob, engine_for
-from jobs.models import Heartbeat, SyncJob
+from jobs.engines import sync_job_validate
+from jobs.models import SyncJob
 from jobs.schedules import sync_job_set_schedule
-
-
-def heartbeat_record(*, name: str, kind: str) -> Heartbeat:
-    """Mark process ``name`` as alive now; one row per name, so the table never grows."""
-    heartbeat, _ = Heartbeat.objects.update_or_create(name=name, defaults={"kind": kind, "seen_at": timezone.now()})
-    return heartbeat
-
 
 # --- sync jobs ---------------------------------------------------------------------------------
 
 JOB_FIELDS = (
     "name", "source", "destination", "mode", "conflict_policy", "sync_calendars", "sync_contacts", "components",
-    "create_collections", "collection_map", "sync_all", "keep_local", "enabled",
+    "create_collections", "collection_map", "sync_all", "keep_local", "strict", "enabled",
 )  # fmt: skip
 
 
 def _save_job(job: SyncJob) -> None:
+    if job.source_id is not None and job.source_id == job.destination_id:
+        raise ValidationError({"destination": "The destination must be another account."})
     job.full_clean()
-    try:
-        engine_for(job)
-    except UnsupportedJob as exc:
-        raise ValidationError({"destination": str(exc)}) from None
+    sync_job_validate(job=job)
     try:
         with transaction.atomic():
             job.save()

@@ -6,11 +6,11 @@ import logging
 
 from celery import shared_task
 
+from calsync.ops.heartbeats import heartbeat_record
 from jobs.followups import sync_followups_start_due
 from jobs.models import SyncJob, SyncRun
 from jobs.runner import NoWriteSlot, sync_run_execute
 from jobs.runs import RunStateError, sync_job_start, sync_runs_recover
-from jobs.services import heartbeat_record
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +42,13 @@ def sync_run_task(self, run_id: int) -> None:
     queued and the task retries with backoff. The run remembers its worker, so a worker that is
     told to stop can hand its runs back to the queue.
     """
-    sync_run_execute(run_id, worker=self.request.hostname or "")
+    try:
+        sync_run_execute(run_id, worker=self.request.hostname or "")
+    finally:
+        # Webhook deliveries that arrived while the run was busy get their own run now.
+        from jobs.timesheets.webhook import webhook_followup_after_run
+
+        webhook_followup_after_run(run_id=run_id)
 
 
 @shared_task(name="jobs.recover_runs")

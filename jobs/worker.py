@@ -1,4 +1,6 @@
-"""A Celery worker bootstep that records the worker's heartbeat in the database."""
+"""Worker signals of the sync runner: hand runs back on shutdown, freeze start-up objects.
+
+The worker's liveness heartbeat is calsync/ops/heartbeats.py."""
 
 from __future__ import annotations
 
@@ -6,52 +8,10 @@ import gc
 import logging
 from typing import Any
 
-from celery import bootsteps
 from celery.signals import worker_process_init, worker_shutdown, worker_shutting_down
-from django.conf import settings
-from django.db import DatabaseError, close_old_connections, connection
-
-from jobs.services import heartbeat_record
+from django.db import DatabaseError, connection
 
 logger = logging.getLogger(__name__)
-
-
-class HeartbeatStep(bootsteps.StartStopStep):
-    """Upserts ``Heartbeat(name="worker@<nodename>", kind="worker")`` on start and periodically.
-
-    A run whose worker stopped heart-beating is recovered by another worker, and the health
-    endpoint reports a queue nobody consumes; both read this row.
-    """
-
-    requires = ("celery.worker.components:Timer",)
-
-    def __init__(self, worker: Any, **kwargs: Any) -> None:
-        super().__init__(worker, **kwargs)
-        self._timer_entry: Any = None
-
-    def start(self, worker: Any) -> None:
-        name = f"worker@{worker.hostname}"
-        self._beat(name)
-        self._timer_entry = worker.timer.call_repeatedly(settings.CALSYNC_HEARTBEAT_SECONDS, self._beat, (name,))
-
-    def stop(self, worker: Any) -> None:
-        if self._timer_entry is not None:
-            self._timer_entry.cancel()
-            self._timer_entry = None
-
-    @staticmethod
-    def _beat(name: str) -> None:
-        try:
-            close_old_connections()
-            heartbeat_record(name=name, kind="worker")
-        except DatabaseError:
-            # An outage must not kill the worker; the stale heartbeat is the signal.
-            logger.warning("worker heartbeat could not be recorded", exc_info=True)
-        finally:
-            # This runs on the timer thread or the consumer's event loop, outside any task; a
-            # connection left open there would be inherited by forked pool children or linger
-            # idle on PostgreSQL until the worker exits.
-            connection.close()
 
 
 @worker_shutting_down.connect

@@ -11,66 +11,20 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import ClassVar, Protocol, runtime_checkable
 
-from accounts.connectors.addresses import NetworkPolicy
+from accounts.connectors.profile import ServerProfile
+from calsync.lib.addresses import NetworkPolicy
 
-# --- errors ------------------------------------------------------------------------------------
-
-
-class ConnectorError(Exception):
-    """Base class. ``permanent`` errors flag the account and are not retried."""
-
-    permanent: ClassVar[bool] = False
-
-    def __init__(self, message: str, *, status: int | None = None, url: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
-        self.url = url
-
-    def __str__(self) -> str:
-        return self.message
-
-
-class AuthError(ConnectorError):
-    """The server refused the credentials (401) or the account lacks access (403 on discovery)."""
-
-    permanent = True
-
-
-class ConfigError(ConnectorError):
-    """The account cannot work as configured: bad URL, no CalDAV there, blocked address."""
-
-    permanent = True
-
-
-class ProtocolError(ConnectorError):
-    """The server answered something unusable: non-XML, an XML bomb, a body over the size limit."""
-
-    permanent = True
-
-
-class TransientError(ConnectorError):
-    """Timeouts, connection failures, 429 and 5xx: retried with backoff and jitter."""
-
-    def __init__(
-        self, message: str, *, status: int | None = None, url: str | None = None, retry_after: float | None = None
-    ) -> None:
-        super().__init__(message, status=status, url=url)
-        # Seconds the server asked for (Retry-After) when it was more than the HTTP seam waits.
-        self.retry_after = retry_after
-
-
-class NotFound(ConnectorError):
-    """The collection or item is gone (404/410)."""
-
-
-class PreconditionFailed(ConnectorError):
-    """412: the item changed (or exists) on the server. Re-read and re-plan; never overwrite."""
-
-
-class ItemRejected(ConnectorError):
-    """The server refused this one item (403/409/415/507/500 on PUT); the run goes on."""
-
+# The connector contract's errors; the HTTP seam raises them too, so they live on the ground floor.
+from calsync.lib.errors import (  # noqa: F401
+    AuthError,
+    ConfigError,
+    ConnectorError,
+    ItemRejected,
+    NotFound,
+    PreconditionFailed,
+    ProtocolError,
+    TransientError,
+)
 
 # --- neutral values ----------------------------------------------------------------------------
 
@@ -88,6 +42,8 @@ class AccountConfig:
     # What this account may connect to, from who owns it (Account.connector_config()). None is the
     # operator's own policy, for configs built by hand in tests, benches and the CLI.
     network: NetworkPolicy | None = field(default=None, compare=False)
+    # What "Test connection" saw the server do (probe.py); None when it was never probed.
+    profile: ServerProfile | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,12 +95,16 @@ class PutResult:
     etag: str
 
 
-# --- the protocol ------------------------------------------------------------------------------
+# --- the protocols -----------------------------------------------------------------------------
+# Two honest kinds of remote system: stores of items (calendar objects, vCards) in collections,
+# and time-tracking APIs (time entries behind a JSON API). A connector is one or the other; none
+# pretends to be both. Every method raises ``ConnectorError`` kinds.
 
 
 @runtime_checkable
-class Connector(Protocol):
-    """Read and write items on one remote system. Every method raises ``ConnectorError`` kinds."""
+class ItemStore(Protocol):
+    """Read and write items in the collections of one remote store: CalDAV, CardDAV, an ICS feed
+    (read-only: its writes raise ``ConfigError``)."""
 
     kind: ClassVar[str]
 
@@ -167,3 +127,24 @@ class Connector(Protocol):
     ) -> RemoteCollection: ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class TimeTrackingApi(Protocol):
+    """A time-tracking system's JSON API (Zammad's time accountings, Kimai's timesheets).
+
+    What they share is the connection: a token, a diagnosis, a session to close. The entries each
+    system keeps differ (Zammad's are the source, Kimai's the destination), so their calls are
+    each connector's own, used by the time-sheet engine (``jobs/timesheets/``).
+    """
+
+    kind: ClassVar[str]
+    service: ClassVar[str]  # the system's name, as messages say it
+
+    def check(self) -> CheckResult: ...
+
+    def close(self) -> None: ...
+
+
+# The name the sync engines and booking use for the item store they read and write.
+Connector = ItemStore

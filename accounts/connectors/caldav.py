@@ -6,10 +6,10 @@ from typing import ClassVar
 from urllib.parse import unquote, urlsplit
 from xml.etree.ElementTree import Element
 
-from accounts.connectors import xml as dx
 from accounts.connectors.base import RemoteCollection
 from accounts.connectors.dav import DavConnector
-from accounts.connectors.http import display_url
+from calsync.lib import davxml as dx
+from calsync.lib.http import display_url
 
 SUPPORTED_COMPONENTS = dx.caldav("supported-calendar-component-set")
 KNOWN_COMPONENTS = ("VEVENT", "VTODO", "VJOURNAL")

@@ -14,7 +14,6 @@ from typing import ClassVar
 from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 from xml.etree.ElementTree import Element
 
-from accounts.connectors import xml as dx
 from accounts.connectors.base import (
     AccountConfig,
     AuthError,
@@ -25,7 +24,8 @@ from accounts.connectors.base import (
     RemoteCollection,
 )
 from accounts.connectors.davitems import XML_CONTENT_TYPE, DavItems
-from accounts.connectors.http import HttpClient, HttpResponse, display_url, normalize_url
+from calsync.lib import davxml as dx
+from calsync.lib.http import HttpClient, HttpResponse, display_url, normalize_url
 
 _SLUG = re.compile(r"[^a-z0-9]+")
 

@@ -13,7 +13,6 @@ from collections.abc import Iterable, Iterator
 from typing import ClassVar, Self
 from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
 
-from accounts.connectors import xml as dx
 from accounts.connectors.base import (
     AccountConfig,
     AuthError,
@@ -28,7 +27,9 @@ from accounts.connectors.base import (
     RemoteItem,
     TransientError,
 )
-from accounts.connectors.http import HttpClient, HttpResponse, credentials_from_url, display_url, normalize_url
+from accounts.connectors.profile import ServerProfile
+from calsync.lib import davxml as dx
+from calsync.lib.http import HttpClient, HttpResponse, credentials_from_url, display_url, normalize_url
 
 logger = logging.getLogger("calsync.connectors")
 
@@ -69,8 +70,15 @@ class DavItems:
         self.http = http or HttpClient(
             username=username, password=password, verify_tls=config.verify_tls, network=config.network
         )
+        # Read by whoever must work around a quirk (say, If-None-Match ignored); all None ("not
+        # known") until the account's connection test probed the server.
+        self.profile = config.profile or ServerProfile()
         self._no_sync_collection: set[str] = set()
         self._no_multiget: set[str] = set()
+        # Whether creating must first look for an object at the href, because the server ignores
+        # If-None-Match: * (SOGo overwrites). The account's server profile presets it; without one
+        # the first create probes (``_ignores_conditional_writes``).
+        self.check_before_create: bool | None = self.profile.ignores_if_none_match
 
     def close(self) -> None:
         self.http.close()
@@ -85,6 +93,8 @@ class DavItems:
 
     def list_items(self, collection: RemoteCollection, *, sync_token: str = "") -> Listing:
         url = collection.url
+        if self.profile.supports_sync_collection is False:  # sabre/dav 1.8: spare the refused REPORT
+            self._no_sync_collection.add(url)
         if url not in self._no_sync_collection:
             try:
                 return self._sync_listing(url, sync_token)
@@ -176,7 +186,7 @@ class DavItems:
 
     def _fetch_batch(self, collection: RemoteCollection, batch: list[str]) -> Iterator[RemoteItem]:
         if collection.url not in self._no_multiget:
-            body = dx.multiget_body(self.multiget_report, self.data_prop, batch)
+            body = dx.multiget_body(self.multiget_report, self.data_prop, batch, **self._data_wanted(collection.url))
             response = self._dav_request("REPORT", collection.url, body, depth=1)
             if response.status == 207:
                 yield from self._items_from(response)
@@ -202,8 +212,14 @@ class DavItems:
                 content_type=media_type,
             )
 
+    def _data_wanted(self, collection_url: str) -> dict[str, str]:
+        """The media type and version to ask for (CardDAV negotiates vCard 4.0); {} takes the default."""
+        return {}
+
     def _get(self, href: str, base: str) -> RemoteItem | None:
-        response = self.http.request("GET", self._absolute(href, base))
+        wanted = self._data_wanted(base)
+        accept = {"Accept": f"{wanted['content-type']}; version={wanted['version']}"} if wanted else {}
+        response = self.http.request("GET", self._absolute(href, base), headers=accept)
         if response.status in (404, 410):
             return None
         if response.status != 200:
@@ -226,6 +242,8 @@ class DavItems:
             url = urljoin(_with_slash(collection.url), quote(self._new_name(uid)))
             href = urlsplit(url).path
             headers = {"If-None-Match": "*", "Content-Type": self.content_type}
+            if self._must_check_before_create(collection) and self._exists(url):
+                raise PreconditionFailed(f"{href} already exists (found just before creating it)", status=412, url=href)
         response = self.http.request("PUT", url, headers=headers, content=data)
         status = response.status
         if status in (200, 201, 204):
@@ -257,6 +275,44 @@ class DavItems:
         if response.status == 412:
             raise PreconditionFailed(f"{href} changed on the server since it was read", status=412, url=href)
         raise self._rejected(response, href)
+
+    def _must_check_before_create(self, collection: RemoteCollection) -> bool:
+        if self.check_before_create is None:
+            self.check_before_create = self._ignores_conditional_writes(collection)
+        return self.check_before_create
+
+    def _ignores_conditional_writes(self, collection: RemoteCollection) -> bool:
+        """One PUT with If-Match: * to a fresh href: RFC 9110 section 13.1.1 says 412, and every
+        server that honours it honours If-None-Match: * as well. A server that creates the object
+        instead (SOGo) would also overwrite on create; the probe object is deleted again."""
+        name = f"calsync-probe-{uuid.uuid4().hex}"
+        url = urljoin(_with_slash(collection.url), name + self.extension)
+        headers = {"If-Match": "*", "Content-Type": self.content_type}
+        response = self.http.request("PUT", url, headers=headers, content=self._probe_body(name))
+        if response.status not in (200, 201, 204):
+            return False
+        self.http.request("DELETE", url)
+        logger.warning(
+            "%s ignores If-Match/If-None-Match: *; calsync looks for an object before creating one there",
+            display_url(collection.url),
+        )
+        return True
+
+    def _probe_body(self, uid: str) -> bytes:
+        if self.extension == ".vcf":
+            return f"BEGIN:VCARD\r\nVERSION:3.0\r\nUID:{uid}\r\nFN:calsync probe\r\nN:;;;;\r\nEND:VCARD\r\n".encode()
+        return (
+            "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//calsync//probe//EN\r\nBEGIN:VEVENT\r\n"
+            f"UID:{uid}\r\nDTSTAMP:20000101T000000Z\r\nDTSTART:20000101T000000Z\r\nDURATION:PT1H\r\n"
+            "SUMMARY:calsync probe\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+        ).encode()
+
+    def _exists(self, url: str) -> bool:
+        response = self._dav_request("PROPFIND", url, dx.propfind_body([dx.GETETAG]), depth=0, slash_retry=False)
+        if response.status != 207:
+            return False
+        entries = dx.parse_multistatus(response.content, url=display_url(response.url)).responses
+        return any(entry.status == 200 for entry in entries)
 
     def _is_data_refusal(self, response: HttpResponse) -> bool:
         # Xandikos answers invalid data with 412 and CALDAV:valid-calendar-data (RFC 4791 section
@@ -291,7 +347,12 @@ class DavItems:
             return self._error(response, f"write {href}")
         reason = dx.error_reason(response.content, response.content_type)
         detail = f": {reason}" if reason else ""
-        return ItemRejected(f"The server refused {href} ({response.status}){detail}", status=response.status, url=href)
+        return ItemRejected(
+            f"The server refused {href} ({response.status}){detail}",
+            status=response.status,
+            url=href,
+            conditions=frozenset(dx.error_conditions(response.content)),
+        )
 
     # --- requests shared with discovery ---------------------------------------------------------
 

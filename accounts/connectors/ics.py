@@ -28,8 +28,8 @@ from accounts.connectors.base import (
     RemoteCollection,
     RemoteItem,
 )
-from accounts.connectors.http import HttpClient, HttpResponse, display_url, normalize_url
 from accounts.connectors.icsfeed import answer_kind, looks_like_calendar, parse_feed, split_feed
+from calsync.lib.http import HttpClient, HttpResponse, display_url, normalize_url
 from calsync.lib.items import content_hash
 
 

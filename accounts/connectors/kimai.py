@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from accounts.connectors.base import AccountConfig, AuthError, CheckResult, ConnectorError, ItemRejected, NotFound
-from accounts.connectors.zammad import JsonApi, NotATimeSheetServer
+from accounts.connectors.zammad import JsonApi
 
 PAGE_SIZE = 500  # Kimai's maximum ``size``
 WRITABLE_FIELDS = frozenset({"begin", "end", "project", "activity", "description", "user", "tags"})
@@ -25,7 +25,7 @@ def parse_kimai_time(value: str | None) -> datetime | None:
     return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S%z") if value else None
 
 
-class KimaiConnector(NotATimeSheetServer, JsonApi):
+class KimaiConnector(JsonApi):
     kind: ClassVar[str] = "kimai"
     service = "Kimai"
 

@@ -24,7 +24,7 @@ from accounts.connectors.base import (
     ProtocolError,
     TransientError,
 )
-from accounts.connectors.http import HttpClient, display_url, host_port
+from calsync.lib.http import HttpClient, display_url, host_port
 
 PAGE_SIZE = 500  # the generic index maximum
 SEARCH_PAGE_SIZE = 200  # the search endpoints' maximum
@@ -32,20 +32,6 @@ SEARCH_PAGE_SIZE = 200  # the search endpoints' maximum
 
 def parse_zammad_time(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
-class NotATimeSheetServer:
-    """The DAV-shaped part of the Connector protocol, refused with a clear message."""
-
-    kind: ClassVar[str]
-
-    def _refuse(self, *_args: object, **_kwargs: object) -> Any:
-        raise ConfigError(f"A {self.kind} account has no calendars or address books")
-
-    def list_collections(self) -> list:
-        return []
-
-    list_items = fetch = put = delete = create_collection = _refuse
 
 
 class JsonApi:
@@ -102,7 +88,7 @@ class JsonApi:
         return str(data)[:500]
 
 
-class ZammadConnector(NotATimeSheetServer, JsonApi):
+class ZammadConnector(JsonApi):
     kind: ClassVar[str] = "zammad"
     service = "Zammad"
 

@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from accounts.models import Account, Collection
 from accounts.services import account_create
-from accounts.testing.servers import free_port
+from calsync.testing.servers import free_port
 
 pytestmark = pytest.mark.django_db
 

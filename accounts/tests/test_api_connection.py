@@ -13,7 +13,7 @@ from accounts.connectors import connector_for
 from accounts.connectors.base import AccountConfig, RemoteCollection
 from accounts.models import Account, Collection
 from accounts.services import account_create
-from accounts.testing.servers import DavServer, free_port
+from calsync.testing.servers import DavServer, free_port
 
 pytestmark = pytest.mark.django_db
 

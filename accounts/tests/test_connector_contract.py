@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -36,8 +37,8 @@ from accounts.connectors.base import (
     TransientError,
 )
 from accounts.connectors.dav import DavConnector
-from accounts.connectors.http import HttpClient, display_url, normalize_url
-from accounts.testing.servers import DavServer, free_port
+from calsync.lib.http import HttpClient, display_url, normalize_url
+from calsync.testing.servers import DavServer, free_port
 
 COLLECTION_KIND = {"caldav": "calendar", "carddav": "addressbook"}
 
@@ -69,7 +70,7 @@ def item(kind: str, uid: str, title: str) -> bytes:
 
 
 def config_for(server: DavServer, kind: str, **changes: str) -> AccountConfig:
-    values = {"kind": kind, "url": server.url, "username": server.username, "password": server.password}
+    values: dict[str, Any] = {"kind": kind, "url": server.url, "username": server.username, "password": server.password}
     return AccountConfig(**{**values, **changes})
 
 
@@ -485,6 +486,8 @@ def test_a_server_without_reports_is_listed_with_propfind_and_read_with_get(kind
 @pytest.mark.parametrize("answered_etag", ["", 'W/"weak"'], ids=["no-etag", "weak-etag"])
 def test_a_put_answered_without_a_strong_etag_reads_it_back(kind: str, answered_etag: str) -> None:
     def answer(method: str, path: str, headers: dict[str, str]) -> Answer:
+        if method == "PUT" and headers.get("if-match") == "*":
+            return 412, {}, b""  # the connector's probe: nothing is at a fresh href
         if method == "PUT":
             return 201, {"ETag": answered_etag}, b""
         body = f'<multistatus xmlns="DAV:"><response><href>{path}</href><propstat><prop><getetag>"stored"</getetag>'
@@ -496,10 +499,44 @@ def test_a_put_answered_without_a_strong_etag_reads_it_back(kind: str, answered_
         updated = instance.put(collection, item(kind, "meeting", "Moved"), href=created.href, etag=created.etag)
 
     extension = ".ics" if kind == "caldav" else ".vcf"
-    puts = [headers for method, _path, headers in server.seen if method == "PUT"]
+    puts = [headers for method, path, headers in server.seen if method == "PUT" and "calsync-probe" not in path]
     assert created == updated == PutResult(f"/c/meeting{extension}", '"stored"')
     assert puts[0]["if-none-match"] == "*" and "if-match" not in puts[0]
     assert puts[1]["if-match"] == '"stored"' and "if-none-match" not in puts[1]
+
+
+def test_where_conditional_writes_are_ignored_a_create_looks_first_and_never_overwrites(kind: str) -> None:
+    # SOGo's way: every PUT lands, whatever If-Match or If-None-Match say.
+    stored: set[str] = set()
+
+    def answer(method: str, path: str, headers: dict[str, str]) -> Answer:
+        if method == "PUT":
+            stored.add(path)
+            return 201, {"ETag": '"gcs00000000"'}, b""
+        if method == "DELETE":
+            stored.discard(path)
+            return 204, {}, b""
+        if path not in stored:
+            return 404, {}, b""
+        body = f'<multistatus xmlns="DAV:"><response><href>{path}</href><propstat><prop><getetag>"gcs00000000"'
+        return (
+            207,
+            {},
+            (body + "</getetag></prop><status>HTTP/1.1 200 OK</status></propstat></response></multistatus>").encode(),
+        )
+
+    with fake_server(answer) as server, connector_for(AccountConfig(kind=kind, url=server.url)) as instance:
+        collection = RemoteCollection(url=server.url + "c/", name="c", kind=COLLECTION_KIND[kind])
+        created = instance.put(collection, item(kind, "meeting", "Meeting"), uid="meeting")
+        with pytest.raises(PreconditionFailed):
+            instance.put(collection, item(kind, "meeting", "Overwrite"), uid="meeting")
+        instance.put(collection, item(kind, "other", "Other"), uid="other")
+
+    calls = [(method, path.rsplit("/", 1)[-1].split("-", 2)[:2]) for method, path, _ in server.seen]
+    puts = [path for method, path, _ in server.seen if method == "PUT" and "calsync-probe" not in path]
+    assert calls[:2] == [("PUT", ["calsync", "probe"]), ("DELETE", ["calsync", "probe"])]  # probed once
+    assert stored == {created.href, created.href.replace("meeting", "other")}
+    assert puts == [created.href, created.href.replace("meeting", "other")]
 
 
 # The 412 bodies of a stale If-Match as DAViCal 1.1.12 and sabre/dav 1.8.12 send them.

@@ -6,7 +6,7 @@ import pytest
 
 from accounts.connectors import connector_for
 from accounts.connectors.base import AccountConfig, TransientError
-from accounts.testing.servers import start_radicale, start_xandikos
+from calsync.testing.servers import start_radicale, start_xandikos
 
 EVENT = (
     b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\nUID:kept@calsync.test\r\n"

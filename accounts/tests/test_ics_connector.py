@@ -9,8 +9,8 @@ from accounts.connectors import connector_for
 from accounts.connectors.base import AccountConfig, AuthError, ConfigError, ProtocolError, RemoteCollection
 from accounts.connectors.ics import ICSConnector
 from accounts.connectors.icsfeed import parse_feed, split_feed
-from accounts.testing.feeds import FeedServer
-from jobs.testing import samples
+from calsync.testing import samples
+from calsync.testing.feeds import FeedServer
 
 
 def feed(*bodies: str, head: str = "") -> bytes:

@@ -2,7 +2,7 @@
 
 calsync's own CalDAV and CardDAV connectors discover alice's collections from the server's root,
 then write, list, read, update and delete an item there. The quirks of
-/work/shared/refs/real-servers.md that show in a request or two are checked here with bare HTTP,
+docs/refs/real-servers.md that show in a request or two are checked here with bare HTTP,
 so the fact sheet stays a checked record: when a package update changes a behaviour, a test says so.
 The servers are shared by the session, so every test uses its own UIDs.
 """
@@ -21,9 +21,9 @@ import pytest
 
 from accounts.connectors import connector_for
 from accounts.connectors.base import AccountConfig, Connector, PreconditionFailed, RemoteCollection
-from accounts.testing.realservers import RealDavServer, ServerStartError
-from accounts.testing.realservers.common import Instance, descendants, free_port, psql, start_apache
-from accounts.testing.realservers.sogo import start_sogo
+from calsync.testing.realservers import RealDavServer, ServerStartError
+from calsync.testing.realservers.common import Instance, descendants, free_port, psql, start_apache
+from calsync.testing.realservers.sogo import start_sogo
 
 pytestmark = pytest.mark.realservers
 

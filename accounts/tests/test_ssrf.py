@@ -15,12 +15,12 @@ from urllib.parse import urlsplit
 import pytest
 
 from accounts.connectors import connector_for
-from accounts.connectors.addresses import AddressGuard, AddressRefused, NetworkPolicy, category, parse_allow_list
 from accounts.connectors.base import AccountConfig, AuthError, ConfigError, TransientError
-from accounts.connectors.http import HttpClient, network_policy, normalize_url
-from accounts.connectors.reach import address_refusal
-from accounts.testing.hostile import SECRET_PAGE, internal_page, recording_server, redirect_to
-from accounts.testing.servers import DavServer, free_port
+from calsync.lib.addresses import AddressGuard, AddressRefused, NetworkPolicy, category, parse_allow_list
+from calsync.lib.http import HttpClient, network_policy, normalize_url
+from calsync.lib.reach import address_refusal
+from calsync.testing.hostile import SECRET_PAGE, internal_page, recording_server, redirect_to
+from calsync.testing.servers import DavServer, free_port
 
 STRANGER = NetworkPolicy()  # a non-staff owner's account with no exceptions
 

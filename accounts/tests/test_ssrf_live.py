@@ -18,9 +18,9 @@ from urllib.parse import urlsplit
 import pytest
 from django.contrib.auth import get_user_model
 
-from accounts.testing.hostile import SECRET_PAGE, internal_page, recording_server, redirect_to
-from accounts.testing.servers import DavServer, free_port
+from calsync.testing.hostile import SECRET_PAGE, internal_page, recording_server, redirect_to
 from calsync.testing.live import LiveApp
+from calsync.testing.servers import DavServer, free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from accounts.connectors import connector_for
-from accounts.connectors.base import AccountConfig, AuthError, Connector, ItemRejected
+from accounts.connectors.base import AccountConfig, AuthError, ItemRejected, ItemStore, TimeTrackingApi
 from accounts.connectors.kimai import KimaiConnector, parse_kimai_time
 from accounts.connectors.zammad import ZammadConnector
-from accounts.testing.timesheets import KimaiStandIn, ZammadStandIn
+from calsync.testing.timesheets import KimaiStandIn, ZammadStandIn
 
 T0 = datetime(2025, 3, 3, 8, 0, 7, tzinfo=UTC)
 
@@ -39,8 +39,8 @@ def kimai_connector(server: KimaiStandIn, token: str = "k-secret-token") -> Kima
 
 def test_both_connectors_come_from_the_registry_and_keep_the_protocol(zammad, kimai):
     for connector in (zammad_connector(zammad), kimai_connector(kimai)):
-        assert isinstance(connector, Connector)
-        assert connector.list_collections() == []
+        assert isinstance(connector, TimeTrackingApi)
+        assert not isinstance(connector, ItemStore)  # no calendars to pretend about
         connector.close()
 
 
@@ -55,7 +55,7 @@ def test_zammad_check_names_the_user_and_a_bad_token_is_an_auth_error_without_th
 
 
 def test_zammad_without_credentials_answers_403_authentication_required(zammad):
-    from accounts.connectors.http import HttpClient
+    from calsync.lib.http import HttpClient
 
     response = HttpClient().request("GET", f"{zammad.url}/api/v1/users/me")
     assert response.status == 403
@@ -103,7 +103,7 @@ def test_kimai_check_and_a_bad_bearer_token_is_an_auth_error_without_the_token(k
 
 
 def test_kimai_without_credentials_answers_401_unauthorized(kimai):
-    from accounts.connectors.http import HttpClient
+    from calsync.lib.http import HttpClient
 
     with pytest.raises(AuthError):
         HttpClient().request("GET", f"{kimai.url}/api/users/me")

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from accounts.connectors.base import ConfigError, ProtocolError, TransientError
-from accounts.connectors.http import HttpClient
+from calsync.lib.http import HttpClient
 
 CLOSE = object()  # in a script: hang up instead of answering; after an answer, (answer, CLOSE): hang up after it
 

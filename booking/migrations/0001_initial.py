@@ -2,6 +2,7 @@
 
 import booking.dbops
 import booking.models
+import calsync.validators
 import django.contrib.postgres.constraints
 import django.contrib.postgres.fields.ranges
 import django.db.models.deletion
@@ -27,7 +28,7 @@ class Migration(migrations.Migration):
                 ('name', models.CharField(max_length=200)),
                 ('slug', models.SlugField(unique=True)),
                 ('email', models.EmailField(blank=True, max_length=254)),
-                ('time_zone', models.CharField(default='UTC', max_length=64, validators=[booking.models.validate_time_zone])),
+                ('time_zone', models.CharField(default='UTC', max_length=64, validators=[calsync.validators.validate_time_zone])),
                 ('active', models.BooleanField(default=True)),
                 ('working_hours', models.JSONField(default=booking.models.default_working_hours)),
                 ('buffer_minutes', models.PositiveIntegerField(default=0, help_text='Free time kept between appointments.')),

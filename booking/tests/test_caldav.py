@@ -8,7 +8,6 @@ import pytest
 from django.utils import timezone
 
 from accounts.connectors.base import TransientError
-from accounts.testing.servers import free_port
 from booking.models import Appointment, ArtistCalendar, BusyBlock, CalendarSyncLog
 from booking.pulls import busy_pull
 from booking.pushes import appointment_push
@@ -21,6 +20,7 @@ from booking.services import (
 )
 from booking.tasks import appointment_push_task
 from booking.tests.conftest import attach_calendar, dav, make_artist, new_calendar, next_week, server_events, vevent
+from calsync.testing.servers import free_port
 
 pytestmark = pytest.mark.django_db
 
@@ -219,7 +219,7 @@ def test_a_real_worker_pushes_the_booking_after_the_commit(start_celery_worker, 
     appointment, _ = appointment_create(
         artist=artist, client_name="Ada", client_email="a@example.org", start=start, end=start + timedelta(hours=1)
     )
-    from jobs.testing.workers import eventually
+    from calsync.testing.workers import eventually
 
     eventually(lambda: Appointment.objects.get(pk=appointment.pk).push_state == "synced", what="the push")
     [data] = server_events(radicale, collection).values()
@@ -227,7 +227,7 @@ def test_a_real_worker_pushes_the_booking_after_the_commit(start_celery_worker, 
 
 
 def test_a_failed_pull_makes_the_answer_degraded_at_once_though_the_data_is_young(client):
-    from accounts.testing.servers import start_radicale
+    from calsync.testing.servers import start_radicale
 
     server = start_radicale()
     try:

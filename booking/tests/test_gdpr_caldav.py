@@ -18,8 +18,8 @@ from booking.models import Appointment
 from booking.pushes import appointment_push
 from booking.services import appointment_confirm, appointment_create, availability_check
 from booking.tests.conftest import attach_calendar, make_artist, new_calendar, next_week, server_events
-from jobs.gdpr import person_ref
-from jobs.models import AuditEvent
+from calsync.ops.gdpr import person_ref
+from calsync.ops.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 

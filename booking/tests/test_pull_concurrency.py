@@ -17,7 +17,7 @@ from django.db import connection, connections, transaction
 from booking.models import ArtistCalendar, BusyBlock
 from booking.pulls import busy_pull
 from booking.tests.conftest import attach_calendar, dav, make_artist, new_calendar, next_week, vevent
-from jobs.testing.workers import eventually
+from calsync.testing.workers import eventually
 
 
 def _waiting_on_locks() -> int:

@@ -14,12 +14,12 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.connectors.base import TransientError
-from accounts.testing.servers import DavServer, start_radicale
 from booking.models import Appointment, CalendarSyncLog
 from booking.pushes import FRESH_SECONDS, appointment_push, appointment_pushes_claim_due
 from booking.services import appointment_cancel, appointment_confirm, appointment_create, appointment_update
 from booking.tasks import appointment_push_owed_task, appointment_push_task
 from booking.tests.conftest import attach_calendar, make_artist, new_calendar, next_week, server_events
+from calsync.testing.servers import DavServer, start_radicale
 
 pytestmark = pytest.mark.django_db
 
@@ -190,7 +190,7 @@ def test_staff_see_pushes_that_need_attention_in_the_api_and_the_admin_and_can_p
 
 @pytest.mark.broker
 def test_a_real_worker_retries_a_push_through_an_outage_until_it_lands(start_celery_worker, own_radicale):
-    from jobs.testing.workers import eventually
+    from calsync.testing.workers import eventually
 
     start_celery_worker(env={"CALSYNC_PUSH_RETRY_BASE_SECONDS": "0.5", "CALSYNC_PUSH_RETRY_MAX_SECONDS": "1"})
     collection = new_calendar(own_radicale)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import F, OuterRef, QuerySet, Subquery, Window
+from django.db.models import F, Window
 from django.db.models.functions import RowNumber
 from django.urls import reverse
 from django.utils import timezone
@@ -20,23 +20,16 @@ from django_celery_beat.models import PeriodicTask
 
 from accounts.selectors import account_list_for
 from booking.models import Appointment
-from booking.selectors import appointment_list, artist_calendar_list_for
+from booking.selectors import appointment_list_for, artist_calendar_list_for
 from calsync.console.charts import RunPoint, duration_text
 from feeds.selectors import ics_feed_list_for
-from jobs.models import Conflict, OwedItem, SyncJob, SyncRun
+from jobs.models import OwedItem, SyncJob, SyncRun
+from jobs.selectors import conflict_list_for, owed_item_list_for, sync_job_rows_for
 
 logger = logging.getLogger(__name__)
 
 HISTORY_RUNS = 24  # runs per job in the history chart
 ATTENTION_ROWS = 5  # rows of one kind before "and N more"
-
-
-def sync_job_list_for(*, user: User | AnonymousUser) -> QuerySet[SyncJob]:
-    """Staff see every job, everybody else only their own; anonymous users see none."""
-    jobs = SyncJob.objects.select_related("source", "destination", "schedule__interval", "schedule__crontab")
-    if not user.is_authenticated or not user.is_active:
-        return jobs.none()
-    return jobs if user.is_staff else jobs.filter(owner_id=user.pk)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,24 +82,16 @@ def next_run_at(task: PeriodicTask | None, *, now: datetime) -> datetime | None:
     return now + max(remaining, timedelta(0))
 
 
-def _latest(runs: QuerySet[SyncRun]) -> Subquery:
-    return Subquery(runs.filter(job=OuterRef("pk")).order_by("-created_at", "-id").values("id")[:1])
-
-
 def job_rows_for(*, user: User | AnonymousUser, now: datetime | None = None) -> list[JobRow]:
     now = now or timezone.now()
-    jobs = list(
-        sync_job_list_for(user=user).annotate(
-            latest_id=_latest(SyncRun.objects.all()),
-            finished_id=_latest(SyncRun.objects.exclude(status__in=SyncRun.ACTIVE)),
-        )
-    )
-    runs = SyncRun.objects.in_bulk({i for job in jobs for i in (job.latest_id, job.finished_id) if i})
+    jobs = list(sync_job_rows_for(user=user))
+    ids = {i for job in jobs for i in (job.latest_run_id, job.finished_run_id) if i}  # type: ignore[attr-defined]
+    runs = SyncRun.objects.in_bulk(ids)
     return [
         JobRow(
             job=job,
-            run=runs.get(job.latest_id),
-            finished=runs.get(job.finished_id),
+            run=runs.get(job.latest_run_id),  # type: ignore[attr-defined]
+            finished=runs.get(job.finished_run_id),  # type: ignore[attr-defined]
             next_run_at=next_run_at(job.schedule, now=now) if job.enabled else None,
         )
         for job in jobs
@@ -170,9 +155,7 @@ def attention_for(
     )
 
     owed = (
-        OwedItem.objects.filter(job__in=sync_job_list_for(user=user))
-        .select_related("job")
-        .order_by("-state", "-last_failed_at")  # needs_attention before owed
+        owed_item_list_for(user=user).order_by("-state", "-last_failed_at")  # needs_attention before owed
     )
     shown_owed = list(owed[: ATTENTION_ROWS + 1])
     groups.append(
@@ -192,7 +175,7 @@ def attention_for(
         )
     )
 
-    conflicts = Conflict.objects.filter(resolution="", job__in=sync_job_list_for(user=user)).select_related("job")
+    conflicts = conflict_list_for(user=user).filter(resolution="")
     open_conflicts = list(conflicts.order_by("-created_at")[: ATTENTION_ROWS + 1])
     groups.append(
         _group(
@@ -265,7 +248,7 @@ def attention_for(
         )
     )
 
-    refused = appointment_list().filter(push_state__in=Appointment.NEEDS_ATTENTION).order_by("start", "id")
+    refused = appointment_list_for(user=user).filter(push_state__in=Appointment.NEEDS_ATTENTION).order_by("start", "id")
     groups.append(
         _group(
             "Appointments not in the calendar",
@@ -283,7 +266,8 @@ def attention_for(
         )
     )
 
-    pending = appointment_list().filter(status=Appointment.Status.PENDING, end__gte=now).order_by("start", "id")
+    pending = appointment_list_for(user=user).filter(status=Appointment.Status.PENDING, end__gte=now)
+    pending = pending.order_by("start", "id")
     groups.append(
         _group(
             "Appointments to confirm",

@@ -14,8 +14,8 @@ from django.views.decorators.cache import never_cache
 
 from calsync.console.charts import Chart, RunPoint, history_chart, history_svg
 from calsync.console.selectors import JobRow, attention_for, history_for, job_rows_for
+from calsync.ops.health import health_report
 from jobs.models import SyncJob
-from jobs.views.health import health_report
 
 # Seconds between polls while a run is active: live enough to watch, cheap enough for SQLite.
 POLL_SECONDS = 3

@@ -15,8 +15,9 @@ from django.utils import timezone
 
 from accounts.models import Account
 from booking.models import Appointment, Artist
+from calsync.ops.models import Heartbeat
 from feeds.models import IcsFeed
-from jobs.models import Conflict, Heartbeat, SyncJob, SyncRun
+from jobs.models import Conflict, SyncJob, SyncRun
 from jobs.schedules import sync_job_set_schedule
 
 

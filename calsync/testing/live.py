@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from accounts.testing.servers import free_port
+from calsync.testing.servers import free_port
 
 READY_TIMEOUT_SECONDS = 60
 

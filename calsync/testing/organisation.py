@@ -13,11 +13,11 @@ from django.contrib.auth.models import AbstractBaseUser
 
 from accounts.services import account_create
 from calsync.lib.items import extract_uid
+from calsync.testing import samples
 from calsync.testing.latency_dav import LatencyDavServer
 from jobs.models import SyncJob, SyncRun
 from jobs.runs import sync_job_start
 from jobs.services import sync_job_create
-from jobs.testing import samples
 
 
 @dataclass

@@ -11,8 +11,9 @@ from django.utils import timezone
 
 from booking.models import Appointment
 from calsync.console.selectors import next_run_at
+from calsync.ops.models import Heartbeat
 from calsync.testing.console import dashboard_world
-from jobs.models import Heartbeat, OwedItem
+from jobs.models import OwedItem
 
 pytestmark = pytest.mark.django_db
 
@@ -153,7 +154,7 @@ def test_next_run_comes_from_the_beat_schedule():
 def test_with_the_broker_down_it_still_answers_and_shows_the_broker_red_without_its_password(admin_client, monkeypatch):
     from kombu import Connection
 
-    from accounts.testing.servers import free_port
+    from calsync.testing.servers import free_port
 
     url = f"redis://:broker-secret-31@127.0.0.1:{free_port()}/0"  # nothing listens: connection refused
 
@@ -161,8 +162,8 @@ def test_with_the_broker_down_it_still_answers_and_shows_the_broker_red_without_
         def connection_for_write(self, **options):
             return Connection(url, **options)
 
-    monkeypatch.setattr("jobs.views.health.celery_app", UnreachableBroker())
-    monkeypatch.setattr("jobs.views.health.BROKER_TIMEOUT_SECONDS", 1.0)
+    monkeypatch.setattr("calsync.ops.health.celery_app", UnreachableBroker())
+    monkeypatch.setattr("calsync.ops.health.BROKER_TIMEOUT_SECONDS", 1.0)
     dashboard_world()
 
     response = admin_client.get("/")

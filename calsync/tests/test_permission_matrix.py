@@ -27,6 +27,7 @@ from booking.models import Appointment, Artist, ArtistCalendar
 from feeds.dav.models import Calendar
 from feeds.dav.services import app_password_create
 from feeds.models import IcsFeed
+from jobs.bulk.models import BulkMigration, MigrationUser
 from jobs.models import Conflict, SyncJob, SyncRun
 
 pytestmark = pytest.mark.django_db
@@ -81,6 +82,16 @@ MATRIX: dict[str, tuple[str, dict[str, Row]]] = {
     "sync-run-detail": ("/api/sync-runs/{run}", {"GET": (401, 200, 404, 200)}),
     "sync-run-report": ("/api/sync-runs/{run}/report", {"GET": (401, 200, 404, 200)}),
     "sync-run-report-csv": ("/api/sync-runs/{run}/report.csv", {"GET": (401, 200, 404, 200)}),
+    # Bulk migrations: the owner's; a dry run plans each user (olga may not reach loopback: an error per user).
+    "migration-list": ("/api/migrations", {"GET": (401, 200, 200, 200), "POST": (401, 400, 400, 400)}),
+    "migration-detail": ("/api/migrations/{migration}", {"GET": (401, 200, 404, 200)}),
+    "migration-users": ("/api/migrations/{migration}/users", {"GET": (401, 200, 404, 200)}),
+    "migration-upload": ("/api/migrations/{migration}/upload", {"POST": (401, 400, 404, 400)}),
+    "migration-start": ("/api/migrations/{migration}/start", {"POST": (401, 202, 404, 202)}),
+    "migration-retry": ("/api/migrations/{migration}/retry", {"POST": (401, 202, 404, 202)}),
+    "migration-dry-run": ("/api/migrations/{migration}/dry-run", {"POST": (401, 200, 404, 200)}),
+    "migration-schedule": ("/api/migrations/{migration}/schedule", {"POST": (401, 200, 404, 200)}),
+    "migration-report-csv": ("/api/migrations/{migration}/report.csv", {"GET": (401, 200, 404, 200)}),
     "conflict-list": ("/api/conflicts", {"GET": (401, 200, 200, 200)}),
     "conflict-detail": ("/api/conflicts/{conflict}", {"GET": (401, 200, 404, 200)}),
     "conflict-resolve": ("/api/conflicts/{conflict}/resolve", {"POST": (401, 400, 404, 400)}),
@@ -233,6 +244,13 @@ def world(settings) -> World:
     job = SyncJob.objects.create(owner=owner, name="job", source=account, destination=destination)
     run = SyncRun.objects.create(job=job, status=SyncRun.Status.COMPLETED)
     conflict = Conflict.objects.create(job=job, run=run, reason="both changed")
+    migration = BulkMigration.objects.create(
+        owner=owner, name="org", source_url=account.url, destination_url=destination.url
+    )
+    MigrationUser.objects.create(
+        migration=migration, row=2, source_username="a", destination_username="b", source_account=account,
+        destination_account=destination, job=job,
+    )  # fmt: skip
     feed = IcsFeed.objects.create(owner=owner, name="private", path="olga-private", account=account, token="t" * 32)
     Calendar.objects.create(owner=owner, slug="work", display_name="Work")
     artist = Artist.objects.create(slug="ink", name="Ink", time_zone="Europe/Berlin", working_hours={})
@@ -245,7 +263,7 @@ def world(settings) -> World:
         "account": account.pk, "job": job.pk, "run": run.pk, "conflict": conflict.pk, "feed": feed.pk,
         "feed_path": feed.path,
         "owner_name": owner.username, "artist": artist.slug, "appointment": appointment.pk,
-        "artist_calendar": artist_calendar.pk,
+        "artist_calendar": artist_calendar.pk, "migration": migration.pk,
     }  # fmt: skip
     return World({"anon": None, "owner": owner, "other": other, "staff": staff}, dav_passwords, values)
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from calsync.celery import app
-from jobs.models import Heartbeat
+from calsync.ops.models import Heartbeat
+from calsync.testing.workers import eventually
 from jobs.tasks import ping
-from jobs.testing.workers import eventually
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.broker]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from accounts.connectors.xml import Node, caldav, dav
+from calsync.lib.davxml import Node, caldav, dav
 
 
 class DavError(Exception):
@@ -41,8 +41,18 @@ def bad_request(message: str) -> DavError:
 VALID_NAME = "{http://calsync.invalid/ns/}valid-resource-name"
 
 
+# A body that is not XML, or XML that cannot carry what it says (a control character as a
+# character reference): calsync's own condition too, so a client gets a DAV:error it can show.
+WELL_FORMED_XML = "{http://calsync.invalid/ns/}well-formed-xml"
+
+
 def bad_name(message: str) -> DavError:
     return DavError(400, message, condition=VALID_NAME)
+
+
+def has_control_characters(text: str) -> bool:
+    """C0 and C1 controls and DEL: NUL above all, which PostgreSQL text cannot hold."""
+    return any(ord(char) < 0x20 or 0x7F <= ord(char) < 0xA0 for char in text)
 
 
 def invalid_object(message: str) -> DavError:

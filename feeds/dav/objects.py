@@ -7,7 +7,7 @@ from datetime import datetime
 
 import icalendar
 
-from accounts.connectors.xml import caldav
+from calsync.lib.davxml import caldav
 from feeds.dav.errors import DavError, forbidden, invalid_object
 from feeds.dav.query import object_span
 

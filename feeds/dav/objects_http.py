@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-from accounts.connectors.xml import caldav
+from calsync.lib.davxml import caldav
 from feeds.dav.backends.base import Precondition
 from feeds.dav.errors import DavError, forbidden, need_privileges, not_found
 from feeds.dav.objects import check_object

@@ -7,10 +7,10 @@ from xml.etree.ElementTree import Element
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 
-from accounts.connectors.xml import caldav, dav, node
+from calsync.lib.davxml import Entry, caldav, dav, node, prop_value
 from feeds.dav import backends
 from feeds.dav.backends.base import StoredObject
-from feeds.dav.errors import DavError, bad_request, forbidden, not_found
+from feeds.dav.errors import DavError, bad_name, bad_request, forbidden, has_control_characters, not_found
 from feeds.dav.props import (
     ALLPROP,
     LIVE,
@@ -21,7 +21,7 @@ from feeds.dav.props import (
     object_property,
 )
 from feeds.dav.resources import Kind, Resource, children, home_href, object_href
-from feeds.dav.xmlio import Entry, multistatus, parse_body, prop_value, xml_response
+from feeds.dav.xmlio import multistatus, parse_body, xml_response
 
 CALENDAR_DATA = caldav("calendar-data")
 ALL_COMPONENTS = ["VEVENT", "VTODO", "VJOURNAL"]
@@ -126,6 +126,9 @@ def _text(element: Element) -> str:
 
 def _writable_value(tag: str, element: Element | None) -> str | int:
     text = _text(element) if element is not None else ""
+    if tag == dav("displayname") and has_control_characters(text):
+        # Refuses the whole request (not a 403 propstat): a name is what clients list and show.
+        raise bad_name("A display name must not contain control characters.")
     if tag.endswith("}calendar-color") and len(text) > 32:
         raise ValueError("a colour is #RRGGBB, #RRGGBBAA or a colour name")
     if tag.endswith("}calendar-order"):

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.utils.http import http_date
 
-from accounts.connectors.xml import APPLE_ICAL, CALENDARSERVER, Node, caldav, dav, node
+from calsync.lib.davxml import APPLE_ICAL, CALENDARSERVER, Node, caldav, dav, node
 from feeds.dav.backends.base import StoredObject
 from feeds.dav.resources import Kind, Resource, home_href, principal_href
 

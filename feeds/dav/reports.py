@@ -11,7 +11,7 @@ from xml.etree.ElementTree import Element
 import icalendar
 from django.http import HttpRequest, HttpResponse
 
-from accounts.connectors.xml import caldav, dav, node
+from calsync.lib.davxml import Entry, caldav, dav, node
 from calsync.limits import recurrence_limits
 from feeds.dav import freebusy, query
 from feeds.dav.backends.base import InvalidSyncToken, StoredObject
@@ -20,7 +20,7 @@ from feeds.dav.propfind import Wanted, collection_entry, object_entry
 from feeds.dav.props import collection_property
 from feeds.dav.resources import ROOT, Kind, Resource, object_href, principal_href, resolve
 from feeds.dav.timerange import FLOATING_SLACK
-from feeds.dav.xmlio import Entry, multistatus, parse_body, xml_response
+from feeds.dav.xmlio import multistatus, parse_body, xml_response
 
 logger = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from urllib.parse import quote, unquote
 
 from feeds.dav import backends
 from feeds.dav.backends.base import CalendarNode
-from feeds.dav.errors import bad_name
+from feeds.dav.errors import bad_name, has_control_characters
 
 ROOT = "/dav/"
 
@@ -73,7 +73,7 @@ def _name(part: str) -> str:
         name = unquote(part, errors="strict")
     except UnicodeDecodeError:
         raise bad_name("A name must be UTF-8.") from None
-    if any(ord(char) < 0x20 or 0x7F <= ord(char) < 0xA0 for char in name):
+    if has_control_characters(name):
         raise bad_name("A name must not contain control characters.")
     return name
 

@@ -133,3 +133,17 @@ def test_a_feed_saved_in_the_admin_follows_the_same_rules_and_is_rendered(
     assert response.status_code == 302, response.content.decode()[:2000]
     feed = IcsFeed.objects.get(path=f"studio/anna-{artist.pk}")
     assert feed.token and feed.etag and feed.event_count == 1
+
+
+def test_the_admin_refuses_an_unknown_artist_with_the_apis_message_and_saves_nothing(admin_client, admin_user):
+    response = admin_client.post(
+        "/admin/feeds/icsfeed/add/",
+        {
+            "owner": admin_user.pk, "name": "Nobody", "path": "studio/nobody", "source_type": "appointments",
+            "source_ref": "999999", "calendars": "[]", "token": "", "interval_minutes": 15,
+        },
+    )  # fmt: skip
+
+    assert response.status_code == 200
+    assert "No artist with id 999999." in response.content.decode()
+    assert not IcsFeed.objects.filter(path="studio/nobody").exists()

@@ -8,7 +8,8 @@ from rest_framework.test import APIClient
 
 from accounts.models import Account
 from feeds.models import MIN_TOKEN_LENGTH, IcsFeed
-from jobs.models import SyncJob, WebhookEndpoint
+from jobs.models import SyncJob
+from jobs.timesheets.models import WebhookEndpoint
 
 pytestmark = pytest.mark.django_db
 

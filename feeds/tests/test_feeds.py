@@ -16,10 +16,10 @@ from accounts.connectors import connector_for
 from accounts.connectors.base import AccountConfig
 from accounts.models import Account
 from calsync.lib.items import extract_uid
+from calsync.testing import samples
 from feeds.models import IcsFeed
 from feeds.services import ics_feed_render, ics_feeds_refresh_due
 from feeds.sources import FEED_SOURCES, FeedSourceUnavailable, source_for
-from jobs.testing import samples
 
 pytestmark = pytest.mark.django_db
 

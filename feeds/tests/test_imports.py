@@ -10,9 +10,9 @@ from django.contrib.auth.models import User
 from accounts.connectors import connector_for
 from accounts.connectors.base import AccountConfig
 from accounts.models import Account
-from accounts.testing.feeds import FeedServer
 from calsync.lib.items import extract_uid
-from feeds.imports import past_own_writes
+from calsync.testing.feeds import FeedServer
+from jobs.engines.ics_import import past_own_writes
 from jobs.models import CollectionCursor, SyncJob, SyncRun
 from jobs.reconcile.pair import LinkRecord
 from jobs.runner import sync_run_execute

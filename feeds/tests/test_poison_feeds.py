@@ -18,7 +18,7 @@ from icalendar import Calendar
 from accounts.connectors import connector_for
 from accounts.connectors.base import AccountConfig
 from accounts.models import Account
-from accounts.testing.feeds import FeedServer
+from calsync.testing.feeds import FeedServer
 from calsync.testing.poison import poison_objects
 from feeds.tests.test_feeds import make_feed
 from feeds.tests.test_imports import calendar, event, feed, import_job, run

@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from icalendar import Calendar
 
+from calsync.testing import samples
 from feeds.render import is_current, render_feed
-from jobs.testing import samples
 
 NOW = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
 

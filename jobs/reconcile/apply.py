@@ -52,10 +52,16 @@ class PairSync(ItemOps):
         loaded: list[LinkRecord] | None = None,
         max_attempts: int = 3,
         outage: OutageDetector | None = None,
+        strict: bool = False,
     ) -> None:
         self.pair = pair
+        # Strict: a refused object is reported as refused, never repaired to land.
+        self.strict = strict
         self.store = store
         self.progress = progress
+        # A progress that wants to stop sooner (a bulk migration's turn of N items) asks for
+        # smaller batches, so its checkpoints come when it needs them.
+        self.batch = max(1, min(BATCH, getattr(progress, "batch_size", BATCH)))
         self.dry_run = dry_run
         # The links as the run found them (a caller that already read them passes them in);
         # ``records`` follows the run and ends as the links it leaves behind.
@@ -241,8 +247,8 @@ class PairSync(ItemOps):
     ) -> None:
         remaining = dict(unlinked_dest)
         hrefs = list(new_in_source)
-        for start in range(0, len(hrefs), BATCH):
-            batch = hrefs[start : start + BATCH]
+        for start in range(0, len(hrefs), self.batch):
+            batch = hrefs[start : start + self.batch]
             items = self._read(self._fetch_source, batch)
             fingerprints = {
                 href: Fingerprint(extract_uid(item.data), content_hash(item.data), item.etag)
@@ -266,8 +272,8 @@ class PairSync(ItemOps):
         result.actions.extend(actions)
         if self.dry_run:
             return
-        for start in range(0, len(actions), BATCH):
-            batch = actions[start : start + BATCH]
+        for start in range(0, len(actions), self.batch):
+            batch = actions[start : start + self.batch]
             src = dict(source_items or {})
             src.update(
                 self._read(

@@ -10,10 +10,19 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from accounts.connectors.base import ItemRejected, NotFound, PreconditionFailed, RemoteCollection, RemoteItem
+from accounts.connectors.base import (
+    Connector,
+    ItemRejected,
+    NotFound,
+    PreconditionFailed,
+    PutResult,
+    RemoteCollection,
+    RemoteItem,
+)
 from calsync.lib.items import component_kinds, content_hash, extract_uid, strip_method
-from jobs.reconcile.pair import LinkRecord, LinkStore, Pair, Progress
+from jobs.reconcile.pair import LinkRecord, LinkStore, Pair, PairResult, Progress
 from jobs.reconcile.plan import Action, Mode, Policy
+from jobs.reconcile.repairs import landed_repaired
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -31,6 +40,8 @@ class ItemOps:
     by_dest: dict[str, LinkRecord]
     pending: list[LinkRecord]
     forgotten: list[str]
+    result: PairResult
+    strict: bool
     _fetch_source: Callable[[list[str]], dict[str, RemoteItem]]
     _fetch_dest: Callable[[list[str]], dict[str, RemoteItem]]
 
@@ -52,14 +63,36 @@ class ItemOps:
             return
         uid = extract_uid(data)
         try:
-            written = self.pair.dest.put(collection, data, uid=uid)
+            written, data = self._write(self.pair.dest, collection, data, uid=uid, item=source.href)
         except PreconditionFailed as exc:
             # An object already sits where this one would go: a crashed run's last write, or an
             # item the server kept. Compare it instead of overwriting it.
             self._adopt_existing(action, source, path_of(exc.url or ""), collection)
             return
-        self._remember(source, written.href, written.etag, content_hash(data), collection.url, uid)
+        self._remember(source, written.href, written.etag, content_hash(data), collection.url, uid or extract_uid(data))
         self.progress.count(created=1)
+
+    def _write(
+        self, side: Connector, collection: RemoteCollection, data: bytes, *, item: str, href: str = "", etag: str = "",
+        uid: str = "",
+    ) -> tuple[PutResult, bytes]:  # fmt: skip
+        """PUT ``data``; when the server refuses it for a reason a minimal repair removes, write the
+        repaired copy instead (unless the job is strict). Returns what was written."""
+        try:
+            return side.put(collection, data, href=href, etag=etag, uid=uid), data
+        except ItemRejected as refusal:
+            repaired = landed_repaired(refusal, data, seed=item, strict=self.strict)
+        notes = "; ".join(repaired.repairs)
+        try:
+            written = side.put(collection, repaired.data, href=href, etag=etag, uid=uid or extract_uid(repaired.data))
+        except ItemRejected as again:
+            raise ItemRejected(
+                f"{again} (also after repairing: {notes})", status=again.status, url=again.url,
+                conditions=again.conditions,
+            ) from again  # fmt: skip
+        self.result.repaired[item] = repaired.repairs
+        self.progress.log("info", f"repaired to land (the server refused the original): {notes}", item)
+        return written, repaired.data
 
     def _adopt_existing(self, action: Action, source: RemoteItem, href: str, collection: RemoteCollection) -> None:
         owner = self.by_dest.get(href)
@@ -74,7 +107,14 @@ class ItemOps:
             self._remember(source, existing.href, existing.etag, content_hash(existing.data), collection.url)
             self.progress.count(unchanged=1)
             return
-        self._op_update_dest(replace(action, dest_href=existing.href, dest_etag=existing.etag), source, existing)
+        # Not ours and not what the plan saw: someone created it while this run was working.
+        # Overwriting it would lose their version; both wait for a decision (the next run's plan
+        # sees it and decides by the job's rules).
+        pending = replace(action, dest_href=existing.href, dest_etag=existing.etag)
+        reason = "appeared on the destination while this run was writing"
+        self.store.conflict(action=pending, source=source, dest=existing, reason=reason)
+        self.progress.count(conflicts=1)
+        self.progress.log("warning", f"conflict: {reason}; not overwritten", action.source_href)
 
     def _op_update_dest(self, action: Action, source: RemoteItem | None, dest: RemoteItem | None) -> None:
         if source is None:
@@ -89,8 +129,9 @@ class ItemOps:
             return
         collection = self._collection(collection_url)
         etag = dest.etag if dest is not None else action.dest_etag
+        put = {"item": source.href, "href": action.dest_href}
         try:
-            written = self.pair.dest.put(collection, data, href=action.dest_href, etag=etag)
+            written, data = self._write(self.pair.dest, collection, data, etag=etag, **put)
         except PreconditionFailed:
             # Edited on the destination since we looked: re-read and decide, never overwrite blind.
             fresh = self._fetch_dest([action.dest_href]).get(action.dest_href)
@@ -98,8 +139,8 @@ class ItemOps:
                 return self._op_create_dest(action, source, None)
             if self.pair.mode == Mode.TWO_WAY:
                 return self._op_conflict(replace(action, dest_etag=fresh.etag), source, fresh)
-            written = self.pair.dest.put(collection, data, href=action.dest_href, etag=fresh.etag)
-        self._remember(source, written.href, written.etag, new_hash, collection.url)
+            written, data = self._write(self.pair.dest, collection, data, etag=fresh.etag, **put)
+        self._remember(source, written.href, written.etag, content_hash(data), collection.url)
         self.progress.count(updated=1)
 
     def _op_delete_dest(self, action: Action, source: RemoteItem | None, dest: RemoteItem | None) -> None:
@@ -119,11 +160,11 @@ class ItemOps:
         if dest is None:
             return
         uid = extract_uid(dest.data)
-        written = self.pair.source.put(self.pair.source_collection, dest.data, uid=uid)
+        written, data = self._write(self.pair.source, self.pair.source_collection, dest.data, uid=uid, item=dest.href)
         if action.source_href:
             self._forget(action.source_href)
         self._remember(
-            RemoteItem(written.href, written.etag, dest.data),
+            RemoteItem(written.href, written.etag, data),
             dest.href,
             dest.etag,
             content_hash(dest.data),
@@ -142,12 +183,15 @@ class ItemOps:
             return
         etag = source.etag if source is not None else action.source_etag
         try:
-            written = self.pair.source.put(self.pair.source_collection, dest.data, href=action.source_href, etag=etag)
+            written, data = self._write(
+                self.pair.source, self.pair.source_collection, dest.data, href=action.source_href, etag=etag,
+                item=dest.href,
+            )  # fmt: skip
         except PreconditionFailed:
             fresh = self._fetch_source([action.source_href]).get(action.source_href)
             return self._op_conflict(action, fresh, dest)
         self._remember(
-            RemoteItem(written.href, written.etag, dest.data),
+            RemoteItem(written.href, written.etag, data),
             dest.href,
             dest.etag,
             content_hash(dest.data),

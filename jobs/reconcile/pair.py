@@ -2,7 +2,7 @@
 
 ``LinkStore`` and ``Progress`` are the engine's two ports: ``jobs/stores.py`` and
 ``jobs/progress.py`` implement them on the ORM (the ICS import uses the same),
-``jobs/testing/memory.py`` in memory for the tests. The link store also keeps the ledger of
+``calsync/testing/memory.py`` in memory for the tests. The link store also keeps the ledger of
 owed items (``OwedRecord``): what failed and must be tried again.
 """
 
@@ -128,3 +128,4 @@ class PairResult:
     source_token: str = ""
     dest_tokens: dict[str, str] = field(default_factory=dict)
     actions: list[Action] = field(default_factory=list)  # what was planned (the dry-run output)
+    repaired: dict[str, tuple[str, ...]] = field(default_factory=dict)  # item → repairs that let it land

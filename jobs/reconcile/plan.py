@@ -12,6 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from calsync.lib.errors import StateConflict
+
 
 class Mode(StrEnum):
     COPY = "copy"  # one-way, never deletes
@@ -87,7 +89,7 @@ class Plan:
         return sum(1 for action in self.actions if action.op == op)
 
 
-class EmptySideGuard(Exception):
+class EmptySideGuard(StateConflict):
     """A side that used to have items suddenly lists none: refuse to propagate a wipe."""
 
 

@@ -13,8 +13,9 @@ from accounts.connectors import connector_for
 from accounts.connectors.base import AccountConfig
 from accounts.models import Account
 from calsync.lib.items import extract_uid
-from jobs.models import Conflict, Heartbeat, SyncJob, SyncRun
-from jobs.testing import samples
+from calsync.ops.models import Heartbeat
+from calsync.testing import samples
+from jobs.models import Conflict, SyncJob, SyncRun
 
 pytestmark = pytest.mark.django_db
 

@@ -11,10 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from calsync.lib.items import extract_uid
+from calsync.testing.memory import Crash, MemoryConnector, MemoryLinkStore, MemoryServer, RecordingProgress
 from jobs.reconcile.apply import PairSync
 from jobs.reconcile.pair import Pair, Stopped
 from jobs.reconcile.plan import EmptySideGuard, Mode, Policy
-from jobs.testing.memory import Crash, MemoryConnector, MemoryLinkStore, MemoryServer, RecordingProgress
 
 
 def event(uid: str, summary: str = "Meeting", extra: str = "") -> bytes:
@@ -271,3 +271,23 @@ def test_two_source_objects_with_one_uid_are_copied_once_and_the_duplicate_is_re
     writes = world.dest_server.writes
     assert world.sync().counters.get("updated", 0) == 0
     assert world.dest_server.writes == writes
+
+
+def test_an_object_created_on_the_destination_between_plan_and_apply_is_not_overwritten():
+    world = World(mode=Mode.COPY)
+    world.add(world.source_server, world.source_cal, "ev-1", event("ev-1", "From the source"))
+    source, dest = MemoryConnector(world.source_server), MemoryConnector(world.dest_server)
+    pair = Pair(source, dest, world.source_cal, world.dest_collections, world.mode, world.policy)
+    progress = RecordingProgress()
+    sync = PairSync(pair, world.store, progress)
+    sync.prepare()
+    theirs = event("ev-1", "Made there meanwhile")
+    world.dest_server.store(world.dest_cal.url, f"{world.dest_cal.url}ev-1.ics", theirs)
+
+    sync.execute()
+
+    [(_, stored)] = world.dest_server.collections[world.dest_cal.url].items.values()
+    assert stored == theirs
+    assert progress.counters["conflicts"] == 1 and "created" not in progress.counters
+    [conflict] = world.store.conflicts
+    assert conflict["reason"] == "appeared on the destination while this run was writing"

@@ -11,10 +11,10 @@ from django.core.management import CommandError, call_command
 from accounts.connectors import connector_for
 from accounts.connectors.base import AccountConfig
 from accounts.models import Account
-from accounts.testing.servers import start_radicale, start_xandikos
 from calsync.lib.items import extract_uid
+from calsync.testing import samples
+from calsync.testing.servers import start_radicale, start_xandikos
 from jobs.models import SyncJob, SyncRun
-from jobs.testing import samples
 
 pytestmark = pytest.mark.django_db
 
@@ -109,3 +109,14 @@ def test_a_failed_run_exits_non_zero(accounts, capsys):
 def test_an_unknown_account_is_a_clear_error(db):
     with pytest.raises(CommandError, match="no account named 'nope'"):
         call_command("sync_accounts", "--source", "nope", "--destination", "x")
+
+
+def test_it_refuses_a_pair_no_engine_syncs_through_the_apis_service_and_keeps_no_job():
+    owner = User.objects.create_user("cli-refused")
+    Account.objects.create(owner=owner, name="tickets", kind="zammad", url="https://z.example.org/", password="t")
+    Account.objects.create(owner=owner, name="calendar", kind="caldav", url="https://c.example.org/")
+
+    with pytest.raises(CommandError, match="calsync cannot sync zammad → caldav"):
+        call_command("sync_accounts", "--source", "tickets", "--destination", "calendar")
+
+    assert not SyncJob.objects.filter(owner=owner).exists()

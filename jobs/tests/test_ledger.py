@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import pytest
 
+from calsync.testing.memory import MemoryConnector, RecordingProgress
 from jobs.reconcile.apply import PairSync
 from jobs.reconcile.ledger import OutageDetector
 from jobs.reconcile.pair import NEEDS_ATTENTION, OWED, Pair, ServerDown
 from jobs.reconcile.plan import Mode
-from jobs.testing.memory import MemoryConnector, RecordingProgress
 from jobs.tests.test_apply import World, event
 
 

@@ -8,8 +8,8 @@ import pytest
 from django.contrib.auth.models import User
 
 from accounts.connectors.base import ItemRejected
-from jobs import runner
-from jobs.testing import samples
+from calsync.testing import samples
+from jobs.engines import dav
 from jobs.tests.test_sync_dav import connector, contents, fill, job_for, run_job
 
 pytestmark = pytest.mark.django_db
@@ -83,9 +83,9 @@ def test_journals_the_destination_cannot_take_are_reported_with_that_reason_and_
     source = fill(radicale, "caldav", name, [samples.timed_event(1), samples.journal(1)])
     fill(xandikos, "caldav", name, [], components=EVENTS_AND_TASKS)
     job = job_for(owner, radicale, xandikos, source, name="refused", sync_contacts=False)
-    real = runner.dav_connector
+    real = dav.dav_connector
     monkeypatch.setattr(
-        runner,
+        dav,
         "dav_connector",
         lambda account, kind: (
             RefusesJournalCalendars(real(account, kind)) if account == job.destination else real(account, kind)

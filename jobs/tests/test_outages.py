@@ -13,11 +13,11 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import User
 
-from accounts.testing.servers import start_radicale, start_xandikos
+from calsync.testing.outage import OutageWorld
+from calsync.testing.servers import start_radicale, start_xandikos
+from calsync.testing.workers import eventually
 from jobs.models import OwedItem, SyncRun
 from jobs.tasks import sync_followups_start_due_task
-from jobs.testing.outage import OutageWorld
-from jobs.testing.workers import eventually
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.broker]
 

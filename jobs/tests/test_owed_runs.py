@@ -18,19 +18,19 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import Account
-from accounts.testing.faults import FaultProxy
-from accounts.testing.feeds import FeedServer
-from accounts.testing.servers import start_radicale
 from calsync.lib.items import extract_uid
+from calsync.testing import samples
+from calsync.testing.faults import FaultProxy
+from calsync.testing.feeds import FeedServer
+from calsync.testing.memory import MemoryConnector, MemoryServer
+from calsync.testing.outage import dav
+from calsync.testing.servers import start_radicale
 from jobs.followups import followup_delay, sync_followups_start_due, sync_job_schedule_followup
 from jobs.models import OwedItem, SyncJob, SyncRun
 from jobs.progress import RunProgress
 from jobs.runner import sync_run_execute
 from jobs.runs import sync_job_start, sync_run_resume
 from jobs.schedules import sync_job_set_schedule
-from jobs.testing import samples
-from jobs.testing.memory import MemoryConnector, MemoryServer
-from jobs.testing.outage import dav
 
 pytestmark = pytest.mark.django_db
 
@@ -194,7 +194,7 @@ def test_a_migration_paused_at_200_of_336_and_resumed_reports_created_336(owner,
         sync_contacts=False, collection_map={collection.url: ""},
     )  # fmt: skip
     servers = {job.source_id: source_server, job.destination_id: dest_server}
-    monkeypatch.setattr("jobs.runner.dav_connector", lambda account, kind: MemoryConnector(servers[account.pk]))
+    monkeypatch.setattr("jobs.engines.dav.dav_connector", lambda account, kind: MemoryConnector(servers[account.pk]))
     PauseAt200.seen = []
 
     paused = sync_run_execute(sync_job_start(job=job, enqueue=False).pk, progress_class=PauseAt200)

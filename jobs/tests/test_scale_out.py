@@ -18,11 +18,11 @@ from django.utils import timezone
 
 from calsync.testing.latency_dav import LatencyDavServer
 from calsync.testing.organisation import Organisation
+from calsync.testing.workers import eventually
 from jobs.models import SyncRun, WriteSlot
 from jobs.progress import RunProgress
 from jobs.runner import sync_run_claim, sync_run_execute, write_slot
 from jobs.runs import sync_job_start, sync_runs_recover
-from jobs.testing.workers import eventually
 
 CAP = 2
 

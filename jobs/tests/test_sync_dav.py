@@ -12,9 +12,9 @@ from accounts.connectors import connector_for
 from accounts.connectors.base import AccountConfig, RemoteCollection
 from accounts.models import Account
 from calsync.lib.items import content_hash, extract_uid
+from calsync.testing import samples
 from jobs.models import CollectionCursor, ItemLink, SyncJob, SyncRun
 from jobs.runner import sync_run_execute
-from jobs.testing import samples
 
 pytestmark = pytest.mark.django_db
 

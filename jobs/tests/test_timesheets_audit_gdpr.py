@@ -9,9 +9,11 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 
 from accounts.models import Account
-from jobs.audit import audit_events_purge, audit_record
-from jobs.gdpr import person_ref
-from jobs.models import AgentMapping, AuditEvent, Conflict, SyncJob
+from calsync.ops.audit import audit_events_purge, audit_record
+from calsync.ops.gdpr import person_ref
+from calsync.ops.models import AuditEvent
+from jobs.models import Conflict, SyncJob
+from jobs.timesheets.models import AgentMapping
 
 pytestmark = pytest.mark.django_db
 
@@ -55,11 +57,11 @@ def test_a_mapping_change_in_the_admin_is_audited(client, staff, job):
     staff.save()
     client.force_login(staff)
     answer = client.post(
-        "/admin/jobs/agentmapping/add/",
+        "/admin/timesheets/agentmapping/add/",
         {"job": job.pk, "zammad_user_id": 3, "email": "ann@example.org", "kimai_user": 2, "timezone": "Europe/Berlin"},
     )
     assert answer.status_code == 302
-    event = AuditEvent.objects.get(object_type="jobs.AgentMapping", action="create")
+    event = AuditEvent.objects.get(object_type="timesheets.AgentMapping", action="create")
     assert (event.actor, event.after["timezone"]) == (staff, "Europe/Berlin")
 
 

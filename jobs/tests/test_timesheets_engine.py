@@ -10,8 +10,10 @@ from django.contrib.auth.models import User
 
 from accounts.connectors.kimai import parse_kimai_time
 from accounts.connectors.zammad import parse_zammad_time
-from jobs.models import AgentMapping, AuditEvent, Conflict, ItemLink, TimesheetSettings
+from calsync.ops.models import AuditEvent
+from jobs.models import Conflict, ItemLink
 from jobs.tests.timesheet_world import World, build_world
+from jobs.timesheets.models import AgentMapping, TimesheetSettings
 
 pytestmark = pytest.mark.django_db
 

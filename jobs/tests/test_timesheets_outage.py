@@ -7,7 +7,8 @@ from collections import Counter
 import pytest
 from django.contrib.auth.models import User
 
-from jobs.models import AuditEvent, ItemLink
+from calsync.ops.models import AuditEvent
+from jobs.models import ItemLink
 from jobs.tests.timesheet_world import World, build_world
 from jobs.timesheets.entries import marker_in
 

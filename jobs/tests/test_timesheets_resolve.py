@@ -8,8 +8,9 @@ import pytest
 from django.contrib.auth.models import User
 from rest_framework.test import APIClient
 
+from calsync.ops.models import AuditEvent
 from jobs.conflicts import ConflictError, conflict_resolve
-from jobs.models import AuditEvent, Conflict
+from jobs.models import Conflict
 from jobs.tests.timesheet_world import World, build_world
 
 pytestmark = pytest.mark.django_db

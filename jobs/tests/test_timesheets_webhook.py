@@ -13,8 +13,9 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
 
-from jobs.models import PendingTicket, SyncRun, WebhookEndpoint
+from jobs.models import SyncRun
 from jobs.tests.timesheet_world import World, build_world
+from jobs.timesheets.models import PendingTicket, WebhookEndpoint
 from jobs.timesheets.webhook import signature_valid, webhook_followup_start
 
 SECRET = "zammad-signature-token"

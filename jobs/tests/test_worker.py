@@ -9,11 +9,11 @@ import pytest
 from django.utils import timezone
 
 from calsync.celery import app
-from jobs.beat import HeartbeatScheduler
-from jobs.models import Heartbeat
-from jobs.services import heartbeat_record
+from calsync.ops.beat import HeartbeatScheduler
+from calsync.ops.heartbeats import heartbeat_record
+from calsync.ops.models import Heartbeat
+from calsync.testing.workers import eventually
 from jobs.tasks import ping
-from jobs.testing.workers import eventually
 
 
 @pytest.mark.django_db

@@ -11,10 +11,10 @@ from accounts.connectors import connector_for
 from accounts.connectors.base import AccountConfig
 from accounts.models import Account
 from calsync.lib.items import extract_uid
+from calsync.testing import samples
+from calsync.testing.workers import eventually
 from jobs.models import SyncJob, SyncRun
 from jobs.runs import sync_job_start, sync_runs_recover
-from jobs.testing import samples
-from jobs.testing.workers import eventually
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.broker]
 

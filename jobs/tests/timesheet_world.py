@@ -8,9 +8,10 @@ from datetime import UTC, datetime, timedelta
 from django.contrib.auth.models import User
 
 from accounts.models import Account
-from accounts.testing.timesheets import KimaiStandIn, ZammadStandIn
-from jobs.models import ActivityMapping, AgentMapping, ProjectMapping, SyncJob, SyncRun, TimesheetSettings
+from calsync.testing.timesheets import KimaiStandIn, ZammadStandIn
+from jobs.models import SyncJob, SyncRun
 from jobs.runner import sync_run_execute
+from jobs.timesheets.models import ActivityMapping, AgentMapping, ProjectMapping, TimesheetSettings
 
 
 @dataclass

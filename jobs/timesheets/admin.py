@@ -1,15 +1,13 @@
-"""Admin for the time-sheet mappings, webhook endpoints and the audit trail (read-only)."""
+"""Admin for the time-sheet mappings and webhook endpoints."""
 
 from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
-from django.http import HttpRequest
 
-from jobs.models import (
+from jobs.timesheets.models import (
     ActivityMapping,
     AgentMapping,
-    AuditEvent,
     PendingTicket,
     ProjectMapping,
     TimesheetSettings,
@@ -69,16 +67,3 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
 @admin.register(PendingTicket)
 class PendingTicketAdmin(admin.ModelAdmin):
     list_display = ["job", "ticket_id", "deliveries", "received_at"]
-
-
-@admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "actor_label", "action", "object_type", "object_id", "summary"]
-    list_filter = ["action", "object_type"]
-    search_fields = ["object_id", "summary", "actor_label"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: AuditEvent | None = None) -> bool:
-        return False

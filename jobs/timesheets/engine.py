@@ -1,6 +1,6 @@
 """The Zammad → Kimai engine: read both sides by pages, plan, apply in batches, record everything.
 
-Called by the runner like every engine (``jobs.engines``). A run triggered by a webhook syncs
+Called through its adapter in the engine registry (``jobs.engines.timesheets``). A run triggered by a webhook syncs
 only the tickets waiting in ``PendingTicket``; any other run reconciles the job's date window.
 Each write lands with its ``ItemLink`` (source href ``zammad-ta-<id>``, destination href
 ``kimai-ts-<id>``, source hash = the fingerprint of what was written), so a re-run writes
@@ -17,11 +17,13 @@ from django.utils import timezone
 
 from accounts.connectors import connector_for
 from accounts.connectors.base import ConnectorError, ItemRejected
-from jobs.models import AuditEvent, Conflict, ItemLink, PendingTicket, SyncJob, SyncRun, TimesheetSettings
+from calsync.ops.models import AuditEvent
+from jobs.engines.base import PairReport
+from jobs.models import Conflict, ItemLink, SyncJob, SyncRun
 from jobs.reconcile.pair import Stopped
 from jobs.reconcile.plan import EmptySideGuard, Op
-from jobs.runner import PairReport
 from jobs.timesheets.entries import dest_href, source_href
+from jobs.timesheets.models import PendingTicket, TimesheetSettings
 from jobs.timesheets.plan import Options, Reason, TimesheetAction, plan_timesheets
 from jobs.timesheets.sources import Sides, read_sides
 

@@ -21,11 +21,12 @@ from django.utils import timezone
 from accounts.connectors import connector_for
 from accounts.connectors.base import ConnectorError, ItemRejected
 from accounts.connectors.kimai import KimaiConnector
-from jobs.conflicts import ConflictError
-from jobs.models import Conflict, ItemLink, SyncJob, TimesheetSettings
+from jobs.engines.base import ConflictError
+from jobs.models import Conflict, ItemLink, SyncJob
 from jobs.reconcile.plan import Op
 from jobs.timesheets.engine import DEST, SOURCE, timesheet_link, timesheet_links_save
 from jobs.timesheets.entries import Desired, KimaiEntry, Unresolved, dest_href, marker_for, marker_in
+from jobs.timesheets.models import TimesheetSettings
 from jobs.timesheets.plan import TimesheetAction, state_key
 from jobs.timesheets.sources import kimai_entry, read_sides
 

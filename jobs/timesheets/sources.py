@@ -14,8 +14,9 @@ from zoneinfo import ZoneInfo
 
 from accounts.connectors.kimai import KimaiConnector, parse_kimai_time
 from accounts.connectors.zammad import ZammadConnector, parse_zammad_time
-from jobs.models import ActivityMapping, AgentMapping, ProjectMapping, SyncJob, TimesheetSettings
+from jobs.models import SyncJob
 from jobs.timesheets.entries import Desired, KimaiEntry, TimeEntry, Unresolved, ticket_number_in
+from jobs.timesheets.models import ActivityMapping, AgentMapping, ProjectMapping, TimesheetSettings
 from jobs.timesheets.plan import Reason
 
 

@@ -1,18 +1,17 @@
-"""Thin views: the Zammad webhook receiver and the GDPR endpoints."""
+"""Thin views: the Zammad webhook receiver. (The GDPR endpoints are calsync/ops/views.py.)"""
 
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status
-from rest_framework.permissions import AllowAny, IsAdminUser
+from rest_framework import status
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from jobs.gdpr import gdpr_export, gdpr_purge
-from jobs.models import WebhookEndpoint
+from jobs.timesheets.models import WebhookEndpoint
 from jobs.timesheets.webhook import (
     signature_valid,
     ticket_id_in,
@@ -51,33 +50,3 @@ class ZammadWebhookView(APIView):
                 webhook_delivery_release(endpoint=endpoint, delivery_id=delivery)
             raise
         return Response({"ticket": ticket_id, "run": run.pk if run else None}, status=status.HTTP_202_ACCEPTED)
-
-
-class EmailSerializer(serializers.Serializer):
-    email = serializers.EmailField()
-
-
-class GdprExportView(APIView):
-    permission_classes = [IsAdminUser]
-
-    @extend_schema(
-        summary="Everything calsync holds about a person", parameters=[EmailSerializer], responses=OpenApiTypes.OBJECT
-    )
-    def get(self, request: Request) -> Response:
-        query = EmailSerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        return Response(gdpr_export(email=query.validated_data["email"]))
-
-
-class GdprPurgeView(APIView):
-    permission_classes = [IsAdminUser]
-
-    @extend_schema(
-        summary="Remove everything calsync holds about a person (audited)",
-        request=EmailSerializer,
-        responses=OpenApiTypes.OBJECT,
-    )
-    def post(self, request: Request) -> Response:
-        body = EmailSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        return Response(gdpr_purge(email=body.validated_data["email"], actor=request.user))

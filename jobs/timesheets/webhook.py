@@ -8,7 +8,7 @@ in the cache: Redis ``SET NX`` in production, so two workers cannot both claim o
 Replays and bursts coalesce: the ticket joins the job's pending set (one row per ticket) and a
 run is started only when the job has none active; the one-active-run-per-job constraint
 settles concurrent deliveries. A delivery that finds a run already reading (running or paused)
-is not left for the next schedule: when that run's task ends, ``webhook_followup_start`` starts
+is not left for the next schedule: when that run's task ends it calls ``webhook_followup_after_run``, which starts
 one webhook run for every ticket that arrived meanwhile.
 """
 
@@ -25,8 +25,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from jobs.models import PendingTicket, SyncJob, SyncRun, WebhookEndpoint
+from jobs.models import SyncJob, SyncRun
 from jobs.runs import RunStateError, active_run, sync_job_start
+from jobs.timesheets.models import PendingTicket, WebhookEndpoint
 
 
 def signature_valid(*, secret: str, body: bytes, header: str | None) -> bool:
@@ -96,16 +97,10 @@ def webhook_followup_start(*, job: SyncJob, after: datetime | None) -> SyncRun |
         return None  # a delivery started one meanwhile
 
 
-def _after_run_task(sender=None, args=None, **kwargs) -> None:
-    if getattr(sender, "name", "") != "jobs.sync_run":
-        return
-    run = SyncRun.objects.filter(pk=(args or [None])[0]).select_related("job").first()
-    if run is not None and run.status in (SyncRun.Status.COMPLETED, SyncRun.Status.FAILED, SyncRun.Status.CANCELLED):
-        webhook_followup_start(job=run.job, after=run.started_at or run.created_at)
-
-
-def webhook_followup_connect() -> None:
-    """Called once from ``JobsConfig.ready``: every worker follows up after each run task."""
-    from celery.signals import task_postrun
-
-    task_postrun.connect(_after_run_task, weak=False, dispatch_uid="timesheet-webhook-followup")
+def webhook_followup_after_run(*, run_id: int) -> SyncRun | None:
+    """Called by the run task when it ends, however it ends: a run that finished starts the
+    follow-up for tickets delivered meanwhile; a run still queued or running (a retry) does not."""
+    run = SyncRun.objects.filter(pk=run_id).select_related("job").first()
+    if run is None or run.status not in (SyncRun.Status.COMPLETED, SyncRun.Status.FAILED, SyncRun.Status.CANCELLED):
+        return None
+    return webhook_followup_start(job=run.job, after=run.started_at or run.created_at)

@@ -19,10 +19,10 @@ from zoneinfo import ZoneInfo
 from django.core.exceptions import ValidationError
 from django.db.models import Max
 
-from accounts.connectors.xml import caldav
 from booking import services as booking
 from booking.feeds import appointment_ical
 from booking.models import Appointment, Artist
+from calsync.lib.davxml import caldav
 from feeds.dav.backends.base import Changes, InvalidSyncToken, Precondition, PutResult, StoredObject, check_precondition
 from feeds.dav.errors import DavError, forbidden, invalid_object, need_privileges
 from feeds.dav.models import AppointmentTombstone, ArtistGrant

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q, Sum
 
-from accounts.connectors.xml import caldav, dav, node
+from calsync.lib.davxml import caldav, dav, node
 from feeds.dav.backends.base import (
     Changes,
     InvalidSyncToken,

@@ -12,12 +12,13 @@ import base64
 import pytest
 from defusedxml.ElementTree import fromstring
 
-from feeds.dav.models import CalendarObject
+from feeds.dav.models import Calendar, CalendarObject
 from feeds.dav.tests.conftest import make_user
 from feeds.dav.tests.test_protocol import event
 
 D, C = "{DAV:}", "{urn:ietf:params:xml:ns:caldav}"
 VALID_NAME = "{http://calsync.invalid/ns/}valid-resource-name"
+CALSYNC_MESSAGE = "{http://calsync.invalid/ns/}message"
 
 
 @pytest.fixture
@@ -101,3 +102,36 @@ def test_a_multiget_href_with_a_nul_byte_is_missing_rather_than_an_error(dav):
     statuses = {item.findtext(f"{D}href"): item.findtext(f"{D}status") or "" for item in fromstring(answer)}
     assert "404" in statuses["/dav/calendars/mallory/calendar/x%00y.ics"]
     assert "404" not in statuses["/dav/calendars/mallory/calendar/ok.ics"]
+
+
+WELL_FORMED_XML = "{http://calsync.invalid/ns/}well-formed-xml"
+# DEL, a C1 control, a line break: XML carries them, a calendar list cannot show them.
+BAD_DISPLAY_NAMES = ["Wo\x7frk", "Wo\x85rk", "Work&#10;Home"]
+
+
+def displayname_body(root: str, name: str) -> bytes:
+    return (
+        f'<?xml version="1.0" encoding="utf-8"?><{root} xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">'
+        f"<D:set><D:prop><D:displayname>{name}</D:displayname></D:prop></D:set></{root}>"
+    ).encode()
+
+
+def dav_error_of(answer: tuple[int, dict[str, str], bytes]) -> tuple[int, str, set[str]]:
+    status, headers, body = answer
+    return status, headers["content-type"].split(";")[0], conditions(body)
+
+
+def test_it_answers_a_display_name_with_a_control_character_with_a_dav_error(dav):
+    for name in BAD_DISPLAY_NAMES:
+        made = dav("MKCALENDAR", "/dav/calendars/mallory/named/", displayname_body("C:mkcalendar", name))
+        body = displayname_body("D:propertyupdate", name)
+        patched = dav("PROPPATCH", "/dav/calendars/mallory/calendar/", body, "application/xml")
+
+        assert dav_error_of(made) == (400, "application/xml", {VALID_NAME, CALSYNC_MESSAGE}), name
+        assert dav_error_of(patched) == (400, "application/xml", {VALID_NAME, CALSYNC_MESSAGE}), name
+    assert dav("PROPFIND", "/dav/calendars/mallory/named/", b"", "application/xml")[0] == 404
+    assert not Calendar.objects.filter(display_name__startswith="Wo").exists()
+    # U+0001 cannot be written in XML 1.0 at all, not even as a character reference.
+    body = displayname_body("D:propertyupdate", "Wo&#1;rk")
+    answer = dav("PROPPATCH", "/dav/calendars/mallory/calendar/", body, "application/xml")
+    assert dav_error_of(answer) == (400, "application/xml", {WELL_FORMED_XML, CALSYNC_MESSAGE})

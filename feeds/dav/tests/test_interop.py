@@ -19,7 +19,7 @@ from pathlib import Path
 import icalendar
 import pytest
 
-from accounts.testing.servers import DavServer
+from calsync.testing.servers import DavServer
 from feeds.dav.tests.conftest import make_user
 from feeds.dav.tests.interop import (
     RemoteCalendar,

@@ -131,6 +131,22 @@ def test_head_and_options(alice: DavClient):
     assert "MKCALENDAR" in options["Allow"] and "calendar-access" in options["DAV"]
 
 
+def test_it_does_not_offer_scheduling(alice: DavClient):
+    """RFC 6638 is not implemented: nothing may make a client believe invitations are delivered."""
+    dav_header = {token.strip() for token in alice.request("OPTIONS", alice.home)["DAV"].split(",")}
+    principal = alice.propfind(
+        "/dav/principals/alice/",
+        '<D:propfind xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop>'
+        "<C:schedule-inbox-URL/><C:schedule-outbox-URL/><C:schedule-default-calendar-URL/></D:prop></D:propfind>",
+    )
+    home = alice.propfind(alice.home, '<D:propfind xmlns:D="DAV:"><D:prop><D:resourcetype/></D:prop></D:propfind>', "1")
+
+    assert not dav_header & {"calendar-auto-schedule", "calendar-schedule"}
+    assert principal.status_code == 207 and props_of(principal) == {}
+    kinds = {child.tag for kind in xml(home).iter(f"{D}resourcetype") for child in kind}
+    assert not kinds & {f"{C}schedule-inbox", f"{C}schedule-outbox"}
+
+
 @pytest.mark.parametrize(
     ("body", "condition"),
     [

@@ -9,12 +9,23 @@ from __future__ import annotations
 import sys
 from collections import Counter
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.models import Account
+from jobs.engines import PairReport, sync_job_validate
+from jobs.engines.dry_run import sync_job_dry_run
 from jobs.models import SyncJob, SyncRun
-from jobs.runner import PairReport, RunProgress, sync_job_pairs, sync_run_execute
+from jobs.progress import PlanOnlyProgress, RunProgress
+from jobs.runner import sync_run_execute
 from jobs.runs import RunStateError, sync_job_start
+from jobs.services import sync_job_create, sync_job_update
+
+
+def _message(exc: ValidationError) -> str:
+    if hasattr(exc, "error_dict"):
+        return "; ".join(f"{field}: {' '.join(messages)}" for field, messages in exc.message_dict.items())
+    return " ".join(exc.messages)
 
 
 class BarProgress(RunProgress):
@@ -27,6 +38,10 @@ class BarProgress(RunProgress):
         sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{self.total} items")
         sys.stderr.flush()
         return super().checkpoint()
+
+
+class DryBarProgress(BarProgress, PlanOnlyProgress):
+    """The bar, over a dry run's progress that writes nothing."""
 
 
 class Command(BaseCommand):
@@ -60,7 +75,14 @@ class Command(BaseCommand):
         if options["dry_run"]:
             self._dry_run(owner=source.owner, name=name, settings=settings)
             return
-        job, _ = SyncJob.objects.update_or_create(owner=source.owner, name=name, defaults=settings)
+        job = SyncJob.objects.filter(owner=source.owner, name=name).first()
+        try:
+            if job is None:
+                job = sync_job_create(owner=source.owner, name=name, **settings)
+            else:
+                job = sync_job_update(job=job, **settings)
+        except ValidationError as exc:
+            raise CommandError(_message(exc)) from None
         try:
             run = sync_job_start(
                 job=job, trigger=SyncRun.Trigger.CLI, confirm_empty=options["confirm_empty"], enqueue=False
@@ -75,22 +97,16 @@ class Command(BaseCommand):
 
     def _dry_run(self, *, owner, name: str, settings: dict) -> None:
         """Plan with the job a real run would use, and leave the database as it was: an existing
-        job is planned with its links but with this command's options in memory only, and a job
-        made up for the plan (planning needs a saved row to read links and cursors) is deleted."""
-        job = SyncJob.objects.filter(owner=owner, name=name).first()
-        created = job is None
-        if job is None:
-            job = SyncJob.objects.create(owner=owner, name=name, **settings)
-        else:
-            for field, value in settings.items():
-                setattr(job, field, value)
+        job is planned with its links but with this command's options in memory only; the dry-run
+        service deletes a job it had to make up for the plan."""
+        job = SyncJob.objects.filter(owner=owner, name=name).first() or SyncJob(owner=owner, name=name)
+        for field, value in settings.items():
+            setattr(job, field, value)
         try:
-            reports = sync_job_pairs(job, BarProgress(SyncRun(job=job)), dry_run=True)
-        finally:
-            if created:
-                # Unless a real run of the same pair started meanwhile and made it its own.
-                SyncJob.objects.filter(pk=job.pk, runs__isnull=True).delete()
-        self._print_plan(reports)
+            sync_job_validate(job=job)
+        except ValidationError as exc:
+            raise CommandError(_message(exc)) from None
+        self._print_plan(sync_job_dry_run(job=job, progress_class=DryBarProgress))
 
     def _account(self, name: str) -> Account:
         accounts = list(Account.objects.filter(name=name))

@@ -1,0 +1,1 @@
+"""The accounts API: DRF views (views.py), their routes (urls.py, mounted under /api/)."""

@@ -1,0 +1,1 @@
+"""The booking API: DRF views (views.py), their routes (urls.py, mounted under /api/)."""

@@ -1,0 +1,1 @@
+"""The jobs API: DRF views (views.py), their routes (urls.py, mounted under /api/)."""

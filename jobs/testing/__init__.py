@@ -1,1 +1,0 @@
-"""Helpers for tests that run real calsync processes (Celery workers, run_all)."""

@@ -1,7 +1,0 @@
-from jobs.views.health import DetailedHealthView, HealthView
-from jobs.views.sync_jobs import ConflictViewSet, SyncJobViewSet, WorkerStatusView
-from jobs.views.sync_runs import SyncRunViewSet
-
-__all__ = [
-    "ConflictViewSet", "DetailedHealthView", "HealthView", "SyncJobViewSet", "SyncRunViewSet", "WorkerStatusView",
-]  # fmt: skip
