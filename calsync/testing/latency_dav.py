@@ -114,12 +114,24 @@ class LatencyDavServer:
         return self
 
     def stop(self) -> None:
-        if self._loop is None or self._server is None:
+        """Close every connection and the loop: a coroutine left pending would be finalised by
+        the garbage collector at some later moment, in whatever the process is doing then."""
+        loop, server = self._loop, self._server
+        if loop is None or server is None:
             return
-        self._loop.call_soon_threadsafe(self._server.close)
-        self._loop.call_soon_threadsafe(self._loop.stop)
+
+        async def shutdown() -> None:
+            server.close()
+            others = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+            for task in others:
+                task.cancel()
+            await asyncio.gather(*others, return_exceptions=True)
+
+        asyncio.run_coroutine_threadsafe(shutdown(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
         if self._thread is not None:
             self._thread.join(5)
+        loop.close()
         self._loop = self._server = None
 
     # --- HTTP -----------------------------------------------------------------------------------

