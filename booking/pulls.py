@@ -173,6 +173,10 @@ def _pull(
                 for piece_start, piece_end in split(interval.start, interval.end, MAX_INTERVAL)
             ]
     with transaction.atomic():
+        # Two pulls of one calendar can overlap (beat's and a manual one, on two workers): each
+        # replaces the rows it read, so they take turns here, or the later one would neither see
+        # nor delete the rows the earlier one inserted, and every event would be blocked twice.
+        list(ArtistCalendar.objects.select_for_update().filter(pk=calendar.pk).values_list("pk", flat=True))
         stale = (set(rows) | deleted) - set(own)
         for offset in range(0, len(stale), 500):
             chunk = sorted(stale)[offset : offset + 500]

@@ -10,9 +10,11 @@ per-collection counters of the run report.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.utils import timezone
 
 from jobs.models import SyncLog, SyncRun
@@ -20,6 +22,15 @@ from jobs.models import SyncLog, SyncRun
 logger = logging.getLogger(__name__)
 
 COUNTERS = ("created", "updated", "deleted", "unchanged", "conflicts", "errors")
+
+
+class ClaimLost(Exception):
+    """The run is not this attempt's any more: it was taken for dead and claimed again elsewhere.
+
+    A batch can outlast the stale-run time on a slow server; the recovery sweep then queues the
+    run and another worker claims it. The old attempt must stop writing (two writers would break
+    the server's write cap) and leave the run row to the new one.
+    """
 
 
 @dataclass
@@ -47,6 +58,8 @@ class RunProgress:
         if self.done_before:
             self.counters["done"] = self.done_before
         self.collections = {key: dict(value) for key, value in ((run.report or {}).get("collections") or {}).items()}
+        self.attempt = run.attempts
+        self.beaten_at = time.monotonic()
 
     def log(self, level: str, message: str, item: str = "") -> None:
         self.lines.append(SyncLog(run=self.run, level=level, message=message[:5000], item=item[:1000]))
@@ -56,6 +69,18 @@ class RunProgress:
     def count(self, **counters: int) -> None:
         for name, value in counters.items():
             self.counters[name] = self.counters.get(name, 0) + value
+        if "done" in counters and time.monotonic() - self.beaten_at >= settings.CALSYNC_HEARTBEAT_SECONDS:
+            self.beat()
+
+    def beat(self) -> None:
+        """Between checkpoints, on a slow server: this attempt is alive (one UPDATE per interval)."""
+        self._update(heartbeat_at=timezone.now())
+
+    def _update(self, **values: Any) -> None:
+        self.beaten_at = time.monotonic()
+        ours = SyncRun.objects.filter(pk=self.run.pk, status=SyncRun.Status.RUNNING, attempts=self.attempt)
+        if not ours.update(**values):
+            raise ClaimLost(f"run {self.run.pk} was claimed again after attempt {self.attempt}")
 
     def planned(self, total: int) -> None:
         self.planned_now = True
@@ -96,7 +121,7 @@ class RunProgress:
         )
         if self.collections:
             values["report"] = {**(self.run.report or {}), "collections": self.collections}
-        SyncRun.objects.filter(pk=self.run.pk).update(**values)
+        self._update(**values)
 
 
 class CollectionProgress:

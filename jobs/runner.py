@@ -27,7 +27,7 @@ from accounts.connectors.base import ConnectorError, TransientError
 from accounts.models import Account
 from jobs.engines import UnsupportedJob, engine_for
 from jobs.models import SyncJob, SyncRun, WriteSlot
-from jobs.progress import RunProgress
+from jobs.progress import ClaimLost, RunProgress
 from jobs.reconcile.pair import ServerDown, Stopped
 from jobs.reconcile.plan import EmptySideGuard
 from jobs.runs import sync_run_finish
@@ -48,6 +48,9 @@ class NoWriteSlot(Exception):
 def write_slot(host: str, run: SyncRun) -> Iterator[None]:
     """Hold one of CALSYNC_WRITES_PER_SERVER slots for ``host`` while the run writes there."""
     stale = timezone.now() - timezone.timedelta(seconds=settings.CALSYNC_RUN_STALE_SECONDS)
+    # A run holds one slot at most: one it still owns was left by an attempt whose worker died
+    # (recovered runs are claimed again before anything else frees it), and must not count twice.
+    WriteSlot.objects.filter(run=run).delete()
     WriteSlot.objects.filter(host=host).exclude(run__status=SyncRun.Status.RUNNING).delete()
     WriteSlot.objects.filter(host=host, run__heartbeat_at__lt=stale).delete()
     taken = None
@@ -124,8 +127,12 @@ def sync_run_execute(
             progress.log("info", f"run {status} at a clean point")
     except NoWriteSlot:
         progress.flush()
-        SyncRun.objects.filter(pk=run.pk).update(status=SyncRun.Status.QUEUED)
+        # The heartbeat says when it bounced: a run queued long after that lost its retry message.
+        SyncRun.objects.filter(pk=run.pk).update(status=SyncRun.Status.QUEUED, heartbeat_at=timezone.now())
         raise
+    except ClaimLost as exc:
+        logger.warning("%s: attempt %s stops and leaves the run to its new worker", exc, run.attempts)
+        return None
     except (EmptySideGuard, UnsupportedJob) as exc:
         status, error = SyncRun.Status.FAILED, str(exc)
     except ServerDown as exc:
@@ -143,7 +150,11 @@ def sync_run_execute(
     if error:
         progress.log("error", error)
     progress.log("info", f"run {status} in {time.monotonic() - started:.1f} s")
-    sync_run_finish(run=run, progress=progress, status=status, error=error, transient=transient)
+    try:
+        sync_run_finish(run=run, progress=progress, status=status, error=error, transient=transient)
+    except ClaimLost as exc:
+        logger.warning("%s: attempt %s leaves its ending to the new worker", exc, run.attempts)
+        return None
     run.refresh_from_db()
     return run
 

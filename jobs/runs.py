@@ -175,10 +175,31 @@ def sync_runs_recover() -> list[int]:
                 if still_stale.update(status=Status.FAILED, finished_at=timezone.now(), error=error):
                     SyncLog.objects.create(run=run, level="error", message=error)
                 continue
-            if still_stale.update(status=Status.QUEUED):
+            if still_stale.update(status=Status.QUEUED, heartbeat_at=timezone.now()):
                 SyncLog.objects.create(run=run, level="warning", message="the worker running this stopped; resuming")
                 _enqueue(run)
                 resumed.append(run.pk)
+    resumed += _resend_lost_retries(stale)
     if resumed:
         logger.warning("resumed runs with dead workers: %s", resumed)
     return resumed
+
+
+def _resend_lost_retries(stale) -> list[int]:
+    """Send again the runs that bounced off a full server and whose retry never came.
+
+    A bounced run (no write slot) is queued with a countdown message, which a worker holds in
+    memory until it is due; a worker killed meanwhile takes it along until the broker's visibility
+    timeout (an hour on Redis). A bounced run beats when it bounces, and retries within a minute:
+    one queued for longer than the stale time gets a new message (a spare one claims nothing).
+    A bulk migration's runs take turns through their own task and wait their turn in its queue
+    (``jobs.bulk.slicing``): they are left to it.
+    """
+    resent = []
+    bounced = SyncRun.objects.filter(status=Status.QUEUED, heartbeat_at__lt=stale, job__bulk_user__isnull=True)
+    for run in bounced:
+        touched = SyncRun.objects.filter(pk=run.pk, status=Status.QUEUED, heartbeat_at=run.heartbeat_at)
+        if touched.update(heartbeat_at=timezone.now()):
+            _enqueue(run)
+            resent.append(run.pk)
+    return resent

@@ -57,6 +57,13 @@ def test_the_worker_can_be_scaled(compose):
     assert "ports" not in worker
 
 
+def test_each_scaled_worker_is_healthy_only_while_it_answers_a_ping_through_the_broker(compose):
+    check = compose["services"]["worker"]["healthcheck"]["test"]
+    # Its own node name (the container's hostname): with --scale worker=N, any other worker
+    # answering must not make a stuck one look healthy.
+    assert check[0] == "CMD-SHELL" and "inspect ping --destination celery@$$HOSTNAME" in check[1]
+
+
 def test_web_checks_migrates_and_creates_the_admin_before_gunicorn_starts(compose):
     command = command_of(compose["services"]["web"])
     steps = [command.index(step) for step in ("manage.py check", "manage.py migrate", "manage.py ensure_admin")]
