@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from contextlib import AbstractContextManager
 
 from django.db import transaction
 from django.utils import timezone
@@ -69,6 +70,9 @@ class OrmLinkStore:
                     "run",
                 ],
             )
+
+    def atomic(self) -> AbstractContextManager[object]:
+        return transaction.atomic()
 
     def forget(self, source_hrefs: Iterable[str]) -> None:
         ItemLink.objects.filter(job=self.job, source_href__in=list(source_hrefs)).delete()

@@ -8,6 +8,7 @@ after the N-th write) can be provoked on purpose.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 from collections.abc import Callable, Iterable, Iterator
@@ -203,6 +204,9 @@ class MemoryLinkStore:
     def save(self, records) -> None:
         for record in records:
             self.records[record.source_href] = record
+
+    def atomic(self):
+        return contextlib.nullcontext()
 
     def forget(self, source_hrefs) -> None:
         for href in source_hrefs:

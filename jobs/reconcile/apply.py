@@ -289,8 +289,12 @@ class PairSync(ItemOps):
             _warm([*src.values(), *dst.values()], calendar=self.pair.is_calendar)
             for action in batch:
                 self._apply_one(action, src.get(action.source_href), dst.get(action.dest_href))
-            self._flush()
-            if not self.progress.checkpoint():
+            # The batch's links, ledger entries and the run's counters land together: a worker
+            # killed in between leaves neither links without their counts nor counts without links.
+            with self.store.atomic():
+                self._flush()
+                go_on = self.progress.checkpoint()
+            if not go_on:
                 raise Stopped()
 
     def _apply_one(self, action: Action, source: RemoteItem | None, dest: RemoteItem | None) -> None:

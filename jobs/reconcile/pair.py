@@ -9,6 +9,7 @@ owed items (``OwedRecord``): what failed and must be tried again.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -62,6 +63,10 @@ class LinkStore(Protocol):
     def save(self, records: Iterable[LinkRecord]) -> None: ...
 
     def forget(self, source_hrefs: Iterable[str]) -> None: ...
+
+    def atomic(self) -> AbstractContextManager[object]:
+        """What one batch records (links, ledger, the run's counters) lands together or not at all."""
+        ...
 
     def owed(self) -> list[OwedRecord]:
         """The ledger of this pair: items earlier runs did not apply."""
