@@ -173,8 +173,7 @@ def proppatch(request: HttpRequest, resource: Resource) -> HttpResponse:
     updates: list[tuple[str, Element | None]] = []
     for action in root:
         for prop in action.findall(dav("prop")):
-            for element in prop:
-                updates.append((element.tag, element if action.tag == dav("set") else None))
+            updates.extend((element.tag, element if action.tag == dav("set") else None) for element in prop)
     return multistatus([_apply_props(resource, updates)])
 
 
