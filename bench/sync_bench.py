@@ -140,7 +140,7 @@ def floor(source: DavServer, dest: DavServer, collections: dict[str, RemoteColle
     )
     raw_source, raw_dest = Raw(source), Raw(dest)
     started = time.perf_counter()
-    bodies: list[tuple[str, bytes]] = []
+    bodies: list[tuple[str, str, bytes]] = []
     for kind, collection in collections.items():
         path = urlsplit(collection.url).path
         listing = reader.list_items(collection)  # the cheap listing every client needs
