@@ -163,13 +163,13 @@ class LoginGuardBackend(AxesStandaloneBackend):
 
     def authenticate(self, request: Any, username: str | None = None, password: str | None = None, **kwargs: Any):
         if request is None:
-            return None
+            return
         super().authenticate(request, username, password, **kwargs)
         if username and username_throttled(request, username):
             request.axes_locked_out = True
             request.calsync_refusal = USERNAME_MESSAGE
             raise PermissionDenied(USERNAME_MESSAGE)
-        return None
+        return
 
 
 def lockout_response(request: HttpRequest, original_response: HttpResponse | None = None, credentials: Any = None):

@@ -87,17 +87,17 @@ def populate(rng: random.Random) -> tuple[Artist, datetime]:
     while len(blocks) < recurring_target:
         first = (origin + timedelta(days=rng.randrange(7), hours=rng.randrange(8, 20))).replace(tzinfo=None)
         data = weekly_series(f"s{series}", first, DAYS // 7)
-        for interval in busy_intervals(data, zone=artist_zone(artist), start=origin, end=origin + timedelta(DAYS)):
-            blocks.append(
-                BusyBlock(
-                    calendar=calendar,
-                    artist=artist,
-                    href=f"/c/s{series}.ics",
-                    uid=interval.uid,
-                    start=interval.start,
-                    end=interval.end,
-                )
+        blocks.extend(
+            BusyBlock(
+                calendar=calendar,
+                artist=artist,
+                href=f"/c/s{series}.ics",
+                uid=interval.uid,
+                start=interval.start,
+                end=interval.end,
             )
+            for interval in busy_intervals(data, zone=artist_zone(artist), start=origin, end=origin + timedelta(DAYS))
+        )
         series += 1
     del blocks[recurring_target:]
     while len(blocks) < BUSY_BLOCKS:

@@ -14,6 +14,7 @@ It fails loudly if an event is missing or duplicated on the server.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import tempfile
 import time
@@ -85,10 +86,8 @@ def run(server, count: int) -> None:
             appointment = appointment_cancel(appointment=appointment)
         appointments.append(appointment)
     for appointment in appointments:
-        try:
+        with contextlib.suppress(TransientError):
             appointment_push(appointment_id=appointment.pk)
-        except TransientError:
-            pass
     mine = Appointment.objects.filter(artist=artist)
     owed = mine.filter(push_state="queued").count()
 

@@ -164,7 +164,7 @@ def ics_caldav_sync(python: Path, radicale: DavServer, feed_url: str, calendar: 
     started = time.perf_counter()
     done = subprocess.run(
         [str(python), "-c", "import ics_caldav_sync; ics_caldav_sync.main()"],
-        env=env, capture_output=True, text=True, timeout=1800,
+        env=env, capture_output=True, text=True, timeout=1800, check=False,
     )  # fmt: skip
     elapsed = time.perf_counter() - started
     if done.returncode != 0:

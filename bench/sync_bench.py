@@ -140,7 +140,7 @@ def floor(source: DavServer, dest: DavServer, collections: dict[str, RemoteColle
     )
     raw_source, raw_dest = Raw(source), Raw(dest)
     started = time.perf_counter()
-    bodies: list[tuple[str, bytes]] = []
+    bodies: list[tuple[str, str, bytes]] = []
     for kind, collection in collections.items():
         path = urlsplit(collection.url).path
         listing = reader.list_items(collection)  # the cheap listing every client needs
@@ -153,8 +153,7 @@ def floor(source: DavServer, dest: DavServer, collections: dict[str, RemoteColle
         status, answer = raw_source.request("REPORT", path, body, {"Depth": "1", "Content-Type": "application/xml"})
         assert status == 207, status
         target = dest_calendar if kind == "calendar" else dest_book
-        for data in _payloads(answer, prop):
-            bodies.append((urlsplit(target.url).path, kind, data))
+        bodies.extend((urlsplit(target.url).path, kind, data) for data in _payloads(answer, prop))
     for number, (path, kind, data) in enumerate(bodies):
         name, content_type = (
             (f"floor-{number}.ics", "text/calendar") if kind == "calendar" else (f"floor-{number}.vcf", "text/vcard")

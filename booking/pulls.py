@@ -21,13 +21,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.connectors import connector_class
-from accounts.connectors.base import ConnectorError, ItemStore, RemoteCollection
+from accounts.connectors.base import ConnectorError, ItemStore, Listing, RemoteCollection, RemoteItem
 from booking.availability import split
-from booking.busy import UnreadableCalendar, busy_expansion
+from booking.busy import BusyInterval, UnreadableCalendar, busy_expansion
 from booking.ical import event_times
 from booking.models import MAX_INTERVAL, Appointment, ArtistCalendar, BusyBlock, CalendarSyncLog
 from calsync.lib.http import HttpClient
 from calsync.lib.items import extract_uid
+from calsync.lib.recurrence import Limits
 from calsync.limits import recurrence_limits
 
 logger = logging.getLogger(__name__)
@@ -118,19 +119,10 @@ def _pull(
         .values_list("caldav_href", "caldav_etag")
     )
     known = dict(BusyBlock.objects.filter(calendar=calendar).values_list("href", "etag").distinct())
-    if listing.complete:
-        deleted = (set(known) | {href for href in own if _same_collection(href, calendar)}) - set(listing.items)
-        changed = {href for href, etag in listing.items.items() if known.get(href, own.get(href)) != etag}
-        if window is not None:
-            # Unchanged events must be expanded again over the new range, so all of them are read.
-            changed = set(listing.items)
-    else:
-        deleted, changed = set(listing.deleted), set(listing.items)
-        deleted |= _recent_own_gone(dav, collection, calendar, seen=changed | deleted)
-    window_start = now - timedelta(days=1)
-    window_end = now + timedelta(days=settings.CALSYNC_BUSY_WINDOW_DAYS)
-    if window is not None:
-        window_start, window_end = min(window_start, window[0]), max(window_end, window[1])
+    changed, deleted = _changed_and_deleted(
+        dav, collection, calendar, listing, own=own, known=known, read_all=window is not None
+    )
+    window_start, window_end = _busy_window(now, window)
     zone = ZoneInfo(calendar.artist.time_zone)
     limits = recurrence_limits()
     rows: dict[str, list[BusyBlock]] = {}
@@ -141,37 +133,11 @@ def _pull(
             if item.href in own or _own_uid(item.data, calendar):
                 _appointment_seen(item.href, item.etag, item.data)
                 continue
-            try:
-                busy = busy_expansion(item.data, zone=zone, start=window_start, end=window_end, limits=limits)
-            except UnreadableCalendar as exc:
-                logger.warning("calendar %s: %s is unreadable: %s", calendar.pk, item.href, exc)
-                intervals = []
-            else:
-                intervals = busy.intervals
-                if busy.exceeded:
-                    bounded += 1
-                    logger.warning(
-                        "calendar %s: %s hit the recurrence %s bound (%s); busy for the whole window",
-                        calendar.pk,
-                        item.href,
-                        busy.exceeded,
-                        busy.detail,
-                    )
-            rows[item.href] = [
-                BusyBlock(
-                    calendar=calendar,
-                    artist_id=calendar.artist_id,
-                    href=item.href,
-                    etag=item.etag,
-                    uid=interval.uid[:500],
-                    summary=interval.summary,
-                    start=piece_start,
-                    end=piece_end,
-                    all_day=interval.all_day,
-                )
-                for interval in intervals
-                for piece_start, piece_end in split(interval.start, interval.end, MAX_INTERVAL)
-            ]
+            intervals, exceeded = _item_intervals(
+                calendar, item, zone=zone, start=window_start, end=window_end, limits=limits
+            )
+            bounded += exceeded
+            rows[item.href] = _busy_blocks(calendar, item, intervals)
     with transaction.atomic():
         # Two pulls of one calendar can overlap (beat's and a manual one, on two workers): each
         # replaces the rows it read, so they take turns here, or the later one would neither see
@@ -193,6 +159,81 @@ def _pull(
     if bounded:
         message += f", {bounded} too costly to expand (busy for the whole window)"
     return PullResult(True, changed=len(rows), deleted=len(deleted), message=message)
+
+
+def _changed_and_deleted(
+    dav: ItemStore,
+    collection: RemoteCollection,
+    calendar: ArtistCalendar,
+    listing: Listing,
+    *,
+    own: dict[str, str],
+    known: dict[str, str],
+    read_all: bool,
+) -> tuple[set[str], set[str]]:
+    """The hrefs to read again and the ones gone: by etag from a complete listing, else from the delta."""
+    if listing.complete:
+        deleted = (set(known) | {href for href in own if _same_collection(href, calendar)}) - set(listing.items)
+        changed = {href for href, etag in listing.items.items() if known.get(href, own.get(href)) != etag}
+        if read_all:
+            # Unchanged events must be expanded again over the new range, so all of them are read.
+            changed = set(listing.items)
+    else:
+        deleted, changed = set(listing.deleted), set(listing.items)
+        deleted |= _recent_own_gone(dav, collection, calendar, seen=changed | deleted)
+    return changed, deleted
+
+
+def _busy_window(now: datetime, window: tuple[datetime, datetime] | None) -> tuple[datetime, datetime]:
+    start = now - timedelta(days=1)
+    end = now + timedelta(days=settings.CALSYNC_BUSY_WINDOW_DAYS)
+    if window is not None:
+        start, end = min(start, window[0]), max(end, window[1])
+    return start, end
+
+
+def _item_intervals(
+    calendar: ArtistCalendar,
+    item: RemoteItem,
+    *,
+    zone: ZoneInfo,
+    start: datetime,
+    end: datetime,
+    limits: Limits,
+) -> tuple[list[BusyInterval], bool]:
+    """The event's busy intervals in the window, and whether a recurrence bound cut them short."""
+    try:
+        busy = busy_expansion(item.data, zone=zone, start=start, end=end, limits=limits)
+    except UnreadableCalendar as exc:
+        logger.warning("calendar %s: %s is unreadable: %s", calendar.pk, item.href, exc)
+        return [], False
+    if busy.exceeded:
+        logger.warning(
+            "calendar %s: %s hit the recurrence %s bound (%s); busy for the whole window",
+            calendar.pk,
+            item.href,
+            busy.exceeded,
+            busy.detail,
+        )
+    return busy.intervals, bool(busy.exceeded)
+
+
+def _busy_blocks(calendar: ArtistCalendar, item: RemoteItem, intervals: list[BusyInterval]) -> list[BusyBlock]:
+    return [
+        BusyBlock(
+            calendar=calendar,
+            artist_id=calendar.artist_id,
+            href=item.href,
+            etag=item.etag,
+            uid=interval.uid[:500],
+            summary=interval.summary,
+            start=piece_start,
+            end=piece_end,
+            all_day=interval.all_day,
+        )
+        for interval in intervals
+        for piece_start, piece_end in split(interval.start, interval.end, MAX_INTERVAL)
+    ]
 
 
 def _recent_own_gone(

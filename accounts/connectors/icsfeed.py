@@ -149,32 +149,42 @@ def parse_feed(data: bytes, *, where: str = "the feed") -> ParsedFeed:
     stack: list[_Component] = []
     for line in _logical_lines(text):
         name = line.name
-        if name == "BEGIN":
-            kind = line.value.strip().upper()
-            if kind == "VCALENDAR" and not stack:
-                continue
-            stack.append(_Component(kind))
-        elif name == "END" and line.value.strip().upper() == "VCALENDAR" and not stack:
+        if not stack and _is_vcalendar_boundary(line):
             continue
+        if name == "BEGIN":
+            stack.append(_Component(line.value.strip().upper()))
         if not stack:
-            if name == "X-WR-CALNAME":
-                feed.name = line.value.strip()
-            if name in CALENDAR_HEAD:
-                feed.head.append(line)
+            _add_calendar_property(feed, line)
             continue  # METHOD and the calendar's X-WR-* properties do not belong in an object
         top = stack[-1]
         top.lines.append(line)
         if len(stack) == 1 and name in _NOTED:
             _NOTED[name](top, line.value.strip())
         if name == "END":
-            done = stack.pop()
-            if stack:
-                stack[-1].lines.extend(done.lines)
-            elif done.kind == "VTIMEZONE":
-                feed.timezones.setdefault(_map_zone(done.first("TZID")), done)
-            elif done.kind in ITEM_KINDS:
-                feed.components.append(done)
+            _end_component(feed, stack)
     return feed
+
+
+def _is_vcalendar_boundary(line: _Line) -> bool:
+    return line.name in ("BEGIN", "END") and line.value.strip().upper() == "VCALENDAR"
+
+
+def _add_calendar_property(feed: ParsedFeed, line: _Line) -> None:
+    if line.name == "X-WR-CALNAME":
+        feed.name = line.value.strip()
+    if line.name in CALENDAR_HEAD:
+        feed.head.append(line)
+
+
+def _end_component(feed: ParsedFeed, stack: list[_Component]) -> None:
+    """A nested component's lines go to its parent; a finished top-level one is filed in the feed."""
+    done = stack.pop()
+    if stack:
+        stack[-1].lines.extend(done.lines)
+    elif done.kind == "VTIMEZONE":
+        feed.timezones.setdefault(_map_zone(done.first("TZID")), done)
+    elif done.kind in ITEM_KINDS:
+        feed.components.append(done)
 
 
 def _standard_time_zones(text: str, where: str) -> str:

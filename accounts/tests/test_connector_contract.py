@@ -281,9 +281,11 @@ def test_a_collection_url_that_404s_without_its_slash_is_retried_with_one(kind: 
 
 
 def test_a_url_without_dav_explains_what_was_tried(kind: str) -> None:
-    with fake_server(lambda method, path, headers: (404, {}, b"")) as server:
-        with connector_for(AccountConfig(kind=kind, url=server.url)) as instance:
-            result = instance.check()
+    with (
+        fake_server(lambda method, path, headers: (404, {}, b"")) as server,
+        connector_for(AccountConfig(kind=kind, url=server.url)) as instance,
+    ):
+        result = instance.check()
     service = "CalDAV" if kind == "caldav" else "CardDAV"
     assert result.message == (
         f"No {service} service found at {server.url}: the server answered 404 for PROPFIND on "
@@ -550,11 +552,13 @@ SABREDAV_412 = (
 @pytest.mark.parametrize("body", [DAVICAL_412, SABREDAV_412], ids=["davical", "sabredav"])
 def test_a_412_naming_no_calendar_or_vcard_condition_is_a_lost_update(kind: str, body: bytes) -> None:
     answer = (412, {"Content-Type": "application/xml"}, body)
-    with fake_server(lambda method, path, headers: answer) as server:
-        with connector_for(AccountConfig(kind=kind, url=server.url)) as instance:
-            collection = RemoteCollection(url=server.url + "c/", name="c", kind=COLLECTION_KIND[kind])
-            with pytest.raises(PreconditionFailed):
-                instance.put(collection, item(kind, "moved", "Moved"), href="/c/moved", etag='"old"')
+    with (
+        fake_server(lambda method, path, headers: answer) as server,
+        connector_for(AccountConfig(kind=kind, url=server.url)) as instance,
+    ):
+        collection = RemoteCollection(url=server.url + "c/", name="c", kind=COLLECTION_KIND[kind])
+        with pytest.raises(PreconditionFailed):
+            instance.put(collection, item(kind, "moved", "Moved"), href="/c/moved", etag='"old"')
 
 
 # --- hostile and broken servers -----------------------------------------------------------------
@@ -563,10 +567,12 @@ def test_a_412_naming_no_calendar_or_vcard_condition_is_a_lost_update(kind: str,
 @pytest.mark.timeout(60)  # an expanding bomb would hang here instead of failing the assertion
 @pytest.mark.parametrize("body", [BILLION_LAUGHS, EXTERNAL_ENTITY], ids=["billion-laughs", "external-entity"])
 def test_it_refuses_an_xml_bomb_at_once(kind: str, body: bytes) -> None:
-    with fake_server(lambda method, path, headers: (207, {"Content-Type": "application/xml"}, body)) as server:
-        with connector_for(AccountConfig(kind=kind, url=server.url)) as instance:
-            with pytest.raises(ProtocolError) as raised:
-                instance.list_collections()
+    with (
+        fake_server(lambda method, path, headers: (207, {"Content-Type": "application/xml"}, body)) as server,
+        connector_for(AccountConfig(kind=kind, url=server.url)) as instance,
+        pytest.raises(ProtocolError) as raised,
+    ):
+        instance.list_collections()
 
     assert "DTD or entities" in str(raised.value)
 
@@ -577,10 +583,12 @@ def test_it_refuses_an_xml_bomb_at_once(kind: str, body: bytes) -> None:
     ids=["html", "json"],
 )
 def test_it_refuses_a_body_that_is_not_xml(kind: str, body: bytes, diagnosis: str) -> None:
-    with fake_server(lambda method, path, headers: (207, {"Content-Type": "text/html"}, body)) as server:
-        with connector_for(AccountConfig(kind=kind, url=server.url)) as instance:
-            with pytest.raises(ProtocolError) as raised:
-                instance.list_collections()
+    with (
+        fake_server(lambda method, path, headers: (207, {"Content-Type": "text/html"}, body)) as server,
+        connector_for(AccountConfig(kind=kind, url=server.url)) as instance,
+        pytest.raises(ProtocolError) as raised,
+    ):
+        instance.list_collections()
 
     assert diagnosis in str(raised.value)
 
@@ -588,21 +596,25 @@ def test_it_refuses_a_body_that_is_not_xml(kind: str, body: bytes, diagnosis: st
 def test_it_refuses_a_response_over_the_size_limit(kind: str, settings) -> None:
     settings.CALSYNC_HTTP_MAX_RESPONSE_BYTES = 10_000
     body = b'<multistatus xmlns="DAV:">' + b"<response><href>/x</href></response>" * 1000 + b"</multistatus>"
-    with fake_server(lambda method, path, headers: (207, {"Content-Type": "application/xml"}, body)) as server:
-        with connector_for(AccountConfig(kind=kind, url=server.url)) as instance:
-            with pytest.raises(ProtocolError) as raised:
-                instance.list_collections()
+    with (
+        fake_server(lambda method, path, headers: (207, {"Content-Type": "application/xml"}, body)) as server,
+        connector_for(AccountConfig(kind=kind, url=server.url)) as instance,
+        pytest.raises(ProtocolError) as raised,
+    ):
+        instance.list_collections()
 
     assert "limit of 10000 bytes" in str(raised.value)
 
 
 def test_the_size_limit_also_holds_without_a_content_length_and_per_call() -> None:
     body = b"x" * 50_000
-    with fake_server(lambda method, path, headers: (200, {"Content-Length": "", "Connection": "close"}, body)) as srv:
-        with HttpClient() as client:
-            assert len(client.request("GET", srv.url).content) == 50_000
-            with pytest.raises(ProtocolError, match="limit of 4096 bytes"):
-                client.request("GET", srv.url, max_bytes=4096)
+    with (
+        fake_server(lambda method, path, headers: (200, {"Content-Length": "", "Connection": "close"}, body)) as srv,
+        HttpClient() as client,
+    ):
+        assert len(client.request("GET", srv.url).content) == 50_000
+        with pytest.raises(ProtocolError, match="limit of 4096 bytes"):
+            client.request("GET", srv.url, max_bytes=4096)
 
 
 def test_the_private_address_guard_blocks_loopback(radicale: DavServer, kind: str, settings) -> None:
@@ -620,23 +632,28 @@ def test_the_private_address_guard_blocks_loopback(radicale: DavServer, kind: st
 
 def test_it_retries_a_503_for_a_read_but_never_for_an_unconditional_write(settings) -> None:
     settings.CALSYNC_HTTP_RETRIES = 2
-    with fake_server(lambda method, path, headers: (503, {"Retry-After": "0"}, b"busy")) as server:
-        with HttpClient() as client:
-            with pytest.raises(TransientError, match="answered 503"):
-                client.request("PROPFIND", server.url)
-            with pytest.raises(TransientError):
-                client.request("POST", server.url, content=b"{}")
-            with pytest.raises(TransientError):
-                client.request("PUT", server.url + "a.ics", headers={"If-Match": '"1"'}, content=b"x")
+    with (
+        fake_server(lambda method, path, headers: (503, {"Retry-After": "0"}, b"busy")) as server,
+        HttpClient() as client,
+    ):
+        with pytest.raises(TransientError, match="answered 503"):
+            client.request("PROPFIND", server.url)
+        with pytest.raises(TransientError):
+            client.request("POST", server.url, content=b"{}")
+        with pytest.raises(TransientError):
+            client.request("PUT", server.url + "a.ics", headers={"If-Match": '"1"'}, content=b"x")
 
     assert [method for method, _path, _headers in server.seen] == ["PROPFIND"] * 3 + ["POST"] + ["PUT"] * 3
 
 
 def test_a_retry_after_beyond_the_cap_is_handed_to_the_caller(settings) -> None:
     settings.CALSYNC_HTTP_RETRIES = 2
-    with fake_server(lambda method, path, headers: (429, {"Retry-After": "3600"}, b"")) as server:
-        with HttpClient() as client, pytest.raises(TransientError) as raised:
-            client.request("GET", server.url)
+    with (
+        fake_server(lambda method, path, headers: (429, {"Retry-After": "3600"}, b"")) as server,
+        HttpClient() as client,
+        pytest.raises(TransientError) as raised,
+    ):
+        client.request("GET", server.url)
 
     assert raised.value.retry_after == 3600 and len(server.seen) == 1
 

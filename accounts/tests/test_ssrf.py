@@ -184,21 +184,28 @@ def test_every_new_connection_is_checked_again(settings, connects) -> None:
 
 def test_a_redirect_to_a_blocked_address_is_refused_before_connecting(settings, connects) -> None:
     settings.CALSYNC_ALLOWED_PRIVATE_NETWORKS = ["allowed.example.com"]
-    with recording_server(internal_page) as internal:
-        with recording_server(redirect_to(f"http://127.0.0.1:{internal.port}/secret")) as allowed:
-            names = resolver({"allowed.example.com": [["127.0.0.1"]]})
-            with HttpClient(network=network_policy(staff=False), resolver=names) as client:
-                with pytest.raises(ConfigError, match=r"127\.0\.0\.1: it is a loopback address"):
-                    client.request("GET", f"http://allowed.example.com:{allowed.port}/feed.ics")
+    with (
+        recording_server(internal_page) as internal,
+        recording_server(redirect_to(f"http://127.0.0.1:{internal.port}/secret")) as allowed,
+    ):
+        names = resolver({"allowed.example.com": [["127.0.0.1"]]})
+        with (
+            HttpClient(network=network_policy(staff=False), resolver=names) as client,
+            pytest.raises(ConfigError, match=r"127\.0\.0\.1: it is a loopback address"),
+        ):
+            client.request("GET", f"http://allowed.example.com:{allowed.port}/feed.ics")
 
     assert internal.seen == [] and connects == [("127.0.0.1", allowed.port)]
 
 
 @pytest.mark.parametrize("location", ["file:///etc/passwd", "gopher://127.0.0.1:6379/_INFO", "ftp://example.org/"])
 def test_a_redirect_to_another_scheme_is_refused(location: str) -> None:
-    with recording_server(redirect_to(location)) as server, HttpClient() as client:
-        with pytest.raises(ConfigError, match="not an http"):
-            client.request("GET", server.url)
+    with (
+        recording_server(redirect_to(location)) as server,
+        HttpClient() as client,
+        pytest.raises(ConfigError, match="not an http"),
+    ):
+        client.request("GET", server.url)
 
 
 @pytest.mark.parametrize("url", ["file:///etc/passwd", "gopher://example.org/", "ftp://example.org/x.ics", "x"])
@@ -211,21 +218,26 @@ def test_only_http_https_and_webcal_urls_are_requested(url: str) -> None:
     ("scheme", "headers"), [("basic", None), ("digest", None), (None, {"Authorization": "Token t"})]
 )
 def test_credentials_never_follow_a_redirect_to_another_origin(scheme: str | None, headers) -> None:
-    with recording_server(lambda method, path, headers: (200, {}, b"other")) as other:
-        with recording_server(redirect_to(f"{other.url}landing")) as first:
-            options = {"username": "ann", "password": "s3cret", "auth_scheme": scheme} if scheme else {}
-            with HttpClient(**options) as client:
-                response = client.request("GET", first.url, headers=headers)
+    with (
+        recording_server(lambda method, path, headers: (200, {}, b"other")) as other,
+        recording_server(redirect_to(f"{other.url}landing")) as first,
+    ):
+        options = {"username": "ann", "password": "s3cret", "auth_scheme": scheme} if scheme else {}
+        with HttpClient(**options) as client:
+            response = client.request("GET", first.url, headers=headers)
 
     assert response.content == b"other"
     assert [seen[2].get("authorization") for seen in other.seen] == [None]
 
 
 def test_a_login_asked_for_after_a_cross_origin_redirect_says_which_url_to_use() -> None:
-    with recording_server(lambda method, path, headers: (401, {"WWW-Authenticate": 'Basic realm="x"'}, b"")) as other:
-        with recording_server(redirect_to(f"{other.url}dav/")) as first:
-            with HttpClient(username="ann", password="s3cret") as client, pytest.raises(AuthError) as raised:
-                client.request("PROPFIND", first.url)
+    with (
+        recording_server(lambda method, path, headers: (401, {"WWW-Authenticate": 'Basic realm="x"'}, b"")) as other,
+        recording_server(redirect_to(f"{other.url}dav/")) as first,
+        HttpClient(username="ann", password="s3cret") as client,
+        pytest.raises(AuthError) as raised,
+    ):
+        client.request("PROPFIND", first.url)
 
     assert f"use the URL {other.url}dav/" in str(raised.value)
     assert all("authorization" not in seen[2] for seen in other.seen)
@@ -278,8 +290,10 @@ def test_an_unresolvable_name_is_a_transient_failure(connects) -> None:
     def nowhere(host: str, port: int) -> list[str]:
         raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
 
-    with HttpClient(network=STRANGER, resolver=nowhere, retries=0) as client:
-        with pytest.raises(TransientError, match="Could not resolve"):
-            client.request("GET", "https://nowhere.example/")
+    with (
+        HttpClient(network=STRANGER, resolver=nowhere, retries=0) as client,
+        pytest.raises(TransientError, match="Could not resolve"),
+    ):
+        client.request("GET", "https://nowhere.example/")
 
     assert connects == []

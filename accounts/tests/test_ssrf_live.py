@@ -161,11 +161,13 @@ def test_a_redirect_to_the_inside_is_refused_and_open_and_closed_ports_look_alik
 
 def test_credentials_never_follow_a_redirect_to_another_origin(mallory: Mallory) -> None:
     asks_for_login = lambda method, path, headers: (401, {"WWW-Authenticate": 'Basic realm="x"'}, b"")  # noqa: E731
-    with recording_server(asks_for_login, host=PUBLIC) as other:
-        with recording_server(redirect_to(f"{other.url}dav/"), host=PUBLIC) as first:
-            status, body = mallory.account("caldav", first.url, username="mallory", password="stored-Secret-42")
-            assert status == 201, body
-            result = mallory.test_connection(body["id"])
+    with (
+        recording_server(asks_for_login, host=PUBLIC) as other,
+        recording_server(redirect_to(f"{other.url}dav/"), host=PUBLIC) as first,
+    ):
+        status, body = mallory.account("caldav", first.url, username="mallory", password="stored-Secret-42")
+        assert status == 201, body
+        result = mallory.test_connection(body["id"])
 
     assert first.seen and all(seen[2].get("authorization", "").startswith("Basic ") for seen in first.seen)
     assert other.seen and all("authorization" not in seen[2] for seen in other.seen)

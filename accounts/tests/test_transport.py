@@ -149,9 +149,8 @@ def test_a_request_names_the_host_and_its_body_length_and_keeps_the_connection(c
 
 
 def test_a_header_value_that_would_start_a_new_field_is_refused_unsent(client) -> None:
-    with scripted_server(ok()) as server:
-        with pytest.raises(ValueError, match="invalid header field 'X-Note'"):
-            client.request("GET", server.url, headers={"X-Note": "a\r\nX-Injected: 1"})
+    with scripted_server(ok()) as server, pytest.raises(ValueError, match="invalid header field 'X-Note'"):
+        client.request("GET", server.url, headers={"X-Note": "a\r\nX-Injected: 1"})
 
     assert server.requests == []
 

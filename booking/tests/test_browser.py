@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -89,10 +90,9 @@ def test_overlapping_slot_reloads_show_each_free_slot_once_and_the_newest_answer
     page.select_option("#duration", "120")  # reload 2: two-hour slots, answered at once
     expect(page.locator("#slots button")).to_have_text(["10:00", "11:00", "12:00"])
 
-    try:
-        held[0].continue_()  # the older answer comes in last...
-    except PlaywrightError:
-        pass  # ...unless the page already gave up on it
+    # The older answer comes in last, unless the page already gave up on it.
+    with contextlib.suppress(PlaywrightError):
+        held[0].continue_()
     _until(page, lambda: held[0].request.url in settled, "the first reload settling")
     page.evaluate("() => new Promise((done) => setTimeout(done, 100))")  # let the page handle it
 

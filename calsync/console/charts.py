@@ -156,13 +156,13 @@ def history_svg(chart: Chart, *, label: str, run_url: str) -> str:
     parts = [
         f'<svg viewBox="0 0 {chart.width} {chart.height}" role="img" aria-label="{escape(label)}">',
     ]
-    for tick in chart.ticks:
-        parts.append(
-            f'<line x1="{chart.left}" x2="{chart.right}" y1="{tick.y}" y2="{tick.y}" stroke="{GRID_COLOUR}"/>'
-            f'<text class="axis" x="{chart.left - 5:g}" y="{tick.y}" dy="3" text-anchor="end">'
-            f"{escape(tick.items)}</text>"
-            f'<text class="axis" x="{chart.right + 5:g}" y="{tick.y}" dy="3">{escape(tick.seconds)}</text>'
-        )
+    parts.extend(
+        f'<line x1="{chart.left}" x2="{chart.right}" y1="{tick.y}" y2="{tick.y}" stroke="{GRID_COLOUR}"/>'
+        f'<text class="axis" x="{chart.left - 5:g}" y="{tick.y}" dy="3" text-anchor="end">'
+        f"{escape(tick.items)}</text>"
+        f'<text class="axis" x="{chart.right + 5:g}" y="{tick.y}" dy="3">{escape(tick.seconds)}</text>'
+        for tick in chart.ticks
+    )
     for bar in chart.bars:
         colour = FAILED_COLOUR if bar.failed else BAR_COLOUR
         parts.append(

@@ -8,6 +8,7 @@ does. Django's test client skips CSRF and the WSGI server; these tests must not.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import signal
@@ -51,14 +52,10 @@ class LiveApp:
     def stop(self, timeout: float = 15) -> None:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 self.process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                pass
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         self.process.wait()
         self._log_handle.close()
 

@@ -65,10 +65,8 @@ def normalised(data: bytes) -> tuple[str, ...]:
         params = _canonical_params(head.split(";")[1:])
         if name in ("RRULE", "EXRULE"):
             value = ";".join(sorted(value.upper().split(";")))
-        if name in STRUCTURED:
-            value = value.rstrip(";")
-        else:  # Cyrus stores an X- text's "\;" as ";", Radicale escapes it again: the same text
-            value = value.replace("\\;", ";").replace("\\,", ",")
+        # Cyrus stores an X- text's "\;" as ";", Radicale escapes it again: the same text.
+        value = value.rstrip(";") if name in STRUCTURED else value.replace("\\;", ";").replace("\\,", ",")
         if "TZID=etc/utc" in params:  # SOGo's floating → Etc/UTC, which vobject writes with a Z
             params.remove("TZID=etc/utc")
             value = value if value.endswith("Z") else value + "Z"

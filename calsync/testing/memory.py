@@ -151,9 +151,12 @@ class MemoryConnector:
         if server.crash_after is not None and server.writes >= server.crash_after:
             raise Crash("worker killed")
         stored = server.collections[collection.url]
-        if not server.mixed_components and len(collection.components) == 1:
-            if component_kinds(data) - set(collection.components):
-                raise ItemRejected("supported-calendar-component violated", status=403, url=collection.url)
+        if (
+            not server.mixed_components
+            and len(collection.components) == 1
+            and component_kinds(data) - set(collection.components)
+        ):
+            raise ItemRejected("supported-calendar-component violated", status=403, url=collection.url)
         if server.invalid is not None and (reason := server.invalid(data)):
             raise ItemRejected(reason, status=403, url=collection.url, conditions=frozenset({VALID_CALENDAR_DATA}))
         if (uid or extract_uid(data)) in server.refuse_uids:

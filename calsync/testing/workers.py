@@ -6,6 +6,7 @@ publish tasks and look at the database, exactly as the web process does.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -67,18 +68,14 @@ class CeleryWorkerProcess:
         """Warm shutdown (SIGTERM), as on a deploy; SIGKILL if it hangs. Returns the exit code."""
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 self.process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                pass
         return self.kill()
 
     def kill(self) -> int:
         """SIGKILL the worker and its pool processes at once, as when a machine dies."""
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         code = self.process.wait()
         self._log_handle.close()
         return code

@@ -36,7 +36,7 @@ def test_it_answers_every_generated_anonymous_request_without_a_500_or_a_schema_
     ids = seed()
 
     report = fuzz(anonymous_session(fuzz_app.url), examples=EXAMPLES, pin=pins(ids))
-    print(f"anonymous: {report.cases} cases, {report.request_seconds:.0f} s in requests, {dict(report.statuses)}")
+    print(f"anonymous: {report.cases} cases, {report.request_seconds:.0f} s in requests, {dict(report.statuses)}")  # noqa: T201 - the tally, shown with a failure's captured output
 
     assert report.cases > 50 * EXAMPLES
     assert report.server_errors_seen == [], "\n".join(report.server_errors_seen)
@@ -48,7 +48,7 @@ def test_it_answers_every_generated_staff_request_without_a_500_or_a_schema_brea
     client = staff_session(fuzz_app.url, username="fuzz-staff", password="fuzz-staff-password-1")
 
     report = fuzz(client, examples=EXAMPLES, pin=pins(ids))
-    print(f"staff: {report.cases} cases, {report.request_seconds:.0f} s in requests, {dict(report.statuses)}")
+    print(f"staff: {report.cases} cases, {report.request_seconds:.0f} s in requests, {dict(report.statuses)}")  # noqa: T201 - the tally, shown with a failure's captured output
 
     assert report.cases > 50 * EXAMPLES
     assert report.statuses[200] > 0

@@ -108,9 +108,13 @@ def environment_reads(path: Path) -> Iterator[tuple[str, int, str]]:
             name = function.id if isinstance(function, ast.Name) else ast.unparse(function)
             if name.rpartition(".")[2].startswith("env_") or name in OS_READERS:
                 yield str(node.args[0].value), node.lineno, name
-        elif isinstance(node, ast.Subscript) and ast.unparse(node.value) in ("os.environ", "environ"):
-            if isinstance(node.slice, ast.Constant) and isinstance(node.ctx, ast.Load):
-                yield str(node.slice.value), node.lineno, "os.environ[...]"
+        elif (
+            isinstance(node, ast.Subscript)
+            and ast.unparse(node.value) in ("os.environ", "environ")
+            and isinstance(node.slice, ast.Constant)
+            and isinstance(node.ctx, ast.Load)
+        ):
+            yield str(node.slice.value), node.lineno, "os.environ[...]"
 
 
 def settings_read() -> dict[str, str]:

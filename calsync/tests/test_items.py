@@ -15,10 +15,11 @@ def fold(text: str, width: int) -> str:
     """Fold every content line at ``width`` characters, as RFC 5545 §3.1 allows."""
     out = []
     for line in text.split("\r\n"):
-        while len(line) > width:
-            out.append(line[:width])
-            line = " " + line[width:]
-        out.append(line)
+        rest = line
+        while len(rest) > width:
+            out.append(rest[:width])
+            rest = " " + rest[width:]
+        out.append(rest)
     return "\r\n".join(out)
 
 

@@ -26,6 +26,17 @@ class CheckedObject:
 
 def check_object(data: bytes, *, content_type: str, components: list[str], max_size: int) -> CheckedObject:
     """Parse and validate; raises DavError with the precondition a client can act on."""
+    calendar = _parse_calendar(data, content_type=content_type, max_size=max_size)
+    uid, kind = _one_item(calendar, components)
+    try:
+        _, first_start, last_end = object_span(calendar)
+    except (ValueError, TypeError) as exc:
+        raise invalid_object(f"Unreadable dates: {exc}") from None
+    return CheckedObject(uid, kind, first_start, last_end, calendar)
+
+
+def _parse_calendar(data: bytes, *, content_type: str, max_size: int) -> icalendar.Calendar:
+    """The body as one VCALENDAR, or the error that says what is wrong with the bytes."""
     if len(data) > max_size:
         raise forbidden(f"A calendar object may be at most {max_size} bytes.", caldav("max-resource-size"))
     media_type = content_type.split(";")[0].strip().lower()
@@ -44,6 +55,11 @@ def check_object(data: bytes, *, content_type: str, components: list[str], max_s
         raise invalid_object(f"Not valid iCalendar: {exc}") from None
     if not isinstance(calendar, icalendar.Calendar) or calendar.name != "VCALENDAR":
         raise invalid_object("The body must be one VCALENDAR.")
+    return calendar
+
+
+def _one_item(calendar: icalendar.Calendar, components: list[str]) -> tuple[str, str]:
+    """(UID, component name) of the one item RFC 4791 section 4.1 allows in a calendar object resource."""
     if "METHOD" in calendar:
         raise forbidden(
             "A stored calendar object must not have a METHOD (that is for invitations, RFC 4791 section 4.1).",
@@ -60,14 +76,11 @@ def check_object(data: bytes, *, content_type: str, components: list[str], max_s
             caldav("valid-calendar-object-resource"),
         )
     (kind,) = kinds
-    if len(next(iter(uids))) > MAX_UID_LENGTH:
+    (uid,) = uids
+    if len(uid) > MAX_UID_LENGTH:
         raise forbidden(f"A UID may be at most {MAX_UID_LENGTH} characters.", caldav("valid-calendar-object-resource"))
     if kind not in components:
         raise forbidden(
             f"This calendar takes {', '.join(components)}, not {kind}.", caldav("supported-calendar-component")
         )
-    try:
-        _, first_start, last_end = object_span(calendar)
-    except (ValueError, TypeError) as exc:
-        raise invalid_object(f"Unreadable dates: {exc}") from None
-    return CheckedObject(uids.pop(), kind, first_start, last_end, calendar)
+    return uid, kind

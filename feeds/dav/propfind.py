@@ -173,8 +173,7 @@ def proppatch(request: HttpRequest, resource: Resource) -> HttpResponse:
     updates: list[tuple[str, Element | None]] = []
     for action in root:
         for prop in action.findall(dav("prop")):
-            for element in prop:
-                updates.append((element.tag, element if action.tag == dav("set") else None))
+            updates.extend((element.tag, element if action.tag == dav("set") else None) for element in prop)
     return multistatus([_apply_props(resource, updates)])
 
 
@@ -199,25 +198,9 @@ def mkcol(request: HttpRequest, resource: Resource) -> HttpResponse:
 
 
 def _make_calendar(resource: Resource, root: Element | None) -> HttpResponse:
-    if resource.kind is not Kind.CALENDAR:
-        raise forbidden("Calendars are made inside your calendar home.")
-    if resource.calendar is not None:
-        raise DavError(405, "Something exists here already.", condition=dav("resource-must-be-null"))
-    if resource.slug.startswith(backends.RESERVED_PREFIXES) or resource.slug.startswith("."):
-        raise forbidden(f"Calendar names starting with {backends.RESERVED_PREFIXES[0]!r} are reserved.")
-    values: dict[str, object] = {"components": list(ALL_COMPONENTS)}
-    updates: list[tuple[str, Element | None]] = []
-    for prop in root.findall(f"{dav('set')}/{dav('prop')}") if root is not None else []:
-        for element in prop:
-            if element.tag == caldav("supported-calendar-component-set"):
-                names = [comp.get("name", "").upper() for comp in element.findall(caldav("comp"))]
-                if not names or set(names) - set(ALL_COMPONENTS):
-                    raise forbidden(
-                        "Calendars hold VEVENT, VTODO and VJOURNAL.", caldav("supported-calendar-component")
-                    )
-                values["components"] = names
-            elif element.tag != dav("resourcetype"):
-                updates.append((element.tag, element))
+    _check_calendar_can_be_made(resource)
+    components, updates = _requested_properties(root)
+    values: dict[str, object] = {"components": components}
     try:
         with transaction.atomic():
             calendar = backends.calendar_create(
@@ -234,6 +217,32 @@ def _make_calendar(resource: Resource, root: Element | None) -> HttpResponse:
         root_tag = caldav("mkcalendar-response") if root is None or root.tag != dav("mkcol") else dav("mkcol-response")
         return xml_response(node(root_tag, *refused.entry.to_node().children[1:]), status=403)
     return HttpResponse(status=201)
+
+
+def _check_calendar_can_be_made(resource: Resource) -> None:
+    if resource.kind is not Kind.CALENDAR:
+        raise forbidden("Calendars are made inside your calendar home.")
+    if resource.calendar is not None:
+        raise DavError(405, "Something exists here already.", condition=dav("resource-must-be-null"))
+    if resource.slug.startswith(backends.RESERVED_PREFIXES) or resource.slug.startswith("."):
+        raise forbidden(f"Calendar names starting with {backends.RESERVED_PREFIXES[0]!r} are reserved.")
+
+
+def _requested_properties(root: Element | None) -> tuple[list[str], list[tuple[str, Element | None]]]:
+    """The components the new calendar takes (all by default) and the other properties to set on it."""
+    components = list(ALL_COMPONENTS)
+    updates: list[tuple[str, Element | None]] = []
+    for prop in root.findall(f"{dav('set')}/{dav('prop')}") if root is not None else []:
+        for element in prop:
+            if element.tag == caldav("supported-calendar-component-set"):
+                components = [comp.get("name", "").upper() for comp in element.findall(caldav("comp"))]
+                if not components or set(components) - set(ALL_COMPONENTS):
+                    raise forbidden(
+                        "Calendars hold VEVENT, VTODO and VJOURNAL.", caldav("supported-calendar-component")
+                    )
+            elif element.tag != dav("resourcetype"):
+                updates.append((element.tag, element))
+    return components, updates
 
 
 class _Refused(Exception):

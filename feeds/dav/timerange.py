@@ -235,18 +235,18 @@ def overlaps(component: Component, time_range: TimeRange, tz: tzinfo = UTC, pare
 def property_overlaps(prop: object, time_range: TimeRange, tz: tzinfo = UTC) -> bool:
     """A prop-filter's time-range: a DATE-TIME lies in [start, end), a DATE's day or a PERIOD overlaps it."""
     values = [item.dt for item in prop.dts] if hasattr(prop, "dts") else [getattr(prop, "dt", None)]
-    s, e = time_range.lo, time_range.hi
-    for value in values:
-        if isinstance(value, tuple):
-            begin = as_utc(value[0], tz)
-            end = shifted(value[0], value[1], tz) if isinstance(value[1], timedelta) else as_utc(value[1], tz)
-            if (s < end and e > begin) or s <= begin == end < e:
-                return True
-        elif isinstance(value, datetime) and s <= as_utc(value, tz) < e:
-            return True
-        elif isinstance(value, date) and not isinstance(value, datetime):
-            if s < as_utc(value + DAY, tz) and e > as_utc(value, tz):
-                return True
+    return any(_value_overlaps(value, time_range.lo, time_range.hi, tz) for value in values)
+
+
+def _value_overlaps(value: object, s: datetime, e: datetime, tz: tzinfo) -> bool:
+    if isinstance(value, tuple):  # a PERIOD: (start, end) or (start, duration)
+        begin = as_utc(value[0], tz)
+        end = shifted(value[0], value[1], tz) if isinstance(value[1], timedelta) else as_utc(value[1], tz)
+        return (s < end and e > begin) or s <= begin == end < e
+    if isinstance(value, datetime):
+        return s <= as_utc(value, tz) < e
+    if isinstance(value, date):
+        return s < as_utc(value + DAY, tz) and e > as_utc(value, tz)
     return False
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 COLUMNS = ("source_user", "source_password", "destination_user", "destination_password")
@@ -75,18 +76,7 @@ def parse_users(
     if not lines or not lines[0].strip():
         raise UnreadableFile("the file is empty; the first line names the columns: " + ", ".join(COLUMNS))
     reader = csv.reader(io.StringIO(text), delimiter=_dialect(lines[0]), strict=True)
-    try:
-        header = [name.strip().lower() for name in next(reader)]
-    except csv.Error:
-        raise UnreadableFile("the first line is not CSV") from None
-    needed = [COLUMNS[0], COLUMNS[2]] + [name for name, need in zip(COLUMNS[1::2], passwords, strict=True) if need]
-    missing = [name for name in needed if name not in header]
-    unknown = [name for name in header if name not in COLUMNS]
-    if missing or unknown or len(set(header)) != len(header):
-        problems = [f"missing {', '.join(missing)}"] if missing else []
-        problems += [f"unknown {', '.join(unknown)}"] if unknown else []
-        problems += ["a column named twice"] if len(set(header)) != len(header) else []
-        raise UnreadableFile(f"the header line must name the columns {', '.join(COLUMNS)} ({'; '.join(problems)})")
+    header = _header(reader, passwords)
     parsed = Parsed()
     seen: tuple[dict[str, int], dict[str, int]] = ({}, {})
     while True:
@@ -105,14 +95,7 @@ def parse_users(
             continue
         values = dict(zip(header, cells, strict=True))
         errors = _row_errors(row, values, passwords)
-        for column, users, taken in ((COLUMNS[0], seen[0], known[0]), (COLUMNS[2], seen[1], known[1])):
-            name = values[column].strip()
-            if not name or any(error.column == column for error in errors):
-                continue
-            if name in taken:
-                errors.append(RowError(row, column, "this user is already in the migration"))
-            elif name in users:
-                errors.append(RowError(row, column, f"duplicate of row {users[name]}"))
+        _add_duplicate_errors(errors, row, values, seen=seen, known=known)
         if errors:
             parsed.errors += errors
             continue
@@ -128,6 +111,42 @@ def parse_users(
             )
         )
     return parsed
+
+
+def _header(reader: Iterator[list[str]], passwords: tuple[bool, bool]) -> list[str]:
+    """The column names of the first line, lower-cased; every column needed, none unknown or twice."""
+    try:
+        header = [name.strip().lower() for name in next(reader)]
+    except csv.Error:
+        raise UnreadableFile("the first line is not CSV") from None
+    needed = [COLUMNS[0], COLUMNS[2]] + [name for name, need in zip(COLUMNS[1::2], passwords, strict=True) if need]
+    missing = [name for name in needed if name not in header]
+    unknown = [name for name in header if name not in COLUMNS]
+    if missing or unknown or len(set(header)) != len(header):
+        problems = [f"missing {', '.join(missing)}"] if missing else []
+        problems += [f"unknown {', '.join(unknown)}"] if unknown else []
+        problems += ["a column named twice"] if len(set(header)) != len(header) else []
+        raise UnreadableFile(f"the header line must name the columns {', '.join(COLUMNS)} ({'; '.join(problems)})")
+    return header
+
+
+def _add_duplicate_errors(
+    errors: list[RowError],
+    row: int,
+    values: dict[str, str],
+    *,
+    seen: tuple[dict[str, int], dict[str, int]],
+    known: tuple[set[str], set[str]],
+) -> None:
+    """A user named on an earlier row, or already in the migration, is refused (unless the name itself is)."""
+    for column, users, taken in ((COLUMNS[0], seen[0], known[0]), (COLUMNS[2], seen[1], known[1])):
+        name = values[column].strip()
+        if not name or any(error.column == column for error in errors):
+            continue
+        if name in taken:
+            errors.append(RowError(row, column, "this user is already in the migration"))
+        elif name in users:
+            errors.append(RowError(row, column, f"duplicate of row {users[name]}"))
 
 
 def _row_errors(row: int, values: dict[str, str], passwords: tuple[bool, bool]) -> list[RowError]:

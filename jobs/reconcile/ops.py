@@ -136,9 +136,11 @@ class ItemOps:
             # Edited on the destination since we looked: re-read and decide, never overwrite blind.
             fresh = self._fetch_dest([action.dest_href]).get(action.dest_href)
             if fresh is None:
-                return self._op_create_dest(action, source, None)
+                self._op_create_dest(action, source, None)
+                return
             if self.pair.mode == Mode.TWO_WAY:
-                return self._op_conflict(replace(action, dest_etag=fresh.etag), source, fresh)
+                self._op_conflict(replace(action, dest_etag=fresh.etag), source, fresh)
+                return
             written, data = self._write(self.pair.dest, collection, data, etag=fresh.etag, **put)
         self._remember(source, written.href, written.etag, content_hash(data), collection.url)
         self.progress.count(updated=1)
@@ -149,7 +151,8 @@ class ItemOps:
         except PreconditionFailed:
             if self.pair.mode == Mode.TWO_WAY:  # edited there after the source deleted it: keep the edit
                 fresh = self._fetch_dest([action.dest_href]).get(action.dest_href)
-                return self._op_create_source(action, None, fresh)
+                self._op_create_source(action, None, fresh)
+                return
             self.pair.dest.delete(action.dest_href)
         except NotFound:
             pass
@@ -189,7 +192,8 @@ class ItemOps:
             )  # fmt: skip
         except PreconditionFailed:
             fresh = self._fetch_source([action.source_href]).get(action.source_href)
-            return self._op_conflict(action, fresh, dest)
+            self._op_conflict(action, fresh, dest)
+            return
         self._remember(
             RemoteItem(written.href, written.etag, data),
             dest.href,
@@ -205,7 +209,8 @@ class ItemOps:
         except PreconditionFailed:
             fresh = self._fetch_source([action.source_href]).get(action.source_href)
             if fresh is not None:
-                return self._op_create_dest(action, fresh, None)
+                self._op_create_dest(action, fresh, None)
+                return
         except NotFound:
             pass
         self._forget(action.source_href)
@@ -213,19 +218,21 @@ class ItemOps:
 
     def _op_conflict(self, action: Action, source: RemoteItem | None, dest: RemoteItem | None) -> None:
         if source is None or dest is None:
-            return (
+            if dest is None:
                 self._op_create_dest(action, source, None)
-                if dest is None
-                else self._op_create_source(action, None, dest)
-            )
+            else:
+                self._op_create_source(action, None, dest)
+            return
         if content_hash(source.data) == content_hash(dest.data):
             self._remember(source, dest.href, dest.etag, content_hash(dest.data), self._collection_url_of(dest.href))
             self.progress.count(unchanged=1)
             return
         if self.pair.policy == Policy.SOURCE_WINS:
-            return self._op_update_dest(replace(action, dest_etag=dest.etag), source, None)
+            self._op_update_dest(replace(action, dest_etag=dest.etag), source, None)
+            return
         if self.pair.policy == Policy.DESTINATION_WINS:
-            return self._op_update_source(replace(action, source_etag=source.etag), source, dest)
+            self._op_update_source(replace(action, source_etag=source.etag), source, dest)
+            return
         self.store.conflict(action=action, source=source, dest=dest, reason=action.reason or "changed on both sides")
         self.progress.count(conflicts=1)
         self.progress.log("warning", f"conflict: {action.reason}; waiting for a decision", action.source_href)

@@ -57,7 +57,7 @@ def browser_get(user: User, path: str):
 
 
 SURFACES = {
-    "api": lambda user: api_get(user),
+    "api": api_get,
     "admin": lambda user: browser_get(user, "/admin/jobs/syncjob/"),
     "dashboard": lambda user: browser_get(user, "/"),
 }

@@ -85,7 +85,7 @@ def test_a_35_second_outage_of_xandikos_mid_run_loses_nothing_in_any_mode(
     _outage(world, 35)
 
     _assert_everything_present_once_and_identical(world)
-    print("\n".join(["", "35 s outage:", *world.figures.lines()]))
+    print("\n".join(["", "35 s outage:", *world.figures.lines()]))  # noqa: T201 - the figures, shown with a failure's captured output
 
 
 def test_a_2_minute_outage_longer_than_the_whole_retry_budget_loses_nothing_in_any_mode(
@@ -100,7 +100,7 @@ def test_a_2_minute_outage_longer_than_the_whole_retry_budget_loses_nothing_in_a
 
     _assert_everything_present_once_and_identical(world)
     assert world.figures.followup_runs >= 3
-    print("\n".join(["", "2 minute outage:", *world.figures.lines()]))
+    print("\n".join(["", "2 minute outage:", *world.figures.lines()]))  # noqa: T201 - the figures, shown with a failure's captured output
 
 
 def test_a_worker_stopped_with_sigterm_hands_its_run_back_to_the_queue_at_once(start_celery_worker, radicale):

@@ -53,9 +53,10 @@ def source_calendar(server, count: int, *, offset: int = 0):
     collection = connector.create_collection(
         name=f"Cal {uuid.uuid4().hex[:6]}", kind="calendar", components=("VEVENT", "VTODO")
     )
-    hrefs = []
-    for data in samples.calendar_objects(count + offset)[offset:]:
-        hrefs.append(connector.put(collection, data, uid=extract_uid(data)).href)
+    hrefs = [
+        connector.put(collection, data, uid=extract_uid(data)).href
+        for data in samples.calendar_objects(count + offset)[offset:]
+    ]
     connector.close()
     return collection, hrefs
 

@@ -123,13 +123,7 @@ def plan_timesheets(
     ``state_key`` a human kept as it was."""
     accepted = accepted or {}
     plan = TimesheetPlan()
-    by_marker: dict[str, list[KimaiEntry]] = defaultdict(list)
-    for entry in kimai:
-        marker = entry.marker
-        if marker is None:
-            plan.untouched_by_hand += 1
-        else:
-            by_marker[marker].append(entry)
+    by_marker = _by_marker(plan, kimai)
     add = plan.actions.append
     for want in wanted:
         found = by_marker.get(want.source_id, [])
@@ -145,17 +139,35 @@ def plan_timesheets(
         else:
             _plan_one(plan, want, found[0], links.get(want.source_id), options)
     for marker, entries in by_marker.items():
-        if marker in known_source_ids:
-            continue
-        if marker in accepted and accepted[marker] == state_key(None, entries):
-            plan.unchanged += len(entries)
-            continue
-        for entry in entries:
-            if options.orphans == OrphanPolicy.DELETE and not entry.exported:
-                add(TimesheetAction(Op.DELETE_DEST, marker, (entry.id,), Reason.ORPHAN))
-            else:
-                add(TimesheetAction(Op.CONFLICT, marker, (entry.id,), Reason.ORPHAN))
+        if marker not in known_source_ids:
+            _plan_orphans(plan, marker, entries, accepted, options)
     return plan
+
+
+def _by_marker(plan: TimesheetPlan, kimai: Iterable[KimaiEntry]) -> dict[str, list[KimaiEntry]]:
+    """Kimai's entries by the source id their marker names; the ones without a marker are only counted."""
+    by_marker: dict[str, list[KimaiEntry]] = defaultdict(list)
+    for entry in kimai:
+        marker = entry.marker
+        if marker is None:
+            plan.untouched_by_hand += 1
+        else:
+            by_marker[marker].append(entry)
+    return by_marker
+
+
+def _plan_orphans(
+    plan: TimesheetPlan, marker: str, entries: list[KimaiEntry], accepted: Mapping[str, str], options: Options
+) -> None:
+    """Entries whose source is gone: deleted or raised as conflicts, unless a human kept them as they are."""
+    if marker in accepted and accepted[marker] == state_key(None, entries):
+        plan.unchanged += len(entries)
+        return
+    for entry in entries:
+        if options.orphans == OrphanPolicy.DELETE and not entry.exported:
+            plan.actions.append(TimesheetAction(Op.DELETE_DEST, marker, (entry.id,), Reason.ORPHAN))
+        else:
+            plan.actions.append(TimesheetAction(Op.CONFLICT, marker, (entry.id,), Reason.ORPHAN))
 
 
 def _plan_one(plan: TimesheetPlan, want: Desired, kimai: KimaiEntry, synced: str | None, options: Options) -> None:

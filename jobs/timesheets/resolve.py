@@ -92,10 +92,7 @@ def _use_source(job: SyncJob, source_href: str, want, entries: list[KimaiEntry],
         "user": want.user,
         "description": want.description,
     }
-    if keeper is None:
-        written = kimai.create_timesheet(**fields)
-    else:
-        written = kimai.update_timesheet(keeper.id, **fields)
+    written = kimai.create_timesheet(**fields) if keeper is None else kimai.update_timesheet(keeper.id, **fields)
     for extra in extras:
         kimai.delete_timesheet(extra.id)
     action = TimesheetAction(Op.UPDATE_DEST, want.source_id, (int(written["id"]),), "resolved", want)

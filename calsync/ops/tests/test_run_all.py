@@ -6,6 +6,7 @@ on a throwaway data dir, exactly as `make run` does on a fresh machine.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -126,10 +127,8 @@ def run_all(migrated_data_dir: Path, tmp_path: Path) -> Iterator[RunAll]:
     yield instance
     groups = {process.pid, *instance.child_pids().values()}
     for group in groups:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(group, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
     process.wait()
 
 

@@ -7,6 +7,7 @@ attack test can prove the application never dialled an address it must refuse.
 
 import os
 import sys
+from pathlib import Path
 
 _LOG = os.environ.get("CALSYNC_TEST_CONNECT_LOG")
 
@@ -16,7 +17,7 @@ def _record(event: str, args: tuple) -> None:
         return
     address = args[1]
     if isinstance(address, tuple) and len(address) >= 2:
-        with open(_LOG, "a", encoding="utf-8") as log:
+        with Path(_LOG).open("a", encoding="utf-8") as log:
             log.write(f"{address[0]} {address[1]}\n")
 
 

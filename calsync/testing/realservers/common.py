@@ -8,6 +8,7 @@ is used or touched; .ci/install-dav-servers installs the packages without starti
 from __future__ import annotations
 
 import base64
+import contextlib
 import http.client
 import os
 import pwd
@@ -167,23 +168,16 @@ def stop_group(process: subprocess.Popen, grace: float) -> None:
     Descendants are looked up first because some leave the group (sogod's workers call setsid).
     """
     family = descendants(process.pid)
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        pass
-    try:
+    with contextlib.suppress(subprocess.TimeoutExpired):
         process.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        pass
-    try:  # children (Apache workers, cyrus services) may linger after the leader has gone
+    # Children (Apache workers, cyrus services) may linger after the leader has gone.
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     for pid in family:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
     process.wait()
 
 
@@ -303,6 +297,7 @@ def psql(database: str, sql: str, *, env: dict[str, str] | None = None) -> str:
         text=True,
         env={**os.environ, **PG_ENV, **(env or {})},
         timeout=60,
+        check=False,
     )
     if result.returncode != 0:
         raise ServerStartError(f"psql on {database} failed: {result.stderr.strip()}")

@@ -9,7 +9,6 @@ address book (and ``Inbox/``, ``Outbox/``).
 from __future__ import annotations
 
 import imaplib
-import os
 import socket
 import subprocess
 import time
@@ -91,16 +90,17 @@ def _saslpasswd(instance: Instance, user: str, password: str) -> None:
         capture_output=True,
         text=True,
         timeout=30,
+        check=False,
     )
     if result.returncode != 0:
         raise ServerStartError(f"cyrus: saslpasswd2 {user} failed: {result.stderr.strip()}")
 
 
 def _create_mailboxes(instance: Instance) -> None:
-    socket_path = str(instance.path("run/socket/imap"))
-    instance.wait_for("imapd socket", lambda: os.path.exists(socket_path))
+    socket_path = instance.path("run/socket/imap")
+    instance.wait_for("imapd socket", socket_path.exists)
     try:
-        imap = _UnixIMAP(socket_path)
+        imap = _UnixIMAP(str(socket_path))
         try:
             imap.login(*ADMIN)
             for user in USERS:

@@ -98,6 +98,7 @@ def _create_database(instance: Instance, database: str) -> None:
         text=True,
         env={**os.environ, **PG_ENV, "TMPDIR": str(instance.directory)},
         timeout=180,
+        check=False,
     )
     # The script reports some failures only in its output (it goes on after a failed psql).
     if result.returncode != 0 or "ERROR" in result.stdout + result.stderr:

@@ -119,7 +119,7 @@ def start_sabredav() -> RealDavServer:
     except BaseException:
         instance.close()
         raise
-    server = RealDavServer(
+    return RealDavServer(
         name="sabredav",
         url=root,
         username="alice",
@@ -134,4 +134,3 @@ def start_sabredav() -> RealDavServer:
         instance=instance,
         startup_seconds=time.monotonic() - started,
     )
-    return server

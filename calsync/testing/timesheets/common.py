@@ -6,6 +6,7 @@ Each stand-in is a small ``http.server`` app on a free loopback port with in-mem
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import socket
@@ -95,10 +96,8 @@ class StandIn:
         self.stop()
         # Keep-alive connections would otherwise still be served by their handler threads.
         for connection in list(self._connections):
-            try:
+            with contextlib.suppress(OSError):
                 connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
     def come_back(self) -> None:
         """The same server on the same port with the same state, as after a restart."""

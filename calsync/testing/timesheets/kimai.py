@@ -51,6 +51,34 @@ def _like(word: str) -> re.Pattern:
     return re.compile(pattern, re.IGNORECASE)
 
 
+def _matching_term(records: list[dict], term: str) -> list[dict]:
+    for word in term.split():
+        if ":" in word:  # a meta-field filter; this stand-in defines no meta fields
+            records = []
+        elif word.startswith("!"):
+            records = [r for r in records if not _like(word[1:]).search(r["description"] or "")]
+        else:
+            records = [r for r in records if _like(word).search(r["description"] or "")]
+    return records
+
+
+def _paged(records: list[dict], query: dict[str, list[str]]) -> tuple[list[dict], dict[str, str]]:
+    """The query's page of ``records`` and Kimai's pagination headers; a page past the end is a 404."""
+    size = int(one(query, "size", "50") or 50)
+    size = 50 if size < 1 else min(size, 500)
+    page = int(one(query, "page", "1") or 1)
+    pages = max(1, math.ceil(len(records) / size))
+    if page > pages:
+        raise HttpError(404, {"code": 404, "message": "Not Found"})
+    headers = {
+        "X-Page": str(page),
+        "X-Total-Count": str(len(records)),
+        "X-Total-Pages": str(pages),
+        "X-Per-Page": str(size),
+    }
+    return records[(page - 1) * size : page * size], headers
+
+
 @dataclass
 class KimaiState:
     users: dict[int, dict] = field(default_factory=dict)
@@ -299,6 +327,14 @@ class KimaiStandIn(StandIn):
         return self.state.projects[self.add_project(body["name"], int(body["customer"]))]
 
     def list_timesheets(self, user, query, body):
+        records = self._filtered_timesheets(user, query)
+        key = one(query, "orderBy", "begin")
+        records.sort(key=lambda r: (r[key], r["id"]), reverse=one(query, "order", "DESC").upper() == "DESC")
+        page, headers = _paged(records, query)
+        return 200, [self._render(r, user) for r in page], headers
+
+    def _filtered_timesheets(self, user: dict, query: dict[str, list[str]]) -> list[dict]:
+        """The records ``user`` may see that match the query's user, date, tag, export and term filters."""
         records = list(self.state.timesheets.values())
         wanted_user = one(query, "user")
         if not self._is(user, "ROLE_TEAMLEAD", "ROLE_ADMIN", "ROLE_SUPER_ADMIN") or not wanted_user:
@@ -319,28 +355,7 @@ class KimaiStandIn(StandIn):
             records = [r for r in records if set(r["tags"]) & set(wanted_tags)]
         if one(query, "exported") in ("0", "1"):
             records = [r for r in records if r["exported"] == (one(query, "exported") == "1")]
-        for word in one(query, "term").split():
-            if ":" in word:  # a meta-field filter; this stand-in defines no meta fields
-                records = []
-            elif word.startswith("!"):
-                records = [r for r in records if not _like(word[1:]).search(r["description"] or "")]
-            else:
-                records = [r for r in records if _like(word).search(r["description"] or "")]
-        key = one(query, "orderBy", "begin")
-        records.sort(key=lambda r: (r[key], r["id"]), reverse=one(query, "order", "DESC").upper() == "DESC")
-        size = int(one(query, "size", "50") or 50)
-        size = 50 if size < 1 else min(size, 500)
-        page = int(one(query, "page", "1") or 1)
-        pages = max(1, math.ceil(len(records) / size))
-        if page > pages:
-            raise HttpError(404, {"code": 404, "message": "Not Found"})
-        headers = {
-            "X-Page": str(page),
-            "X-Total-Count": str(len(records)),
-            "X-Total-Pages": str(pages),
-            "X-Per-Page": str(size),
-        }
-        return 200, [self._render(r, user) for r in records[(page - 1) * size : page * size]], headers
+        return _matching_term(records, one(query, "term"))
 
     def _record(self, tid: str) -> dict:
         record = self.state.timesheets.get(int(tid))
@@ -366,24 +381,8 @@ class KimaiStandIn(StandIn):
             raise _validation_failed(global_errors=["This form should not contain extra fields."])
         children: dict[str, list[str]] = {}
         record = dict(base)
-        for name in ("begin", "end"):
-            if name in body:
-                if not KIMAI_LOCAL.match(str(body[name])):
-                    children[name] = ["This value is not valid."]
-                else:
-                    record[name] = self._local(str(body[name]), user)
-        for name, table, missing in (
-            ("project", self.state.projects, "A project needs to be selected."),
-            ("activity", self.state.activities, "An activity needs to be selected."),
-        ):
-            if name in body or record.get(name) is None:
-                value = body.get(name)
-                if value in (None, ""):
-                    children[name] = [missing]
-                elif int(value) not in table:
-                    children[name] = ["The selected choice is invalid."]
-                else:
-                    record[name] = int(value)
+        self._read_times(user, body, record, children)
+        self._read_project_and_activity(body, record, children)
         if "user" in body:
             if int(body["user"]) not in self.state.users:
                 children["user"] = ["The selected choice is invalid."]
@@ -400,6 +399,28 @@ class KimaiStandIn(StandIn):
         if record.get("end") is not None and record["end"] < record["begin"]:
             raise _validation_failed(global_errors=["The end date must not be earlier than the start date."])
         return self._rounded(record)
+
+    def _read_times(self, user: dict, body: dict, record: dict, children: dict[str, list[str]]) -> None:
+        for name in ("begin", "end"):
+            if name in body:
+                if not KIMAI_LOCAL.match(str(body[name])):
+                    children[name] = ["This value is not valid."]
+                else:
+                    record[name] = self._local(str(body[name]), user)
+
+    def _read_project_and_activity(self, body: dict, record: dict, children: dict[str, list[str]]) -> None:
+        for name, table, missing in (
+            ("project", self.state.projects, "A project needs to be selected."),
+            ("activity", self.state.activities, "An activity needs to be selected."),
+        ):
+            if name in body or record.get(name) is None:
+                value = body.get(name)
+                if value in (None, ""):
+                    children[name] = [missing]
+                elif int(value) not in table:
+                    children[name] = ["The selected choice is invalid."]
+                else:
+                    record[name] = int(value)
 
     def create_timesheet(self, user, query, body):
         now = datetime.now(UTC)

@@ -13,8 +13,6 @@ from defusedxml.ElementTree import fromstring
 
 from feeds.dav.query import CompFilter, parse_filter
 
-UTC = UTC
-
 US_EASTERN = """BEGIN:VTIMEZONE
 LAST-MODIFIED:20040110T032845Z
 TZID:US/Eastern

@@ -206,6 +206,6 @@ def test_merged_periods_keep_every_busy_moment_with_its_strongest_kind(items):
     for (_, stop, kind), (begin, _, next_kind) in pairwise(merged):
         assert stop < begin or (stop == begin and kind != next_kind)  # touching periods of a kind are joined
     base = utc(2024, 3, 1)
-    for half_hours in range(0, 2 * 60):
+    for half_hours in range(2 * 60):
         moment = base + timedelta(minutes=30 * half_hours)
         assert kind_at(merged, moment) == kind_at(items, moment), moment

@@ -183,7 +183,7 @@ def test_server_tester_rates_calsync_at_least_as_well_as_radicale(
         reports[target.name] = run_server_tester(target.base_url, target.username, target.password, folder)
         counts = feature_counts(reports[target.name])
         record_property(f"{target.name}_features", dict(counts))
-        print(f"caldav-server-tester {reports[target.name]['tester_version']} on {target.name}: {dict(counts)}")
+        print(f"caldav-server-tester {reports[target.name]['tester_version']} on {target.name}: {dict(counts)}")  # noqa: T201 - the counts, shown with a failure's captured output
     combined = tmp_path / "caldav-server-tester-report.json"
     combined.write_text(json.dumps(reports, indent=2, default=str))
     if os.environ.get("CALSYNC_INTEROP_REPORT"):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from feeds.dav.query import CompFilter, TimeRange, calendar_zone, candidate_range, matches, object_span
-from feeds.dav.tests.query_data import US_EASTERN, UTC, calendar, event, todo, utc, xml_filter
+from feeds.dav.tests.query_data import US_EASTERN, calendar, event, todo, utc, xml_filter
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

@@ -77,33 +77,46 @@ class Command(BaseCommand):
         if action == "users":
             self._users(migration, options["csv"])
         elif action == "dry-run":
-            for plan in migration_dry_run(migration=migration):
-                figures = plan.get("error") or json.dumps(plan.get("counts", {}), sort_keys=True)
-                self.stdout.write(f"{plan['source_user']}: {plan.get('total', '-')} {figures}")
+            self._dry_run(migration)
         elif action in ("start", "retry"):
-            start = migration_start if action == "start" else migration_retry
-            runs = start(migration=migration, trigger=SyncRun.Trigger.CLI)
-            self.stdout.write(f"{len(runs)} runs queued; the workers take them in turns")
+            self._start(migration, retry=action == "retry")
         elif action == "status":
-            status = migration_status(migration)
-            self.stdout.write(" ".join(f"{state}={status[state]}" for state in ("users", *STATES)))
-            seconds = status["seconds_left"]
-            left = "unknown" if seconds is None else f"{seconds} s"
-            self.stdout.write(f"items moved {status['items_moved']}, left {status['items_left']}, time left {left}")
+            self._status(migration)
         elif action == "report":
-            report = migration_report_csv(migration)
-            if options["output"]:
-                options["output"].write_text(report, encoding="utf-8")
-            else:
-                self.stdout.write(report, ending="")
+            self._report(migration, options["output"])
         elif action == "schedule":
-            try:
-                jobs = migration_set_schedule(
-                    migration=migration, interval_minutes=options["every"] or None, crontab=options["crontab"]
-                )
-            except ValidationError as exc:
-                raise CommandError("; ".join(exc.messages)) from None
-            self.stdout.write(f"schedule set on {jobs} jobs")
+            self._schedule(migration, every=options["every"], crontab=options["crontab"])
+
+    def _dry_run(self, migration: BulkMigration) -> None:
+        for plan in migration_dry_run(migration=migration):
+            figures = plan.get("error") or json.dumps(plan.get("counts", {}), sort_keys=True)
+            self.stdout.write(f"{plan['source_user']}: {plan.get('total', '-')} {figures}")
+
+    def _start(self, migration: BulkMigration, *, retry: bool) -> None:
+        start = migration_retry if retry else migration_start
+        runs = start(migration=migration, trigger=SyncRun.Trigger.CLI)
+        self.stdout.write(f"{len(runs)} runs queued; the workers take them in turns")
+
+    def _status(self, migration: BulkMigration) -> None:
+        status = migration_status(migration)
+        self.stdout.write(" ".join(f"{state}={status[state]}" for state in ("users", *STATES)))
+        seconds = status["seconds_left"]
+        left = "unknown" if seconds is None else f"{seconds} s"
+        self.stdout.write(f"items moved {status['items_moved']}, left {status['items_left']}, time left {left}")
+
+    def _report(self, migration: BulkMigration, output: Path | None) -> None:
+        report = migration_report_csv(migration)
+        if output:
+            output.write_text(report, encoding="utf-8")
+        else:
+            self.stdout.write(report, ending="")
+
+    def _schedule(self, migration: BulkMigration, *, every: int | None, crontab: str) -> None:
+        try:
+            jobs = migration_set_schedule(migration=migration, interval_minutes=every or None, crontab=crontab)
+        except ValidationError as exc:
+            raise CommandError("; ".join(exc.messages)) from None
+        self.stdout.write(f"schedule set on {jobs} jobs")
 
     def _create(self, options: dict) -> BulkMigration:
         owner = get_user_model().objects.filter(username=options["owner"]).first()
