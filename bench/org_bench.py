@@ -72,7 +72,7 @@ from calsync.celery import app  # noqa: E402
 from calsync.testing.latency_dav import LatencyDavServer  # noqa: E402
 from calsync.testing.organisation import Organisation  # noqa: E402
 from calsync.testing.worker_stats import peak_memory_kib  # noqa: E402
-from calsync.testing.workers import launch_celery_worker  # noqa: E402
+from calsync.testing.workers import CeleryWorkerProcess, launch_celery_worker  # noqa: E402
 
 
 @dataclass
@@ -103,19 +103,19 @@ def measure(workers: int, args: argparse.Namespace) -> Round:
     app.control.purge()
     source, dest = LatencyDavServer(delay=args.delay).start(), LatencyDavServer(delay=args.delay).start()
     stats_dir = Path(tempfile.mkdtemp(prefix="calsync-bench-stats-"))
-    started = []
+    started: list[CeleryWorkerProcess] = []
     try:
         owner = User.objects.create_user("bench", is_staff=True)  # staff: the servers are on loopback
         org = Organisation(owner, source, dest, users=args.users, objects=args.objects).create()
         env = {"CALSYNC_WRITES_PER_SERVER": str(args.cap), "CALSYNC_WORKER_STATS_DIR": str(stats_dir),
                "CALSYNC_LOG_LEVEL": "WARNING"}  # fmt: skip
-        for _ in range(workers):
-            started.append(
-                launch_celery_worker(
-                    database=args.database, log_dir=stats_dir, concurrency=1,
-                    extra_args=("--include", "calsync.testing.worker_stats"), env=env,
-                )
-            )  # fmt: skip
+        started.extend(
+            launch_celery_worker(
+                database=args.database, log_dir=stats_dir, concurrency=1,
+                extra_args=("--include", "calsync.testing.worker_stats"), env=env,
+            )
+            for _ in range(workers)
+        )  # fmt: skip
         began = time.monotonic()
         org.start()
         while not org.finished():

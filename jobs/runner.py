@@ -133,20 +133,9 @@ def sync_run_execute(
     except ClaimLost as exc:
         logger.warning("%s: attempt %s stops and leaves the run to its new worker", exc, run.attempts)
         return None
-    except (EmptySideGuard, UnsupportedJob) as exc:
-        status, error = SyncRun.Status.FAILED, str(exc)
-    except ServerDown as exc:
-        status, error, transient = SyncRun.Status.FAILED, f"stopped early: {exc}", True
-    except TransientError as exc:
-        status, error, transient = SyncRun.Status.FAILED, f"the server did not answer reliably: {exc}", True
-    except ConnectorError as exc:
-        status, error = SyncRun.Status.FAILED, str(exc)
-        if exc.permanent:
-            _flag_account(job, exc)
     except Exception as exc:  # the run must end in a state a human can see, whatever happened
-        logger.exception("run %s crashed", run.pk)
-        status, error = SyncRun.Status.FAILED, f"internal error: {exc.__class__.__name__}: {exc}"
-        progress.log("error", traceback.format_exc(limit=5))
+        status = SyncRun.Status.FAILED
+        error, transient = _failure(exc, job=job, run=run, progress=progress)
     if error:
         progress.log("error", error)
     progress.log("info", f"run {status} in {time.monotonic() - started:.1f} s")
@@ -157,6 +146,23 @@ def sync_run_execute(
         return None
     run.refresh_from_db()
     return run
+
+
+def _failure(exc: Exception, *, job: SyncJob, run: SyncRun, progress: RunProgress) -> tuple[str, bool]:
+    """Why a run failed, in words for its page, and whether a follow-up should try again soon."""
+    if isinstance(exc, EmptySideGuard | UnsupportedJob):
+        return str(exc), False
+    if isinstance(exc, ServerDown):
+        return f"stopped early: {exc}", True
+    if isinstance(exc, TransientError):
+        return f"the server did not answer reliably: {exc}", True
+    if isinstance(exc, ConnectorError):
+        if exc.permanent:
+            _flag_account(job, exc)
+        return str(exc), False
+    logger.exception("run %s crashed", run.pk)
+    progress.log("error", traceback.format_exc(limit=5))
+    return f"internal error: {exc.__class__.__name__}: {exc}", False
 
 
 def _stopped_status(run: SyncRun) -> str:

@@ -363,7 +363,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=0)
     options = parser.parse_args()
     server = LatencyDavServer(delay=options.delay, port=options.port).start()
-    print(f"serving on {server.base}/u/<user>/ with {options.delay * 1000:.0f} ms per request", flush=True)
+    print(f"serving on {server.base}/u/<user>/ with {options.delay * 1000:.0f} ms per request", flush=True)  # noqa: T201 - a command-line tool's banner
     threading.Event().wait()
 
 

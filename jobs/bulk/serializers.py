@@ -46,6 +46,6 @@ class UploadSerializer(serializers.Serializer):
         return attrs
 
 
-class ScheduleSerializer(serializers.Serializer):
+class MigrationScheduleSerializer(serializers.Serializer):
     interval_minutes = serializers.IntegerField(min_value=1, allow_null=True, required=False)
     crontab = serializers.CharField(allow_blank=True, required=False, default="")

@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from jobs.bulk.csvrows import UnreadableFile
 from jobs.bulk.models import BulkMigration
 from jobs.bulk.selectors import migration_list_for, migration_report_csv, migration_status, migration_users_with_state
-from jobs.bulk.serializers import MigrationSerializer, ScheduleSerializer, UploadSerializer
+from jobs.bulk.serializers import MigrationScheduleSerializer, MigrationSerializer, UploadSerializer
 from jobs.bulk.services import (
     migration_add_users,
     migration_create,
@@ -99,11 +99,13 @@ class MigrationViewSet(
     def dry_run(self, request: Request, pk: str | None = None) -> Response:
         return Response({"users": migration_dry_run(migration=self.get_object())})
 
-    @extend_schema(summary="Keep in step: one schedule on all the migration's jobs", request=ScheduleSerializer)
+    @extend_schema(
+        summary="Keep in step: one schedule on all the migration's jobs", request=MigrationScheduleSerializer
+    )
     @action(detail=True, methods=["post"])
     def schedule(self, request: Request, pk: str | None = None) -> Response:
         migration = self.get_object()
-        options = ScheduleSerializer(data=request.data)
+        options = MigrationScheduleSerializer(data=request.data)
         options.is_valid(raise_exception=True)
         jobs = migration_set_schedule(migration=migration, **options.validated_data)
         return Response({"jobs": jobs, **options.validated_data})
