@@ -274,11 +274,11 @@ class DavItems:
         """SOGo answers 404 to a VJOURNAL PUT into a calendar that exists (it stores no journals):
         the collection is there (a PROPFIND Depth 0 just said so), so it is this object that is
         refused, not the collection that is gone."""
-        kinds = sorted(component_kinds(data)) or ["vCard" if self.extension == ".vcf" else "iCalendar"]
+        kinds = "/".join(sorted(component_kinds(data))) or ("vCard" if self.extension == ".vcf" else "iCalendar")
         place = "address book" if self.extension == ".vcf" else "calendar"
         return ItemRejected(
-            f"The server refused this {'/'.join(kinds)} object (answered {response.status} although the {place} exists);"
-            f" it stores no {'/'.join(kinds)} objects in this {place}",
+            f"The server refused this {kinds} object (answered {response.status} although the {place} exists);"
+            f" it stores no {kinds} objects in this {place}",
             status=response.status,
             url=href,
         )

@@ -552,7 +552,8 @@ def test_a_404_to_a_create_is_a_refusal_while_the_collection_exists_and_not_foun
     def answer(method: str, path: str, headers: dict[str, str]) -> Answer:
         if method == "PROPFIND" and path == "/c/" and collection_exists:
             body = b'<multistatus xmlns="DAV:"><response><href>/c/</href><propstat><prop><resourcetype><collection/>'
-            return 207, {}, body + b"</resourcetype></prop><status>HTTP/1.1 200 OK</status></propstat></response></multistatus>"
+            ok = b"</resourcetype></prop><status>HTTP/1.1 200 OK</status></propstat></response></multistatus>"
+            return 207, {}, body + ok
         return 404, {}, b"the requested object could not be found!"
 
     with fake_server(answer) as server, connector_for(AccountConfig(kind="caldav", url=server.url)) as instance:

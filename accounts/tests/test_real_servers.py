@@ -301,7 +301,8 @@ def test_a_vjournal_lands_where_the_calendar_lists_it_and_sogo_refuses_it_as_one
         )
         if server.name != "sogo":
             written = instance.put(calendar, journal, uid=uid)
-            assert [item.data for item in instance.fetch(calendar, [written.href])][0].count(b"BEGIN:VJOURNAL") == 1
+            [stored] = instance.fetch(calendar, [written.href])
+            assert stored.data.count(b"BEGIN:VJOURNAL") == 1
             return
         with pytest.raises(ItemRejected) as refused:
             instance.put(calendar, journal, uid=uid)
