@@ -59,6 +59,8 @@ def matrix(servers: list[str]) -> None:
                 print(f"  refused ({direction.direction}): {refusal}")
             for href, repairs in direction.repairs.items():
                 print(f"  repaired ({direction.direction}) {href.rsplit('/', 1)[-1]}: {'; '.join(repairs)}")
+            for uid, (absent, extra) in direction.differences.items():
+                print(f"  unequal ({direction.direction}) {uid}: missing {absent}, extra {extra}")
 
 
 def main() -> None:

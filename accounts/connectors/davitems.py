@@ -30,6 +30,7 @@ from accounts.connectors.base import (
 from accounts.connectors.profile import ServerProfile
 from calsync.lib import davxml as dx
 from calsync.lib.http import HttpClient, HttpResponse, credentials_from_url, display_url, normalize_url
+from calsync.lib.items import component_kinds
 
 logger = logging.getLogger("calsync.connectors")
 
@@ -262,10 +263,25 @@ class DavItems:
             raise PreconditionFailed(
                 f"{href} already exists (or the server already holds an item with this UID)", status=412, url=href
             )
+        if status in (404, 410) and "If-Match" not in headers and self._collection_exists(collection.url):
+            raise self._refused_with_not_found(response, href, data)
         if status in (404, 410):
             what = href if "If-Match" in headers else display_url(collection.url)
             raise NotFound(f"{what} does not exist on the server any more", status=status, url=href)
         raise self._rejected(response, href)
+
+    def _refused_with_not_found(self, response: HttpResponse, href: str, data: bytes) -> ItemRejected:
+        """SOGo answers 404 to a VJOURNAL PUT into a calendar that exists (it stores no journals):
+        the collection is there (a PROPFIND Depth 0 just said so), so it is this object that is
+        refused, not the collection that is gone."""
+        kinds = "/".join(sorted(component_kinds(data))) or ("vCard" if self.extension == ".vcf" else "iCalendar")
+        place = "address book" if self.extension == ".vcf" else "calendar"
+        return ItemRejected(
+            f"The server refused this {kinds} object (answered {response.status} although the {place} exists);"
+            f" it stores no {kinds} objects in this {place}",
+            status=response.status,
+            url=href,
+        )
 
     def delete(self, href: str, *, etag: str = "") -> None:
         headers = {"If-Match": etag} if etag else {}
@@ -313,6 +329,10 @@ class DavItems:
             return False
         entries = dx.parse_multistatus(response.content, url=display_url(response.url)).responses
         return any(entry.status == 200 for entry in entries)
+
+    def _collection_exists(self, url: str) -> bool:
+        body = dx.propfind_body([dx.RESOURCETYPE])
+        return self._dav_request("PROPFIND", url, body, depth=0).status == 207
 
     def _is_data_refusal(self, response: HttpResponse) -> bool:
         # Xandikos answers invalid data with 412 and CALDAV:valid-calendar-data (RFC 4791 section

@@ -30,6 +30,7 @@ from accounts.connectors.base import (
     ConfigError,
     Connector,
     ItemRejected,
+    NotFound,
     PreconditionFailed,
     ProtocolError,
     PutResult,
@@ -539,6 +540,48 @@ def test_where_conditional_writes_are_ignored_a_create_looks_first_and_never_ove
     assert calls[:2] == [("PUT", ["calsync", "probe"]), ("DELETE", ["calsync", "probe"])]  # probed once
     assert stored == {created.href, created.href.replace("meeting", "other")}
     assert puts == [created.href, created.href.replace("meeting", "other")]
+
+
+def journal(uid: str) -> bytes:
+    return event(uid, "Diary").replace(b"VEVENT", b"VJOURNAL").replace(b"DTEND:20250301T100000Z\r\n", b"")
+
+
+@pytest.mark.parametrize("collection_exists", [True, False], ids=["refused", "collection-gone"])
+def test_a_404_to_a_create_is_a_refusal_while_the_collection_exists_and_not_found_once_it_is_gone(
+    collection_exists: bool,
+) -> None:
+    # SOGo's way with a VJOURNAL: 404 "the requested object could not be found!" to the PUT.
+    def answer(method: str, path: str, headers: dict[str, str]) -> Answer:
+        if method == "PROPFIND" and path == "/c/" and collection_exists:
+            body = b'<multistatus xmlns="DAV:"><response><href>/c/</href><propstat><prop><resourcetype><collection/>'
+            ok = b"</resourcetype></prop><status>HTTP/1.1 200 OK</status></propstat></response></multistatus>"
+            return 207, {}, body + ok
+        return 404, {}, b"the requested object could not be found!"
+
+    with fake_server(answer) as server, connector_for(AccountConfig(kind="caldav", url=server.url)) as instance:
+        collection = RemoteCollection(url=server.url + "c/", name="c", kind="calendar")
+        with pytest.raises(ItemRejected if collection_exists else NotFound) as refused:
+            instance.put(collection, journal("diary"), uid="diary")
+
+    assert refused.value.status == 404
+    if collection_exists:
+        assert str(refused.value) == (
+            "The server refused this VJOURNAL object (answered 404 although the calendar exists);"
+            " it stores no VJOURNAL objects in this calendar"
+        )
+    else:
+        assert "does not exist on the server any more" in str(refused.value)
+    assert [method for method, _, _ in server.seen][-2:] == ["PUT", "PROPFIND"]
+
+
+def test_a_404_to_an_update_is_not_found_without_asking_about_the_collection() -> None:
+    with fake_server(lambda method, path, headers: (404, {}, b"")) as server:
+        with connector_for(AccountConfig(kind="caldav", url=server.url)) as instance:
+            collection = RemoteCollection(url=server.url + "c/", name="c", kind="calendar")
+            with pytest.raises(NotFound):
+                instance.put(collection, journal("diary"), href="/c/diary.ics", etag='"1"')
+
+    assert [method for method, _, _ in server.seen] == ["PUT"]
 
 
 # The 412 bodies of a stale If-Match as DAViCal 1.1.12 and sabre/dav 1.8.12 send them.

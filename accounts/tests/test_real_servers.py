@@ -20,7 +20,14 @@ from urllib.parse import urlsplit
 import pytest
 
 from accounts.connectors import connector_for
-from accounts.connectors.base import AccountConfig, Connector, PreconditionFailed, RemoteCollection
+from accounts.connectors.base import (
+    AccountConfig,
+    Connector,
+    ItemRejected,
+    NotFound,
+    PreconditionFailed,
+    RemoteCollection,
+)
 from calsync.testing.realservers import RealDavServer, ServerStartError
 from calsync.testing.realservers.common import Instance, descendants, free_port, psql, start_apache
 from calsync.testing.realservers.sogo import start_sogo
@@ -282,6 +289,32 @@ def test_a_vjournal_is_refused_by_sogo_and_by_sabredav_where_not_listed(server: 
     status, _, _ = raw(server, "PUT", f"{server.calendar}{uid}.ics", journal, Content_Type="text/calendar")
 
     assert status == {"sogo": 404, "cyrus": 201, "davical": 201, "sabredav": 403}[server.name]
+
+
+def test_a_vjournal_lands_where_the_calendar_lists_it_and_sogo_refuses_it_as_one_item(server: RealDavServer) -> None:
+    config = AccountConfig(kind="caldav", url=server.url, username=server.username, password=server.password)
+    uid = f"quirk-{uuid.uuid4().hex}"
+    journal = event(uid, "Diary").replace(b"VEVENT", b"VJOURNAL").replace(b"DTEND:20250301T100000Z\r\n", b"")
+    with closing(connector_for(config)) as instance:
+        calendar = instance.create_collection(
+            name=f"Diary {uuid.uuid4().hex[:8]}", kind="calendar", components=("VEVENT", "VTODO", "VJOURNAL")
+        )
+        if server.name != "sogo":
+            written = instance.put(calendar, journal, uid=uid)
+            [stored] = instance.fetch(calendar, [written.href])
+            assert stored.data.count(b"BEGIN:VJOURNAL") == 1
+            return
+        with pytest.raises(ItemRejected) as refused:
+            instance.put(calendar, journal, uid=uid)
+        instance.put(calendar, event(uid, "Meeting"), uid=uid)  # the calendar is there and takes events
+        assert raw(server, "DELETE", urlsplit(calendar.url).path)[0] in (200, 204)
+        with pytest.raises(NotFound):  # a calendar that is really gone stays "gone"
+            instance.put(calendar, journal, uid=f"{uid}-2")
+
+    assert str(refused.value) == (
+        "The server refused this VJOURNAL object (answered 404 although the calendar exists);"
+        " it stores no VJOURNAL objects in this calendar"
+    )
 
 
 def test_sogo_gives_different_objects_the_same_etag(server: RealDavServer) -> None:
