@@ -27,7 +27,7 @@ from jobs.bulk.selectors import STATES, migration_report_csv, migration_status, 
 from jobs.bulk.services import (
     MIGRATION_FIELDS,
     migration_add_users,
-    migration_dry_run,
+    migration_dry_run_queue,
     migration_errors,
     migration_retry,
     migration_start,
@@ -104,10 +104,19 @@ class BulkMigrationAdmin(admin.ModelAdmin):
         cells = format_html_join(
             "", "<th>{}</th><td>{}</td>", ((state.replace("_", " "), figures[state]) for state in STATES)
         )
+        dry = figures["dry_run"]
+        planned = (
+            format_html(
+                '<p id="migration-dry-run">Dry run: {} of {} users planned, {} actions; {} could not plan</p>',
+                dry["planned"], dry["of"], dry["actions"], dry["failed"],
+            )
+            if dry
+            else ""
+        )  # fmt: skip
         return format_html(
             '<table id="migration-status"><tr><th>users</th><td>{}</td>{}</tr></table>'
-            "<p>{} items moved, {} left; estimated time left: {}</p>",
-            figures["users"], cells, figures["items_moved"], figures["items_left"], left,
+            "<p>{} items moved, {} left; estimated time left: {}</p>{}",
+            figures["users"], cells, figures["items_moved"], figures["items_left"], left, planned,
         )  # fmt: skip
 
     def save_model(self, request: HttpRequest, obj: BulkMigration, form: forms.ModelForm, change: bool) -> None:
@@ -206,12 +215,8 @@ class BulkMigrationAdmin(admin.ModelAdmin):
         elif verb == "retry":
             self.message_user(request, f"{len(migration_retry(migration=migration, user=request.user))} runs queued.")
         elif verb == "dry-run":
-            plans = migration_dry_run(migration=migration)
-            failed = sum("error" in plan for plan in plans)
-            total = sum(plan.get("total", 0) for plan in plans)
-            self.message_user(
-                request, f"Dry run: {total} actions planned for {len(plans)} users; {failed} could not plan."
-            )
+            queued = migration_dry_run_queue(migration=migration)
+            self.message_user(request, f"Dry run queued for {queued} users; their totals show below as they come.")
         else:
             raise PermissionDenied
         return self._back(migration)

@@ -44,6 +44,8 @@ class BulkMigration(models.Model):
     create_collections = models.BooleanField("create missing collections", default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
+    # When the last dry run was queued: users planned since then count as done in its progress.
+    dry_run_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["name", "id"]

@@ -21,7 +21,10 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from accounts.connectors.base import ConnectorError
-from accounts.services import account_address_errors, account_create, redact
+from accounts.models import Account
+from accounts.services import AccountInUse, account_address_errors, account_create, account_delete, redact
+from calsync.lib.errors import StateConflict
+from calsync.queue import enqueue
 from jobs.bulk.csvrows import RowError, UserRow, parse_users
 from jobs.bulk.models import BulkMigration, MigrationUser
 from jobs.bulk.slicing import sync_slice_enqueue
@@ -30,7 +33,7 @@ from jobs.models import OwedItem, SyncRun
 from jobs.reconcile.plan import EmptySideGuard
 from jobs.runs import RunStateError, active_run, sync_job_start
 from jobs.schedules import sync_job_set_schedule
-from jobs.services import sync_job_create
+from jobs.services import sync_job_create, sync_job_delete
 
 logger = logging.getLogger(__name__)
 
@@ -245,24 +248,66 @@ def migration_retry(
     return _start_users(migration, retry, user=user, trigger=trigger)
 
 
+def migration_user_dry_run(*, member: MigrationUser) -> dict[str, Any]:
+    """Plan one user's job without writing anything; the totals (or the reason) are kept on the user."""
+    job = member.job
+    try:
+        reports = sync_job_dry_run(job=job)
+        counts = Counter(action.op.value for report in reports for action in report.actions)
+        plan: dict[str, Any] = {"counts": dict(counts), "total": sum(counts.values())}
+    except (ConnectorError, EmptySideGuard) as exc:
+        message = str(exc)
+        for secret in (job.source.password, job.destination.password):
+            message = redact(message, secret=secret)
+        plan = {"error": message}
+    member.plan, member.planned_at = plan, timezone.now()
+    member.save(update_fields=["plan", "planned_at"])
+    return {"user": member.pk, "source_user": member.source_username, **plan}
+
+
+def migration_user_dry_run_by_id(member_id: int) -> None:
+    """The task's body: a user removed meanwhile has nothing to plan."""
+    member = MigrationUser.objects.select_related("job__source", "job__destination").filter(pk=member_id).first()
+    if member is not None:
+        migration_user_dry_run(member=member)
+
+
+def migration_dry_run_queue(*, migration: BulkMigration) -> int:
+    """Queue one dry-run task per user (hundreds of users do not fit in a request); each stores its
+    totals as it completes and the migration's status counts the users planned since now."""
+    with transaction.atomic():
+        migration.dry_run_at = timezone.now()
+        migration.save(update_fields=["dry_run_at"])
+        members = list(migration.users.values_list("pk", flat=True))
+        for pk in members:
+            enqueue("bulk.dry_run_user", pk)
+    logger.info("bulk migration %s: dry run queued for %s users", migration.pk, len(members))
+    return len(members)
+
+
 def migration_dry_run(*, migration: BulkMigration) -> list[dict[str, Any]]:
-    """Plan every user's job without writing anything; per-user totals are kept on the user."""
-    plans = []
-    for member in migration.users.select_related("job__source__owner", "job__destination__owner"):
-        job = member.job
-        try:
-            reports = sync_job_dry_run(job=job)
-            counts = Counter(action.op.value for report in reports for action in report.actions)
-            plan: dict[str, Any] = {"counts": dict(counts), "total": sum(counts.values())}
-        except (ConnectorError, EmptySideGuard) as exc:
-            message = str(exc)
-            for secret in (job.source.password, job.destination.password):
-                message = redact(message, secret=secret)
-            plan = {"error": message}
-        member.plan, member.planned_at = plan, timezone.now()
-        member.save(update_fields=["plan", "planned_at"])
-        plans.append({"user": member.pk, "source_user": member.source_username, **plan})
-    return plans
+    """Plan every user in this process, one after the other (the CLI); the API and admin queue it."""
+    BulkMigration.objects.filter(pk=migration.pk).update(dry_run_at=timezone.now())
+    members = migration.users.select_related("job__source__owner", "job__destination__owner")
+    return [migration_user_dry_run(member=member) for member in members]
+
+
+def migration_delete(*, migration: BulkMigration) -> None:
+    """Remove the migration, its users' jobs and the accounts it created; refused while a run is active."""
+    with transaction.atomic():
+        members = list(migration.users.select_related("job"))
+        if SyncRun.objects.filter(job__bulk_user__migration=migration, status__in=SyncRun.ACTIVE).exists():
+            raise StateConflict(f"migration {migration.name!r} has active runs: cancel them first")
+        accounts = {pk for m in members for pk in (m.source_account_id, m.destination_account_id)}
+        for member in members:
+            sync_job_delete(job=member.job)  # takes the MigrationUser with it
+        for account in Account.objects.filter(pk__in=accounts):
+            try:
+                account_delete(account=account)
+            except AccountInUse:
+                pass  # something outside the migration uses it meanwhile (a job, a feed): it stays
+        migration.delete()
+    logger.info("bulk migration %s deleted with %s users", migration.pk, len(members))
 
 
 def migration_set_schedule(*, migration: BulkMigration, interval_minutes: int | None = None, crontab: str = "") -> int:
