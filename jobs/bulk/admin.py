@@ -70,9 +70,10 @@ class BulkMigrationAdmin(admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("owner", "name", "status", "users_table")}),
         ("Source", {"fields": ("source_url", "source_verify_tls", "source_admin_username", "source_admin_password",
-                               "source_principal_template")}),
+                               "source_principal_template", "source_authorize_as")}),
         ("Destination", {"fields": ("destination_url", "destination_verify_tls", "destination_admin_username",
-                                    "destination_admin_password", "destination_principal_template")}),
+                                    "destination_admin_password", "destination_principal_template",
+                                    "destination_authorize_as")}),
         ("Jobs", {"fields": ("mode", "conflict_policy", "sync_calendars", "sync_contacts", "components",
                              "create_collections")}),
     )  # fmt: skip

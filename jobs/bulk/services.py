@@ -40,7 +40,8 @@ logger = logging.getLogger(__name__)
 MIGRATION_FIELDS = (
     "name", "source_url", "source_verify_tls", "source_admin_username", "source_admin_password",
     "source_principal_template", "destination_url", "destination_verify_tls", "destination_admin_username",
-    "destination_admin_password", "destination_principal_template", "mode", "conflict_policy", "sync_calendars",
+    "destination_admin_password", "destination_principal_template", "source_authorize_as",
+    "destination_authorize_as", "mode", "conflict_policy", "sync_calendars",
     "sync_contacts", "components", "create_collections",
 )  # fmt: skip
 SIDES = ("source", "destination")
@@ -54,6 +55,8 @@ def migration_errors(migration: BulkMigration) -> dict[str, str]:
         url, template = getattr(migration, f"{side}_url"), getattr(migration, f"{side}_principal_template")
         if migration.acts_for_users(side) and "{user}" not in template:
             errors[f"{side}_principal_template"] = "an admin login needs the users' principal URL, with {user}"
+        if not migration.acts_for_users(side) and getattr(migration, f"{side}_authorize_as"):
+            errors[f"{side}_authorize_as"] = "proxy authorisation needs the admin's user name and password"
         if not migration.acts_for_users(side) and (template or getattr(migration, f"{side}_admin_password")):
             errors[f"{side}_admin_username"] = "the admin password and principal template need the admin's user name"
         refused = account_address_errors(owner=owner, url=url, principal_url=template.replace("{user}", "user"))
@@ -148,6 +151,7 @@ def _side_credentials(migration: BulkMigration, side: str, user: str, password: 
         "username": getattr(migration, f"{side}_admin_username"),
         "password": getattr(migration, f"{side}_admin_password"),
         "principal_url": template.replace("{user}", quote(user, safe="@")),
+        "authorize_as": user if getattr(migration, f"{side}_authorize_as") else "",
     }
 
 

@@ -227,7 +227,7 @@ def test_deleting_a_migration_is_refused_while_a_run_is_active_then_takes_its_jo
     upload = csv_of(("ann", "p1", "ann.n", "p2"), ("bob", "p3", "bob.n", "p4"))
     api.post(f"/api/migrations/{migration['id']}/upload", {"csv": upload}, format="json")
     kept = Account.objects.create(owner=owner, name="not the migration's", kind="caldav", url=radicale.url)
-    running = SyncRun.objects.create(job=MigrationUser.objects.first().job, status="running")
+    running = SyncRun.objects.create(job=MigrationUser.objects.order_by("id")[0].job, status="running")
 
     refused = api.delete(f"/api/migrations/{migration['id']}")
     SyncRun.objects.filter(pk=running.pk).update(status="cancelled")
