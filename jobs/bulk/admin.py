@@ -27,8 +27,10 @@ from jobs.bulk.selectors import STATES, migration_report_csv, migration_status, 
 from jobs.bulk.services import (
     MIGRATION_FIELDS,
     migration_add_users,
+    migration_delete,
     migration_dry_run_queue,
     migration_errors,
+    migration_has_active_runs,
     migration_retry,
     migration_start,
 )
@@ -119,6 +121,24 @@ class BulkMigrationAdmin(admin.ModelAdmin):
             "<p>{} items moved, {} left; estimated time left: {}</p>{}",
             figures["users"], cells, figures["items_moved"], figures["items_left"], left, planned,
         )  # fmt: skip
+
+    def delete_view(self, request: HttpRequest, object_id: str, extra_context=None):
+        # Refused while a run is active, before the confirmation page rather than after it.
+        migration = self.get_object(request, unquote(object_id))
+        if migration is not None and migration_has_active_runs(migration):
+            self.message_user(request, "This migration has active runs: cancel them first.", messages.ERROR)
+            return self._back(migration)
+        return super().delete_view(request, object_id, extra_context)
+
+    def delete_model(self, request: HttpRequest, obj: BulkMigration) -> None:
+        migration_delete(migration=obj)  # with its users' jobs and the accounts it created
+
+    def delete_queryset(self, request: HttpRequest, queryset) -> None:
+        for migration in queryset:
+            if migration_has_active_runs(migration):
+                self.message_user(request, f"{migration}: active runs, not deleted.", messages.ERROR)
+            else:
+                migration_delete(migration=migration)
 
     def save_model(self, request: HttpRequest, obj: BulkMigration, form: forms.ModelForm, change: bool) -> None:
         if change:

@@ -296,11 +296,15 @@ def migration_dry_run(*, migration: BulkMigration) -> list[dict[str, Any]]:
     return [migration_user_dry_run(member=member) for member in members]
 
 
+def migration_has_active_runs(migration: BulkMigration) -> bool:
+    return SyncRun.objects.filter(job__bulk_user__migration=migration, status__in=SyncRun.ACTIVE).exists()
+
+
 def migration_delete(*, migration: BulkMigration) -> None:
     """Remove the migration, its users' jobs and the accounts it created; refused while a run is active."""
     with transaction.atomic():
         members = list(migration.users.select_related("job"))
-        if SyncRun.objects.filter(job__bulk_user__migration=migration, status__in=SyncRun.ACTIVE).exists():
+        if migration_has_active_runs(migration):
             raise StateConflict(f"migration {migration.name!r} has active runs: cancel them first")
         accounts = {pk for m in members for pk in (m.source_account_id, m.destination_account_id)}
         for member in members:
