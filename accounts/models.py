@@ -33,6 +33,13 @@ class Account(models.Model):
         help_text="Discovered from the server URL when empty.",
     )
     verify_tls = models.BooleanField("verify TLS certificates", default=True)
+    authorize_as = models.CharField(
+        "act for user",
+        max_length=200,
+        blank=True,
+        help_text="With an admin login: the user it acts for, sent as Authorize-As to this server only "
+        "(Cyrus proxy authorisation; the admin must be in proxyservers).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     last_checked_at = models.DateTimeField(null=True, blank=True)
@@ -59,6 +66,7 @@ class Account(models.Model):
             password=self.password,
             principal_url=self.principal_url,
             verify_tls=self.verify_tls,
+            authorize_as=self.authorize_as,
             network=network_policy(staff=self.owner.is_staff),
             profile=ServerProfile.from_dict(self.server_profile) if self.server_profile else None,
         )

@@ -95,6 +95,7 @@ def account_create(
     password: str = "",
     principal_url: str = "",
     verify_tls: bool = True,
+    authorize_as: str = "",
 ) -> Account:
     url, url_username, url_password = _split_credentials(url)
     account = Account(
@@ -106,6 +107,7 @@ def account_create(
         password=password or url_password,
         principal_url=principal_url,
         verify_tls=verify_tls,
+        authorize_as=authorize_as,
     )
     _save_validated(account)
     logger.info("account %s created (%s, owner %s)", account.pk, account.kind, account.owner_id)

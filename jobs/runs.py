@@ -7,6 +7,7 @@ redelivered message) cannot both win: the one whose WHERE clause still matches d
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -30,11 +31,34 @@ class RunStateError(StateConflict):
     """The requested transition does not apply to the run's current state."""
 
 
+# Apps whose jobs run through a task of their own (a bulk migration's runs take turns) register
+# a chooser from their AppConfig.ready(): given a run's job id, it names the task or says None.
+# Every way a run starts (a click, a follow-up, a schedule, a run handed back) comes through
+# ``_enqueue``, so none of them can send such a run through the ordinary task by mistake.
+RunTaskChooser = Callable[[int], str | None]
+RUN_TASK_CHOOSERS: list[RunTaskChooser] = []
+
+
+def run_task_chooser_register(chooser: RunTaskChooser) -> None:
+    if chooser not in RUN_TASK_CHOOSERS:
+        RUN_TASK_CHOOSERS.append(chooser)
+
+
+def run_task_name(job_id: int) -> str:
+    """The task that executes runs of job ``job_id``: ``jobs.sync_run`` unless an app claims it."""
+    for chooser in RUN_TASK_CHOOSERS:
+        name = chooser(job_id)
+        if name:
+            return name
+    return "jobs.sync_run"
+
+
 def _enqueue(run: SyncRun) -> None:
     def sent(result: AsyncResult) -> None:
         SyncRun.objects.filter(pk=run.pk).update(task_id=result.id or "")
 
-    enqueue("jobs.sync_run", run.pk, on_sent=sent)
+    job_id = run.job_id or SyncRun.objects.values_list("job_id", flat=True).get(pk=run.pk)
+    enqueue(run_task_name(job_id), run.pk, on_sent=sent)
 
 
 def active_run(job: SyncJob) -> SyncRun | None:

@@ -39,6 +39,8 @@ class AccountConfig:
     password: str = field(default="", repr=False)
     principal_url: str = ""
     verify_tls: bool = True
+    # The user an admin login acts for (Cyrus proxy authorisation, the Authorize-As header).
+    authorize_as: str = ""
     # What this account may connect to, from who owns it (Account.connector_config()). None is the
     # operator's own policy, for configs built by hand in tests, benches and the CLI.
     network: NetworkPolicy | None = field(default=None, compare=False)

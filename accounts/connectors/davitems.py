@@ -69,7 +69,11 @@ class DavItems:
             username, password = credentials_from_url(config.url)
         self.username = username
         self.http = http or HttpClient(
-            username=username, password=password, verify_tls=config.verify_tls, network=config.network
+            username=username,
+            password=password,
+            verify_tls=config.verify_tls,
+            network=config.network,
+            authorize_as=config.authorize_as,
         )
         # Read by whoever must work around a quirk (say, If-None-Match ignored); all None ("not
         # known") until the account's connection test probed the server.

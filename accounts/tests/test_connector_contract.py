@@ -575,11 +575,13 @@ def test_a_404_to_a_create_is_a_refusal_while_the_collection_exists_and_not_foun
 
 
 def test_a_404_to_an_update_is_not_found_without_asking_about_the_collection() -> None:
-    with fake_server(lambda method, path, headers: (404, {}, b"")) as server:
-        with connector_for(AccountConfig(kind="caldav", url=server.url)) as instance:
-            collection = RemoteCollection(url=server.url + "c/", name="c", kind="calendar")
-            with pytest.raises(NotFound):
-                instance.put(collection, journal("diary"), href="/c/diary.ics", etag='"1"')
+    with (
+        fake_server(lambda method, path, headers: (404, {}, b"")) as server,
+        connector_for(AccountConfig(kind="caldav", url=server.url)) as instance,
+    ):
+        collection = RemoteCollection(url=server.url + "c/", name="c", kind="calendar")
+        with pytest.raises(NotFound):
+            instance.put(collection, journal("diary"), href="/c/diary.ics", etag='"1"')
 
     assert [method for method, _, _ in server.seen] == ["PUT"]
 

@@ -253,6 +253,22 @@ def test_credentials_do_follow_a_redirect_on_the_same_origin() -> None:
     assert all(seen[2]["authorization"].startswith("Basic ") for seen in server.seen)
 
 
+def test_the_user_an_admin_login_acts_for_goes_with_it_to_the_accounts_origin_only() -> None:
+    with recording_server(lambda method, path, headers: (200, {}, b"other")) as other:
+
+        def answer(method: str, path: str, headers: dict[str, str]):
+            return (301, {"Location": "/dav/"}, b"") if path == "/" else (302, {"Location": f"{other.url}x"}, b"")
+
+        with (
+            recording_server(answer) as first,
+            HttpClient(username="admin", password="s3cret", authorize_as="bob") as client,
+        ):
+            client.request("GET", first.url)
+
+    assert [seen[2].get("authorize-as") for seen in first.seen] == ["bob", "bob"]
+    assert [seen[2].get("authorize-as") for seen in other.seen] == [None]
+
+
 def test_a_connection_test_says_what_kind_of_answer_it_got_never_what_it_said() -> None:
     with recording_server(internal_page) as server:
         for kind in ("caldav", "ics"):

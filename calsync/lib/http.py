@@ -62,7 +62,8 @@ RETRY_STATUSES = frozenset({429, 502, 503, 504})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PROPFIND", "REPORT"})
 MAX_REDIRECTS = 5
-CREDENTIAL_FIELDS = frozenset({"authorization", "cookie"})
+# Authorize-As: the user an admin login acts for (Cyrus proxy authorisation) is part of the login.
+CREDENTIAL_FIELDS = frozenset({"authorization", "cookie", "authorize-as"})
 BACKOFF_BASE_SECONDS = 0.5
 BACKOFF_MAX_SECONDS = 8.0
 # A worker must not sleep for minutes inside one request: a longer Retry-After is handed to the
@@ -108,6 +109,7 @@ class HttpClient:
         max_response_bytes: int | None = None,
         network: NetworkPolicy | None = None,
         resolver: Resolver | None = None,
+        authorize_as: str = "",
     ) -> None:
         self.timeout = float(settings.CALSYNC_HTTP_TIMEOUT if timeout is None else timeout)
         self.retries = int(settings.CALSYNC_HTTP_RETRIES if retries is None else retries)
@@ -118,6 +120,7 @@ class HttpClient:
         # Connectors built from an account always carry the owner's policy.
         self.network = network if network is not None else network_policy(staff=True)
         self._has_credentials = bool(username or password)
+        self._authorize_as = authorize_as if self._has_credentials else ""
         self._headers: Fields = {
             "User-Agent": USER_AGENT,
             "Accept": "*/*",
@@ -131,6 +134,10 @@ class HttpClient:
             self._digest = DigestAuth(username, password)
         elif self._has_credentials:
             self._headers["Authorization"] = basic_authorization(username, password)
+        if self._authorize_as:
+            # The login is an admin's, acting for ``authorize_as`` (Cyrus httpd: the admin listed in
+            # proxyservers, on a Murder backend). Like Authorization, it goes to the origin only.
+            self._headers["Authorize-As"] = self._authorize_as
         self._transport = Transport(
             timeout=self.timeout, verify_tls=verify_tls, guard=AddressGuard(self.network, resolver)
         )
@@ -237,6 +244,11 @@ class HttpClient:
                 raise error from exc
             if response.status == 401:
                 problem = "it rejected the username or password" if self._has_credentials else "it needs a login"
+                if self._authorize_as and credentials:
+                    problem += (
+                        f", or the admin may not act for {self._authorize_as} (Authorize-As: Cyrus allows it only "
+                        "to an admin in proxyservers on a Murder backend)"
+                    )
                 raise AuthError(
                     f"The server answered 401: {problem} ({host_port(url)})", status=401, url=display_url(url)
                 )

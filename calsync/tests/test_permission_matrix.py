@@ -82,14 +82,14 @@ MATRIX: dict[str, tuple[str, dict[str, Row]]] = {
     "sync-run-detail": ("/api/sync-runs/{run}", {"GET": (401, 200, 404, 200)}),
     "sync-run-report": ("/api/sync-runs/{run}/report", {"GET": (401, 200, 404, 200)}),
     "sync-run-report-csv": ("/api/sync-runs/{run}/report.csv", {"GET": (401, 200, 404, 200)}),
-    # Bulk migrations: the owner's; a dry run plans each user (olga may not reach loopback: an error per user).
+    # Bulk migrations: the owner's; a dry run is queued (202), one task per user; a delete takes the jobs and accounts.
     "migration-list": ("/api/migrations", {"GET": (401, 200, 200, 200), "POST": (401, 400, 400, 400)}),
-    "migration-detail": ("/api/migrations/{migration}", {"GET": (401, 200, 404, 200)}),
+    "migration-detail": ("/api/migrations/{migration}", {"GET": (401, 200, 404, 200), "DELETE": (401, 204, 404, 204)}),
     "migration-users": ("/api/migrations/{migration}/users", {"GET": (401, 200, 404, 200)}),
     "migration-upload": ("/api/migrations/{migration}/upload", {"POST": (401, 400, 404, 400)}),
     "migration-start": ("/api/migrations/{migration}/start", {"POST": (401, 202, 404, 202)}),
     "migration-retry": ("/api/migrations/{migration}/retry", {"POST": (401, 202, 404, 202)}),
-    "migration-dry-run": ("/api/migrations/{migration}/dry-run", {"POST": (401, 200, 404, 200)}),
+    "migration-dry-run": ("/api/migrations/{migration}/dry-run", {"POST": (401, 202, 404, 202)}),
     "migration-schedule": ("/api/migrations/{migration}/schedule", {"POST": (401, 200, 404, 200)}),
     "migration-report-csv": ("/api/migrations/{migration}/report.csv", {"GET": (401, 200, 404, 200)}),
     "conflict-list": ("/api/conflicts", {"GET": (401, 200, 200, 200)}),

@@ -27,9 +27,12 @@ from jobs.bulk.selectors import STATES, migration_report_csv, migration_status, 
 from jobs.bulk.services import (
     MIGRATION_FIELDS,
     migration_add_users,
-    migration_dry_run,
+    migration_delete,
+    migration_dry_run_queue,
     migration_errors,
+    migration_has_active_runs,
     migration_retry,
+    migration_save,
     migration_start,
 )
 
@@ -70,9 +73,10 @@ class BulkMigrationAdmin(admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("owner", "name", "status", "users_table")}),
         ("Source", {"fields": ("source_url", "source_verify_tls", "source_admin_username", "source_admin_password",
-                               "source_principal_template")}),
+                               "source_principal_template", "source_authorize_as")}),
         ("Destination", {"fields": ("destination_url", "destination_verify_tls", "destination_admin_username",
-                                    "destination_admin_password", "destination_principal_template")}),
+                                    "destination_admin_password", "destination_principal_template",
+                                    "destination_authorize_as")}),
         ("Jobs", {"fields": ("mode", "conflict_policy", "sync_calendars", "sync_contacts", "components",
                              "create_collections")}),
     )  # fmt: skip
@@ -104,11 +108,38 @@ class BulkMigrationAdmin(admin.ModelAdmin):
         cells = format_html_join(
             "", "<th>{}</th><td>{}</td>", ((state.replace("_", " "), figures[state]) for state in STATES)
         )
+        dry = figures["dry_run"]
+        planned = (
+            format_html(
+                '<p id="migration-dry-run">Dry run: {} of {} users planned, {} actions; {} could not plan</p>',
+                dry["planned"], dry["of"], dry["actions"], dry["failed"],
+            )
+            if dry
+            else ""
+        )  # fmt: skip
         return format_html(
             '<table id="migration-status"><tr><th>users</th><td>{}</td>{}</tr></table>'
-            "<p>{} items moved, {} left; estimated time left: {}</p>",
-            figures["users"], cells, figures["items_moved"], figures["items_left"], left,
+            "<p>{} items moved, {} left; estimated time left: {}</p>{}",
+            figures["users"], cells, figures["items_moved"], figures["items_left"], left, planned,
         )  # fmt: skip
+
+    def delete_view(self, request: HttpRequest, object_id: str, extra_context=None):
+        # Refused while a run is active, before the confirmation page rather than after it.
+        migration = self.get_object(request, unquote(object_id))
+        if migration is not None and migration_has_active_runs(migration):
+            self.message_user(request, "This migration has active runs: cancel them first.", messages.ERROR)
+            return self._back(migration)
+        return super().delete_view(request, object_id, extra_context)
+
+    def delete_model(self, request: HttpRequest, obj: BulkMigration) -> None:
+        migration_delete(migration=obj)  # with its users' jobs and the accounts it created
+
+    def delete_queryset(self, request: HttpRequest, queryset) -> None:
+        for migration in queryset:
+            if migration_has_active_runs(migration):
+                self.message_user(request, f"{migration}: active runs, not deleted.", messages.ERROR)
+            else:
+                migration_delete(migration=migration)
 
     def save_model(self, request: HttpRequest, obj: BulkMigration, form: forms.ModelForm, change: bool) -> None:
         if change:
@@ -116,7 +147,7 @@ class BulkMigrationAdmin(admin.ModelAdmin):
             for name in ("source_admin_password", "destination_admin_password"):
                 if form.cleaned_data.get(name):
                     setattr(obj, name, form.cleaned_data[name])
-        obj.save()
+        migration_save(migration=obj)  # the API's rules, which the form has already shown
 
     @admin.display(description="Users")
     def users_table(self, migration: BulkMigration) -> str:
@@ -206,12 +237,8 @@ class BulkMigrationAdmin(admin.ModelAdmin):
         elif verb == "retry":
             self.message_user(request, f"{len(migration_retry(migration=migration, user=request.user))} runs queued.")
         elif verb == "dry-run":
-            plans = migration_dry_run(migration=migration)
-            failed = sum("error" in plan for plan in plans)
-            total = sum(plan.get("total", 0) for plan in plans)
-            self.message_user(
-                request, f"Dry run: {total} actions planned for {len(plans)} users; {failed} could not plan."
-            )
+            queued = migration_dry_run_queue(migration=migration)
+            self.message_user(request, f"Dry run queued for {queued} users; their totals show below as they come.")
         else:
             raise PermissionDenied
         return self._back(migration)

@@ -16,7 +16,8 @@ class BulkMigration(models.Model):
     Each user becomes two accounts (credentials encrypted like every account's) and one sync job
     with the options below. A side with an admin login acts for its users: their accounts use the
     admin's credentials and reach the user's own principal through ``*_principal_template``
-    (``{user}`` is replaced by the user name), as Cyrus' admins and SOGo's superusers may.
+    (``{user}`` is replaced by the user name), as SOGo's superusers may; with ``*_authorize_as``
+    they also send ``Authorize-As: <user>``, as Cyrus' proxy authorisation needs.
     """
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="bulk_migrations")
@@ -28,11 +29,17 @@ class BulkMigration(models.Model):
     source_principal_template = models.CharField(
         max_length=500, blank=True, help_text="With an admin login: the user's principal URL, {user} for the name."
     )
+    source_authorize_as = models.BooleanField(
+        "act for users by proxy authorisation",
+        default=False,
+        help_text="Cyrus: the admin login sends Authorize-As: <user> (the admin must be in proxyservers).",
+    )
     destination_url = models.CharField("destination server URL", max_length=500, validators=[validate_server_url])
     destination_verify_tls = models.BooleanField("verify the destination's TLS certificate", default=True)
     destination_admin_username = models.CharField(max_length=200, blank=True)
     destination_admin_password = EncryptedTextField(blank=True)
     destination_principal_template = models.CharField(max_length=500, blank=True)
+    destination_authorize_as = models.BooleanField("act for users by proxy authorisation", default=False)
     # The options of every job it creates (SyncJob's own fields and choices).
     mode = models.CharField(max_length=10, choices=SyncJob.Mode.choices, default=SyncJob.Mode.COPY)
     conflict_policy = models.CharField(
@@ -44,6 +51,8 @@ class BulkMigration(models.Model):
     create_collections = models.BooleanField("create missing collections", default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
+    # When the last dry run was queued: users planned since then count as done in its progress.
+    dry_run_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["name", "id"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import datetime
 from typing import Any
 
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
@@ -54,6 +55,7 @@ def migration_users_with_state(migration: BulkMigration) -> list[dict[str, Any]]
                 "job": member.job_id,
                 "state": _state(figures, member.open_conflicts, member.owes),
                 "plan": member.plan,
+                "planned_at": member.planned_at.isoformat() if member.planned_at else None,
                 **{
                     name: figures[name] or 0
                     for name in LAST_RUN_FIELDS
@@ -106,6 +108,22 @@ def migration_status(migration: BulkMigration, users: list[dict[str, Any]] | Non
         "users_without_estimate": unknown,
         "seconds_left": _seconds_left(migration, runs, left),
         "started_at": migration.started_at.isoformat() if migration.started_at else None,
+        "dry_run": _dry_run_progress(migration, users),
+    }
+
+
+def _dry_run_progress(migration: BulkMigration, users: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The last dry run: users planned since it was queued (n of m), its actions, users it could not plan."""
+    if migration.dry_run_at is None:
+        return None
+    since = migration.dry_run_at
+    planned = [row for row in users if row["planned_at"] and datetime.fromisoformat(row["planned_at"]) >= since]
+    return {
+        "requested_at": since.isoformat(),
+        "planned": len(planned),
+        "of": len(users),
+        "actions": sum(row["plan"].get("total", 0) for row in planned),
+        "failed": sum("error" in row["plan"] for row in planned),
     }
 
 

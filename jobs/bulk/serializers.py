@@ -25,7 +25,8 @@ class MigrationSerializer(serializers.ModelSerializer):
         fields = [
             "id", "name", "source_url", "source_verify_tls", "source_admin_username", "source_admin_password",
             "source_principal_template", "destination_url", "destination_verify_tls", "destination_admin_username",
-            "destination_admin_password", "destination_principal_template", "mode", "conflict_policy",
+            "destination_admin_password", "destination_principal_template", "source_authorize_as",
+            "destination_authorize_as", "mode", "conflict_policy",
             "sync_calendars", "sync_contacts", "components", "create_collections", "users", "created_at",
             "started_at",
         ]  # fmt: skip

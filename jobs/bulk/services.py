@@ -8,6 +8,7 @@ message, log line or response carries a password.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 from collections import Counter
@@ -21,7 +22,10 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from accounts.connectors.base import ConnectorError
-from accounts.services import account_address_errors, account_create, redact
+from accounts.models import Account
+from accounts.services import AccountInUse, account_address_errors, account_create, account_delete, redact
+from calsync.lib.errors import StateConflict
+from calsync.queue import enqueue
 from jobs.bulk.csvrows import RowError, UserRow, parse_users
 from jobs.bulk.models import BulkMigration, MigrationUser
 from jobs.bulk.slicing import sync_slice_enqueue
@@ -30,14 +34,15 @@ from jobs.models import OwedItem, SyncRun
 from jobs.reconcile.plan import EmptySideGuard
 from jobs.runs import RunStateError, active_run, sync_job_start
 from jobs.schedules import sync_job_set_schedule
-from jobs.services import sync_job_create
+from jobs.services import sync_job_create, sync_job_delete
 
 logger = logging.getLogger(__name__)
 
 MIGRATION_FIELDS = (
     "name", "source_url", "source_verify_tls", "source_admin_username", "source_admin_password",
     "source_principal_template", "destination_url", "destination_verify_tls", "destination_admin_username",
-    "destination_admin_password", "destination_principal_template", "mode", "conflict_policy", "sync_calendars",
+    "destination_admin_password", "destination_principal_template", "source_authorize_as",
+    "destination_authorize_as", "mode", "conflict_policy", "sync_calendars",
     "sync_contacts", "components", "create_collections",
 )  # fmt: skip
 SIDES = ("source", "destination")
@@ -51,6 +56,8 @@ def migration_errors(migration: BulkMigration) -> dict[str, str]:
         url, template = getattr(migration, f"{side}_url"), getattr(migration, f"{side}_principal_template")
         if migration.acts_for_users(side) and "{user}" not in template:
             errors[f"{side}_principal_template"] = "an admin login needs the users' principal URL, with {user}"
+        if not migration.acts_for_users(side) and getattr(migration, f"{side}_authorize_as"):
+            errors[f"{side}_authorize_as"] = "proxy authorisation needs the admin's user name and password"
         if not migration.acts_for_users(side) and (template or getattr(migration, f"{side}_admin_password")):
             errors[f"{side}_admin_username"] = "the admin password and principal template need the admin's user name"
         refused = account_address_errors(owner=owner, url=url, principal_url=template.replace("{user}", "user"))
@@ -69,6 +76,13 @@ def migration_create(*, owner: Any, **fields: Any) -> BulkMigration:
     migration = BulkMigration(
         owner=owner, **{name: value for name, value in fields.items() if name in MIGRATION_FIELDS}
     )
+    migration_save(migration=migration)
+    logger.info("bulk migration %s created (owner %s)", migration.pk, owner.pk)
+    return migration
+
+
+def migration_save(*, migration: BulkMigration) -> BulkMigration:
+    """Validate and save a migration whose fields are set (the admin's form sets them)."""
     errors = migration_errors(migration)
     if errors:
         raise ValidationError(errors)
@@ -77,7 +91,6 @@ def migration_create(*, owner: Any, **fields: Any) -> BulkMigration:
             migration.save()
     except IntegrityError:
         raise ValidationError({"name": "A migration with this name already exists."}) from None
-    logger.info("bulk migration %s created (owner %s)", migration.pk, owner.pk)
     return migration
 
 
@@ -145,6 +158,7 @@ def _side_credentials(migration: BulkMigration, side: str, user: str, password: 
         "username": getattr(migration, f"{side}_admin_username"),
         "password": getattr(migration, f"{side}_admin_password"),
         "principal_url": template.replace("{user}", quote(user, safe="@")),
+        "authorize_as": user if getattr(migration, f"{side}_authorize_as") else "",
     }
 
 
@@ -245,24 +259,69 @@ def migration_retry(
     return _start_users(migration, retry, user=user, trigger=trigger)
 
 
+def migration_user_dry_run(*, member: MigrationUser) -> dict[str, Any]:
+    """Plan one user's job without writing anything; the totals (or the reason) are kept on the user."""
+    job = member.job
+    try:
+        reports = sync_job_dry_run(job=job)
+        counts = Counter(action.op.value for report in reports for action in report.actions)
+        plan: dict[str, Any] = {"counts": dict(counts), "total": sum(counts.values())}
+    except (ConnectorError, EmptySideGuard) as exc:
+        message = str(exc)
+        for secret in (job.source.password, job.destination.password):
+            message = redact(message, secret=secret)
+        plan = {"error": message}
+    member.plan, member.planned_at = plan, timezone.now()
+    member.save(update_fields=["plan", "planned_at"])
+    return {"user": member.pk, "source_user": member.source_username, **plan}
+
+
+def migration_user_dry_run_by_id(member_id: int) -> None:
+    """The task's body: a user removed meanwhile has nothing to plan."""
+    member = MigrationUser.objects.select_related("job__source", "job__destination").filter(pk=member_id).first()
+    if member is not None:
+        migration_user_dry_run(member=member)
+
+
+def migration_dry_run_queue(*, migration: BulkMigration) -> int:
+    """Queue one dry-run task per user (hundreds of users do not fit in a request); each stores its
+    totals as it completes and the migration's status counts the users planned since now."""
+    with transaction.atomic():
+        migration.dry_run_at = timezone.now()
+        migration.save(update_fields=["dry_run_at"])
+        members = list(migration.users.values_list("pk", flat=True))
+        for pk in members:
+            enqueue("bulk.dry_run_user", pk)
+    logger.info("bulk migration %s: dry run queued for %s users", migration.pk, len(members))
+    return len(members)
+
+
 def migration_dry_run(*, migration: BulkMigration) -> list[dict[str, Any]]:
-    """Plan every user's job without writing anything; per-user totals are kept on the user."""
-    plans = []
-    for member in migration.users.select_related("job__source__owner", "job__destination__owner"):
-        job = member.job
-        try:
-            reports = sync_job_dry_run(job=job)
-            counts = Counter(action.op.value for report in reports for action in report.actions)
-            plan: dict[str, Any] = {"counts": dict(counts), "total": sum(counts.values())}
-        except (ConnectorError, EmptySideGuard) as exc:
-            message = str(exc)
-            for secret in (job.source.password, job.destination.password):
-                message = redact(message, secret=secret)
-            plan = {"error": message}
-        member.plan, member.planned_at = plan, timezone.now()
-        member.save(update_fields=["plan", "planned_at"])
-        plans.append({"user": member.pk, "source_user": member.source_username, **plan})
-    return plans
+    """Plan every user in this process, one after the other (the CLI); the API and admin queue it."""
+    BulkMigration.objects.filter(pk=migration.pk).update(dry_run_at=timezone.now())
+    members = migration.users.select_related("job__source__owner", "job__destination__owner")
+    return [migration_user_dry_run(member=member) for member in members]
+
+
+def migration_has_active_runs(migration: BulkMigration) -> bool:
+    return SyncRun.objects.filter(job__bulk_user__migration=migration, status__in=SyncRun.ACTIVE).exists()
+
+
+def migration_delete(*, migration: BulkMigration) -> None:
+    """Remove the migration, its users' jobs and the accounts it created; refused while a run is active."""
+    with transaction.atomic():
+        members = list(migration.users.select_related("job"))
+        if migration_has_active_runs(migration):
+            raise StateConflict(f"migration {migration.name!r} has active runs: cancel them first")
+        accounts = {pk for m in members for pk in (m.source_account_id, m.destination_account_id)}
+        for member in members:
+            sync_job_delete(job=member.job)  # takes the MigrationUser with it
+        for account in Account.objects.filter(pk__in=accounts):
+            # Something outside the migration may use it meanwhile (a job, a feed): then it stays.
+            with contextlib.suppress(AccountInUse):
+                account_delete(account=account)
+        migration.delete()
+    logger.info("bulk migration %s deleted with %s users", migration.pk, len(members))
 
 
 def migration_set_schedule(*, migration: BulkMigration, interval_minutes: int | None = None, crontab: str = "") -> int:

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from celery.result import AsyncResult
 
 from calsync.queue import enqueue
+from jobs.bulk.models import MigrationUser
 from jobs.models import SyncRun
 from jobs.progress import RunProgress
 from jobs.runner import NoWriteSlot, sync_run_execute
@@ -75,6 +76,12 @@ def sync_slice_enqueue(run: SyncRun, *, countdown: float = 0) -> None:
         SyncRun.objects.filter(pk=run.pk).update(task_id=result.id or "")
 
     enqueue("bulk.sync_slice", run.pk, countdown=countdown, on_sent=sent)
+
+
+def slice_task_for_members(job_id: int) -> str | None:
+    """Registered with jobs.runs: every run of a migration's job takes turns, whoever starts it
+    (a follow-up, a schedule, a run a stopping or dead worker hands back), not only the migration."""
+    return "bulk.sync_slice" if MigrationUser.objects.filter(job_id=job_id).exists() else None
 
 
 def turn_wait(run: SyncRun) -> float:

@@ -20,7 +20,8 @@ from jobs.bulk.serializers import MigrationScheduleSerializer, MigrationSerializ
 from jobs.bulk.services import (
     migration_add_users,
     migration_create,
-    migration_dry_run,
+    migration_delete,
+    migration_dry_run_queue,
     migration_retry,
     migration_set_schedule,
     migration_start,
@@ -32,9 +33,14 @@ from jobs.models import SyncRun
     list=extend_schema(summary="List bulk migrations"),
     create=extend_schema(summary="Create a bulk migration (servers and job options; users come by upload)"),
     retrieve=extend_schema(summary="A bulk migration with its status: users per state, items moved, time left"),
+    destroy=extend_schema(summary="Delete a migration, its users' jobs and accounts (409 while running)"),
 )
 class MigrationViewSet(
-    mixins.ListModelMixin, mixins.CreateModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+    mixins.ListModelMixin,
+    mixins.CreateModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
 ):
     serializer_class = MigrationSerializer
     lookup_value_regex = r"\d+"
@@ -51,6 +57,9 @@ class MigrationViewSet(
     def perform_create(self, serializer: serializers.BaseSerializer) -> None:
         created = migration_create(owner=self.request.user, **serializer.validated_data)  # 400s: the handler
         serializer.instance = self.get_queryset().get(pk=created.pk)
+
+    def perform_destroy(self, instance: BulkMigration) -> None:
+        migration_delete(migration=instance)  # a StateConflict is the handler's 409
 
     def retrieve(self, request: Request, *args, **kwargs) -> Response:
         migration = self.get_object()
@@ -94,10 +103,13 @@ class MigrationViewSet(
     def retry(self, request: Request, pk: str | None = None) -> Response:
         return self._runs(migration_retry(migration=self.get_object(), user=request.user, trigger=SyncRun.Trigger.API))
 
-    @extend_schema(summary="Plan every user's job, write nothing: per-user plan totals", request=None)
+    @extend_schema(
+        summary="Queue a plan of every user's job, write nothing; totals come per user in the status", request=None
+    )
     @action(detail=True, methods=["post"], url_path="dry-run")
     def dry_run(self, request: Request, pk: str | None = None) -> Response:
-        return Response({"users": migration_dry_run(migration=self.get_object())})
+        queued = migration_dry_run_queue(migration=self.get_object())
+        return Response({"queued": queued}, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(
         summary="Keep in step: one schedule on all the migration's jobs", request=MigrationScheduleSerializer

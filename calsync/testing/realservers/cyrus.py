@@ -8,7 +8,10 @@ address book (and ``Inbox/``, ``Outbox/``).
 
 from __future__ import annotations
 
+import contextlib
 import imaplib
+import os
+import signal
 import socket
 import subprocess
 import time
@@ -19,6 +22,7 @@ from calsync.testing.realservers.common import (
     RealDavServer,
     ServerStartError,
     chown,
+    descendants,
     free_port,
     wait_for_dav,
 )
@@ -113,7 +117,25 @@ def _create_mailboxes(instance: Instance) -> None:
         raise instance.fail(f"creating the mailboxes over IMAP failed: {error}") from error
 
 
-def start_cyrus() -> RealDavServer:
+# A Murder backend's settings: Cyrus httpd honours Authorize-As (proxy authorisation) only when
+# both are set (imap/httpd.c, proxy_authz(): "proxy authz attempted on non-Murder backend"
+# otherwise, a 401). The mupdate server is never reached by reads and writes of items; creating a
+# mailbox (a user, a collection) would need it, so the users are provisioned before this is set.
+MURDER_BACKEND_CONF = "mupdate_server: 127.0.0.1:{closed}\nproxyservers: {admin}\n"
+
+
+def _become_murder_backend(instance: Instance, imapd_conf, master: subprocess.Popen, root: str) -> None:
+    imapd_conf.write_text(imapd_conf.read_text() + MURDER_BACKEND_CONF.format(closed=free_port(), admin=ADMIN[0]))
+    # Services read imapd.conf when they start: master starts new ones for those that stop.
+    for pid in descendants(master.pid):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    wait_for_dav(instance, root + "dav/calendars/user/alice/Default/")
+
+
+def start_cyrus(*, proxy_authorisation: bool = False) -> RealDavServer:
+    """``proxy_authorisation``: a Murder backend whose admin may act for users (Authorize-As);
+    no collection can be created on it (see MURDER_BACKEND_CONF)."""
     started = time.monotonic()
     instance = Instance("cyrus")
     try:
@@ -138,6 +160,8 @@ def start_cyrus() -> RealDavServer:
         for user in USERS:  # the first authenticated request provisions the DAV collections
             wait_for_dav(instance, root + f"dav/calendars/user/{user}/", user=user)
         wait_for_dav(instance, root + "dav/calendars/user/alice/Default/")
+        if proxy_authorisation:
+            _become_murder_backend(instance, imapd_conf, instance.processes[0], root)
     except BaseException:
         instance.close()
         raise

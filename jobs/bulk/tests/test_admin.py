@@ -43,6 +43,31 @@ def test_staff_create_a_migration_upload_users_start_it_and_never_see_a_stored_p
     assert admin_client.get(f"/admin/bulk/bulkmigration/{migration.pk}/report.csv").status_code == 200
 
 
+def test_staff_queue_a_dry_run_and_delete_a_migration_only_once_its_runs_are_over(admin_client) -> None:
+    from accounts.models import Account
+    from jobs.bulk.services import migration_add_users, migration_create
+
+    migration = migration_create(
+        owner=User.objects.get(username="admin"), name="org", source_url="https://old.example.org/",
+        destination_url="https://new.example.org/",
+    )  # fmt: skip
+    migration_add_users(
+        migration=migration, data="source_user,source_password,destination_user,destination_password\na,p,b,q\n"
+    )
+    run = SyncRun.objects.create(job=migration.users.get().job, status="running")
+    base = f"/admin/bulk/bulkmigration/{migration.pk}"
+
+    queued = admin_client.post(f"{base}/act/dry-run/", follow=True).content.decode()
+    refused = admin_client.post(f"{base}/delete/", {"post": "yes"}, follow=True).content.decode()
+    SyncRun.objects.filter(pk=run.pk).update(status="completed")
+    deleted = admin_client.post(f"{base}/delete/", {"post": "yes"})
+
+    assert "Dry run queued for 1 users" in queued and "Dry run: 0 of 1 users planned" in queued
+    assert "active runs: cancel them first" in refused
+    assert deleted.status_code == 302
+    assert not BulkMigration.objects.exists() and not Account.objects.exists() and not SyncRun.objects.exists()
+
+
 def _file(text: str):
     from django.core.files.uploadedfile import SimpleUploadedFile
 

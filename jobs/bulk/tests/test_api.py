@@ -145,19 +145,30 @@ def test_another_owners_migration_is_not_found(api: APIClient, radicale) -> None
     assert other.get("/api/migrations").json()["count"] == 0
 
 
-def test_the_status_dry_run_schedule_and_report_cover_every_user(api: APIClient, radicale, xandikos) -> None:
+def test_the_status_dry_run_schedule_and_report_cover_every_user(
+    api: APIClient, radicale, xandikos, eager_tasks, django_capture_on_commit_callbacks
+) -> None:
     ann, bob = radicale_user(radicale, events=3), radicale_user(radicale, events=5)
     migration = create_migration(api, radicale.url, xandikos.url, sync_contacts=False)
     upload = csv_of((ann.name, ann.password, "user", "x"), (bob.name, bob.password, "=HYPERLINK(1)", "x"))
     assert api.post(f"/api/migrations/{migration['id']}/upload", {"csv": upload}, format="json").json()["created"] == 2
 
     status = api.get(f"/api/migrations/{migration['id']}").json()["status"]
-    plans = api.post(f"/api/migrations/{migration['id']}/dry-run").json()["users"]
+    with django_capture_on_commit_callbacks() as queued:  # the tasks are sent once the request has answered
+        dry_run = api.post(f"/api/migrations/{migration['id']}/dry-run")
+    before = api.get(f"/api/migrations/{migration['id']}").json()["status"]["dry_run"]
+    for send in queued:
+        send()  # eager: each user's task plans it now, as a worker would
+    dry_status = api.get(f"/api/migrations/{migration['id']}").json()["status"]["dry_run"]
+    plans = api.get(f"/api/migrations/{migration['id']}/users").json()
     scheduled = api.post(f"/api/migrations/{migration['id']}/schedule", {"interval_minutes": 60}, format="json")
     report = api.get(f"/api/migrations/{migration['id']}/report.csv")
 
     assert (status["users"], status["not_started"], status["done"], status["items_moved"]) == (2, 2, 0, 0)
-    assert [(plan["source_user"], plan["total"], plan["counts"]) for plan in plans] == [
+    assert (dry_run.status_code, dry_run.json(), len(queued)) == (202, {"queued": 2}, 2)
+    assert (before["planned"], before["of"]) == (0, 2)
+    assert (dry_status["planned"], dry_status["of"], dry_status["actions"], dry_status["failed"]) == (2, 2, 8, 0)
+    assert [(plan["source_user"], plan["plan"]["total"], plan["plan"]["counts"]) for plan in plans] == [
         (ann.name, 3, {"create-destination": 3}), (bob.name, 5, {"create-destination": 5}),
     ]  # fmt: skip
     assert api.get(f"/api/migrations/{migration['id']}").json()["status"]["items_left"] == 8
@@ -205,3 +216,46 @@ def test_deleting_a_users_job_takes_the_user_out_of_the_migration_and_its_accoun
 
     assert (refused.status_code, deleted.status_code, account_gone.status_code) == (409, 204, 204)
     assert api.get(f"/api/migrations/{migration['id']}").json()["status"]["users"] == 0
+
+
+def test_deleting_a_migration_is_refused_while_a_run_is_active_then_takes_its_jobs_and_accounts(
+    api: APIClient, owner: User, radicale
+) -> None:
+    from jobs.models import SyncRun
+
+    migration = create_migration(api, radicale.url, radicale.url)
+    upload = csv_of(("ann", "p1", "ann.n", "p2"), ("bob", "p3", "bob.n", "p4"))
+    api.post(f"/api/migrations/{migration['id']}/upload", {"csv": upload}, format="json")
+    kept = Account.objects.create(owner=owner, name="not the migration's", kind="caldav", url=radicale.url)
+    running = SyncRun.objects.create(job=MigrationUser.objects.order_by("id")[0].job, status="running")
+
+    refused = api.delete(f"/api/migrations/{migration['id']}")
+    SyncRun.objects.filter(pk=running.pk).update(status="cancelled")
+    deleted = api.delete(f"/api/migrations/{migration['id']}")
+
+    assert refused.status_code == 409 and "active runs" in refused.json()["detail"]
+    assert deleted.status_code == 204
+    assert api.get(f"/api/migrations/{migration['id']}").status_code == 404
+    assert (MigrationUser.objects.count(), SyncJob.objects.count()) == (0, 0)
+    assert list(Account.objects.values_list("pk", flat=True)) == [kept.pk]
+
+
+def test_the_gdpr_export_lists_the_migrations_naming_a_person_and_the_purge_forgets_the_name(
+    api: APIClient, radicale
+) -> None:
+    from calsync.ops.gdpr import gdpr_export, gdpr_purge
+
+    migration = create_migration(api, radicale.url, radicale.url)
+    upload = csv_of(("ann@old.example", "Secret-1", "ann@new.example", "Secret-2"))
+    api.post(f"/api/migrations/{migration['id']}/upload", {"csv": upload}, format="json")
+
+    exported = gdpr_export(email="ANN@old.example")["sources"]["bulk_migrations"]
+    purged = gdpr_purge(email="ann@old.example")["bulk_migrations"]
+
+    assert [(u["migration"], u["source_user"], u["destination_user"]) for u in exported["users"]] == [
+        ("Carbonio to Mailcow", "ann@old.example", "ann@new.example")
+    ]
+    assert "Secret" not in str(exported)
+    assert purged == 1
+    member = MigrationUser.objects.get()
+    assert (member.source_username, member.destination_username) == (f"(purged #{member.pk})", "ann@new.example")

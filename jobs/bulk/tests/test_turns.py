@@ -47,5 +47,40 @@ def test_a_run_without_a_free_write_slot_goes_back_to_the_queue_after_a_short_wa
     assert sent == [((waiting.pk,), 1.01)]  # one queued run of the migration waits: 1 s + 1/100
 
 
+def test_every_run_of_a_migrations_job_is_sent_as_a_turn_whoever_starts_it(
+    monkeypatch, django_capture_on_commit_callbacks
+) -> None:
+    from jobs import tasks as job_tasks
+    from jobs.followups import sync_followups_start_due
+    from jobs.runs import sync_runs_requeue_released
+
+    owner = User.objects.create_user("olga")
+    migration = migration_create(
+        owner=owner, name="org", source_url="https://old.example.org/", destination_url="https://new.example.org/"
+    )
+    migration_add_users(migration=migration, data=csv_of(("ann", "p", "ann", "p"), ("bob", "p", "bob", "p")))
+    ann, bob = (member.job for member in migration.users.order_by("id"))
+    type(ann).objects.filter(pk=ann.pk).update(retry_at=timezone.now())  # a follow-up is due
+    handed_back = SyncRun.objects.create(job=bob, status="queued", worker="w1@host")  # a stopping worker's
+    sent: list[tuple[str, tuple]] = []
+
+    def spy(name: str):
+        def publish(args: tuple, kwargs: dict, **options) -> _Sent:  # the broker's side
+            sent.append((name, args))
+            return _Sent()
+
+        return publish
+
+    monkeypatch.setattr(tasks.sync_slice_task, "apply_async", spy("bulk.sync_slice"))
+    monkeypatch.setattr(job_tasks.sync_run_task, "apply_async", spy("jobs.sync_run"))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        (followup,) = sync_followups_start_due()
+        sync_runs_requeue_released(worker="w1@host")
+
+    assert SyncRun.objects.get(pk=followup).trigger == "followup"
+    assert sent == [("bulk.sync_slice", (followup,)), ("bulk.sync_slice", (handed_back.pk,))]
+
+
 class _Sent:
     id = "sent"

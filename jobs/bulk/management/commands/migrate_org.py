@@ -46,6 +46,11 @@ class Command(BaseCommand):
                 f"--{side}-principal-template", default="", help="e.g. https://host/dav/principals/user/{user}/"
             )
             create.add_argument(f"--{side}-no-verify-tls", action="store_true")
+            create.add_argument(
+                f"--{side}-authorize-as",
+                action="store_true",
+                help="the admin login sends Authorize-As: <user> (Cyrus proxy authorisation)",
+            )
         create.add_argument("--mode", choices=[m.value for m in SyncJob.Mode], default=SyncJob.Mode.COPY)
         create.add_argument("--conflict-policy", choices=[p.value for p in SyncJob.ConflictPolicy], default="source")
         create.add_argument("--csv", type=Path, help="the user list")
@@ -133,6 +138,7 @@ class Command(BaseCommand):
             fields[f"{side}_admin_username"] = options[f"{side}_admin"]
             fields[f"{side}_principal_template"] = options[f"{side}_principal_template"]
             fields[f"{side}_verify_tls"] = not options[f"{side}_no_verify_tls"]
+            fields[f"{side}_authorize_as"] = options[f"{side}_authorize_as"]
             if options[f"{side}_admin"]:
                 fields[f"{side}_admin_password"] = os.environ.get(f"CALSYNC_{side.upper()}_ADMIN_PASSWORD", "")
         try:
