@@ -46,6 +46,9 @@ class AccountConfig:
     network: NetworkPolicy | None = field(default=None, compare=False)
     # What "Test connection" saw the server do (probe.py); None when it was never probed.
     profile: ServerProfile | None = field(default=None, compare=False)
+    # The vCard version to read contacts in where the server offers it ("4.0"); "" takes the
+    # server's default. The caller decides, from where the contacts go (jobs/engines/dav.py).
+    vcard_version: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True, slots=True)

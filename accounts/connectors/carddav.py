@@ -1,10 +1,13 @@
 """CardDAV (RFC 6352): address books, vCard 3 and 4 alike (stored as the server gives them).
 
-vCard versions are negotiated (RFC 6352 section 10.4): where an address book lists
-``text/vcard`` 4.0 in ``supported-address-data``, contacts are read as 4.0 (``address-data``
-attributes in the multiget, ``Accept`` on a GET), so a 4.0 contact stays 4.0. Cyrus stores 4.0
-but serves 3.0 unless asked; servers that list nothing (Radicale, Xandikos, DAViCal, sabre/dav
-1.8) serve the bytes they stored and are not asked for a conversion they may refuse.
+vCard versions are negotiated (RFC 6352 section 10.4) when the caller asks for one
+(``AccountConfig.vcard_version``): where an address book lists ``text/vcard`` 4.0 in
+``supported-address-data``, contacts are then read as 4.0 (``address-data`` attributes in the
+multiget, ``Accept`` on a GET), so a 4.0 contact stays 4.0. Cyrus stores 4.0 but serves 3.0 unless
+asked; servers that list nothing (Radicale, Xandikos, DAViCal, sabre/dav 1.8) serve the bytes they
+stored and are not asked for a conversion they may refuse. Asked for nothing, every server serves
+its default: a 4.0 read is only worth it where the contact goes to a server that keeps 4.0 as
+written (Cyrus turns a 3.0 PHOTO into a ``data:`` URI, whose comma Radicale cuts).
 """
 
 from __future__ import annotations
@@ -56,6 +59,8 @@ class CardDAVConnector(DavConnector):
         )
 
     def _data_wanted(self, collection_url: str) -> dict[str, str]:
+        if self.config.vcard_version != VCARD4["version"]:
+            return {}
         if collection_url not in self._vcard4:
             known = self.profile.vcard4_advertised
             self._vcard4[collection_url] = bool(self.offers_vcard4(collection_url) if known is None else known)

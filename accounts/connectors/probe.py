@@ -101,7 +101,7 @@ class _Probe:
                 self.step()
                 read = connector.http.request("GET", card_url, headers={"Accept": VCARD4_ACCEPT})
                 if read.status == 200:
-                    self.found["vcard4"] = b"VERSION:4.0" in read.content.replace(b"\r\n ", b"")
+                    self.found["vcard4"] = _kept(_vcard4(self.name), read.content)
         finally:
             self._remove(connector, book)
         self.notes.append(f"Created and removed a scratch address book ({self.name}) in the address book home.")
@@ -196,8 +196,33 @@ def _todo(uid: str) -> bytes:
     ).encode()
 
 
+# A 1x1 PNG: vCard 4 carries a photo as a data: URI (RFC 6350 section 6.2.4), whose comma a server
+# that parses it as vCard 3 cuts (Radicale stores ``PHOTO:data:image/png\;base64``).
+PROBE_PHOTO = (
+    "data:image/png;base64,"
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+)
+
+
 def _vcard4(uid: str) -> bytes:
+    """A contact as a vCard 4 client writes it: a photo URI and structured N and ADR."""
     return (
         f"BEGIN:VCARD\r\nVERSION:4.0\r\nUID:urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, uid)}\r\n"
-        "FN:calsync probe\r\nN:probe;calsync;;;\r\nKIND:individual\r\nEND:VCARD\r\n"
+        "FN:calsync probe\r\nN:Probe;Calsync;Q.;Dr.;Jr.\r\nKIND:individual\r\n"
+        "ADR;TYPE=work:;Suite 4;1 Main Street;Springfield;IL;62701;USA\r\n"
+        f"PHOTO:{PROBE_PHOTO}\r\nEND:VCARD\r\n"
     ).encode()
+
+
+def _kept(sent: bytes, read: bytes) -> bool:
+    """Whether every line written comes back unchanged (a server may add lines, such as REV, and
+    spell property names and parameters in another case)."""
+    return _content_lines(sent) <= _content_lines(read)
+
+
+def _content_lines(data: bytes) -> set[str]:
+    lines = set()
+    for line in data.replace(b"\r\n ", b"").replace(b"\n ", b"").decode("utf-8", "replace").splitlines():
+        name, _, value = line.partition(":")
+        lines.add(f"{name.upper()}:{value}")
+    return lines

@@ -1,11 +1,13 @@
 """What a CalDAV/CardDAV server was seen to do, probed at "Test connection" (``probe.py``).
 
 Servers differ in ways a sync meets item by item (/work/shared/refs/real-servers.md): sabre/dav 1.8
-has no sync-collection, SOGo ignores ``If-None-Match: *`` and turns vCard 4 into 3.0, DAViCal
-sends no ETag for a vCard PUT, SOGo and DAViCal accept objects outside a calendar's component
-set. A profile records what was observed, so a user sees it before migrating and a connector can
-read it (``connector.profile``) instead of guessing from a server's name. ``None`` means not
-probed (or the probe could not tell); every field is a plain value, stored as JSON on the account.
+has no sync-collection, SOGo ignores ``If-None-Match: *`` and turns vCard 4 into 3.0, Radicale
+cuts a vCard 4 ``data:`` URI at its comma, DAViCal sends no ETag for a vCard PUT, SOGo and DAViCal
+accept objects outside a calendar's component set. A profile records what was observed, so a
+user sees it before migrating and a connector (``connector.profile``) or the engine (which vCard
+version to read for a destination) can read it instead of guessing from a server's name. ``None``
+means not probed (or the probe could not tell); every field is a plain value, stored as JSON on
+the account.
 """
 
 from __future__ import annotations
@@ -37,7 +39,11 @@ DESCRIPTIONS: dict[str, tuple[str, str, str]] = {
         "yes: calsync checks for the item before creating",
         "no",
     ),
-    "vcard4": ("Keeps vCard 4.0 contacts", "yes", "no: contacts are stored as vCard 3.0"),
+    "vcard4": (
+        "Keeps vCard 4.0 contacts as written",
+        "yes: contacts are read as 4.0 for it where the source offers 4.0",
+        "no: contacts are read in the version the source serves by default",
+    ),
 }
 
 

@@ -20,6 +20,7 @@ from accounts.connectors.base import (
     PreconditionFailed,
     RemoteCollection,
 )
+from accounts.connectors.profile import ServerProfile
 from accounts.models import Account
 from calsync.lib.items import content_hash, extract_uid
 from jobs.engines.base import ConflictError, EngineBase, EngineOptions, PairReport, helps
@@ -110,9 +111,19 @@ class DavEngine(EngineBase):
         return None, None
 
 
-def dav_connector(account: Account, kind: str) -> Connector:
-    """A CalDAV or CardDAV connector for ``account``: one server usually serves both."""
-    return connector_for(replace(account.connector_config(), kind=kind))
+def dav_connector(account: Account, kind: str, *, vcard_version: str = "") -> Connector:
+    """A CalDAV or CardDAV connector for ``account``: one server usually serves both. Contacts are
+    read in ``vcard_version`` where the server offers it ("" is the server's default)."""
+    return connector_for(replace(account.connector_config(), kind=kind, vcard_version=vcard_version))
+
+
+def vcard_version_for(destination: ServerProfile) -> str:
+    """The vCard version to read contacts in for a destination: 4.0 only where its server was
+    seen to keep a vCard 4 contact as written (``ServerProfile.vcard4``), the server's default
+    otherwise. A 4.0 read is a conversion on servers that store 3.0 (Cyrus turns a 3.0 PHOTO into
+    a ``data:`` URI), and a destination that parses vCard 4 as 3.0 damages it (Radicale cuts the
+    URI at its comma); unprobed, the conversion is not worth the risk."""
+    return "4.0" if destination.vcard4 else ""
 
 
 def sync_dav_job(
@@ -133,8 +144,11 @@ def sync_dav_job(
     try:
         entries: list[PreparedPair | PairReport] = []
         for connector_kind, collection_kind in kinds:
-            source = dav_connector(job.source, connector_kind)
-            dest = dav_connector(job.destination, connector_kind)
+            # Each side reads for the other (a two-way job writes both ways).
+            source_reads = vcard_version_for(ServerProfile.from_dict(job.destination.server_profile))
+            dest_reads = vcard_version_for(ServerProfile.from_dict(job.source.server_profile))
+            source = dav_connector(job.source, connector_kind, vcard_version=source_reads)
+            dest = dav_connector(job.destination, connector_kind, vcard_version=dest_reads)
             connectors += [source, dest]
             entries += _prepare_kind(
                 job, source, dest, collection_kind, progress,

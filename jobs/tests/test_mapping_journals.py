@@ -87,8 +87,10 @@ def test_journals_the_destination_cannot_take_are_reported_with_that_reason_and_
     monkeypatch.setattr(
         dav,
         "dav_connector",
-        lambda account, kind: (
-            RefusesJournalCalendars(real(account, kind)) if account == job.destination else real(account, kind)
+        lambda account, kind, **options: (
+            RefusesJournalCalendars(real(account, kind, **options))
+            if account == job.destination
+            else real(account, kind, **options)
         ),
     )
 

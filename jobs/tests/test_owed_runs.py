@@ -196,7 +196,9 @@ def test_a_migration_paused_at_200_of_336_and_resumed_reports_created_336(owner,
         sync_contacts=False, collection_map={collection.url: ""},
     )  # fmt: skip
     servers = {job.source_id: source_server, job.destination_id: dest_server}
-    monkeypatch.setattr("jobs.engines.dav.dav_connector", lambda account, kind: MemoryConnector(servers[account.pk]))
+    monkeypatch.setattr(
+        "jobs.engines.dav.dav_connector", lambda account, kind, **options: MemoryConnector(servers[account.pk])
+    )
     PauseAt200.seen = []
 
     paused = sync_run_execute(sync_job_start(job=job, enqueue=False).pk, progress_class=PauseAt200)
