@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from accounts.connectors.base import Connector, ConnectorError, RemoteCollection
+from accounts.connectors.base import ConnectorError, ItemStore, RemoteCollection
 from calsync.lib.items import component_kinds
 
 SIBLING_SUFFIX = {"VTODO": " (tasks)", "VJOURNAL": " (journal)"}
@@ -53,14 +53,14 @@ def _by_name(collections: list[RemoteCollection]) -> dict[str, RemoteCollection]
 class CollectionMapper:
     def __init__(
         self,
-        dest: Connector,
+        dest: ItemStore,
         dest_collections: list[RemoteCollection],
         *,
         explicit: dict[str, str],
         create: bool,
         dry_run: bool,
         log: Log,
-        source: Connector | None = None,
+        source: ItemStore | None = None,
     ) -> None:
         self.dest = dest
         # Asked whether a source collection holds a component; without it every allowed

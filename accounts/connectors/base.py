@@ -149,7 +149,3 @@ class TimeTrackingApi(Protocol):
     def check(self) -> CheckResult: ...
 
     def close(self) -> None: ...
-
-
-# The name the sync engines and booking use for the item store they read and write.
-Connector = ItemStore

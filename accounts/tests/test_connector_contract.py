@@ -28,8 +28,8 @@ from accounts.connectors.base import (
     AccountConfig,
     AuthError,
     ConfigError,
-    Connector,
     ItemRejected,
+    ItemStore,
     NotFound,
     PreconditionFailed,
     ProtocolError,
@@ -170,7 +170,7 @@ HTML_PAGE = b"<!DOCTYPE html>\n<html><head><title>Welcome</title></head><body><p
 
 def test_every_dav_connector_is_registered_and_satisfies_the_protocol(kind: str) -> None:
     with connector_for(AccountConfig(kind=kind, url="https://dav.example.org/")) as instance:
-        assert isinstance(instance, Connector)
+        assert isinstance(instance, ItemStore)
         assert instance.kind == kind
     assert kind in CONNECTORS
 

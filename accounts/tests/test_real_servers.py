@@ -22,8 +22,8 @@ import pytest
 from accounts.connectors import connector_for
 from accounts.connectors.base import (
     AccountConfig,
-    Connector,
     ItemRejected,
+    ItemStore,
     NotFound,
     PreconditionFailed,
     RemoteCollection,
@@ -48,13 +48,13 @@ def kind(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def connector(server: RealDavServer, kind: str) -> Iterator[Connector]:
+def connector(server: RealDavServer, kind: str) -> Iterator[ItemStore]:
     config = AccountConfig(kind=kind, url=server.url, username=server.username, password=server.password)
     with closing(connector_for(config)) as instance:
         yield instance
 
 
-def default_collection(server: RealDavServer, connector: Connector, kind: str) -> RemoteCollection:
+def default_collection(server: RealDavServer, connector: ItemStore, kind: str) -> RemoteCollection:
     path = server.calendar if kind == "caldav" else server.addressbook
     [found] = [each for each in connector.list_collections() if urlsplit(each.url).path == path]
     return found
@@ -120,7 +120,7 @@ def test_it_discovers_the_default_collection_from_the_dav_root_and_the_bare_host
 
 
 def test_it_writes_lists_reads_updates_and_deletes_an_item(
-    server: RealDavServer, connector: Connector, kind: str
+    server: RealDavServer, connector: ItemStore, kind: str
 ) -> None:
     collection = default_collection(server, connector, kind)
     uid = f"smoke-{uuid.uuid4().hex}"

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from accounts.connectors import connector_for
-from accounts.connectors.base import AccountConfig, Connector, ItemRejected, RemoteCollection, RemoteItem
+from accounts.connectors.base import AccountConfig, ItemRejected, ItemStore, RemoteCollection, RemoteItem
 from calsync.lib.items import VOLATILE_PROPERTIES, extract_uid, property_name, unfolded_lines
 from calsync.lib.repair import repair_item
 from calsync.testing.memory import MemoryLinkStore, RecordingProgress
@@ -126,7 +126,7 @@ class Side:
 
     def __init__(self, server: DavServer, stack: ExitStack, *, user: str = "") -> None:
         self.server = server
-        self.connectors: dict[str, Connector] = {}
+        self.connectors: dict[str, ItemStore] = {}
         username = user or server.username
         password = getattr(server, "users", {}).get(username, server.password)
         for kind, (connector_kind, _) in KINDS.items():

@@ -15,8 +15,8 @@ from django.conf import settings
 
 from accounts.connectors import connector_for
 from accounts.connectors.base import (
-    Connector,
     ConnectorError,
+    ItemStore,
     PreconditionFailed,
     RemoteCollection,
 )
@@ -111,7 +111,7 @@ class DavEngine(EngineBase):
         return None, None
 
 
-def dav_connector(account: Account, kind: str, *, vcard_version: str = "") -> Connector:
+def dav_connector(account: Account, kind: str, *, vcard_version: str = "") -> ItemStore:
     """A CalDAV or CardDAV connector for ``account``: one server usually serves both. Contacts are
     read in ``vcard_version`` where the server offers it ("" is the server's default)."""
     return connector_for(replace(account.connector_config(), kind=kind, vcard_version=vcard_version))
@@ -139,7 +139,7 @@ def sync_dav_job(
         kinds.append(("caldav", "calendar"))
     if job.sync_contacts:
         kinds.append(("carddav", "addressbook"))
-    connectors: list[Connector] = []
+    connectors: list[ItemStore] = []
     outage = OutageDetector(settings.CALSYNC_SERVER_DOWN_AFTER)
     try:
         entries: list[PreparedPair | PairReport] = []
@@ -287,7 +287,7 @@ def _writes(progress) -> int:
     return sum(counters.get(name, 0) for name in ("created", "updated", "deleted"))
 
 
-def _dry_run_create_report(source: Connector, mapped: MappedCollection, collection_kind: str) -> PairReport:
+def _dry_run_create_report(source: ItemStore, mapped: MappedCollection, collection_kind: str) -> PairReport:
     listing = source.list_items(mapped.source)
     actions = [
         Action(Op.CREATE_DEST, source_href=href, source_etag=etag, reason="new collection")

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from accounts.connectors.base import (
-    Connector,
     ItemRejected,
+    ItemStore,
     NotFound,
     PreconditionFailed,
     PutResult,
@@ -73,7 +73,7 @@ class ItemOps:
         self.progress.count(created=1)
 
     def _write(
-        self, side: Connector, collection: RemoteCollection, data: bytes, *, item: str, href: str = "", etag: str = "",
+        self, side: ItemStore, collection: RemoteCollection, data: bytes, *, item: str, href: str = "", etag: str = "",
         uid: str = "",
     ) -> tuple[PutResult, bytes]:  # fmt: skip
         """PUT ``data``; when the server refuses it for a reason a minimal repair removes, write the

@@ -13,7 +13,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from accounts.connectors.base import Connector, RemoteCollection, RemoteItem
+from accounts.connectors.base import ItemStore, RemoteCollection, RemoteItem
 from calsync.lib.items import component_kinds
 from jobs.reconcile.plan import Action, Link, Mode, Policy
 
@@ -108,8 +108,8 @@ class ServerDown(Exception):
 class Pair:
     """One source collection and where its items go (tasks may go to a collection of their own)."""
 
-    source: Connector
-    dest: Connector
+    source: ItemStore
+    dest: ItemStore
     source_collection: RemoteCollection
     dest_collections: dict[str, RemoteCollection]  # component ("VEVENT", "VTODO", "VCARD"…) → collection
     mode: Mode

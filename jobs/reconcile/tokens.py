@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from accounts.connectors.base import Connector, RemoteCollection
+from accounts.connectors.base import ItemStore, RemoteCollection
 from jobs.reconcile.pair import LinkRecord
 
 
 def past_own_writes(
     *,
-    dest: Connector,
+    dest: ItemStore,
     collections: Iterable[RemoteCollection],
     tokens: dict[str, str],
     before: list[LinkRecord],

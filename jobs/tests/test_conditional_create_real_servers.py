@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from accounts.connectors import connector_for
-from accounts.connectors.base import AccountConfig, Connector, PreconditionFailed, RemoteCollection
+from accounts.connectors.base import AccountConfig, ItemStore, PreconditionFailed, RemoteCollection
 from accounts.connectors.davitems import DavItems
 from calsync.testing.memory import MemoryConnector, MemoryLinkStore, MemoryServer, RecordingProgress
 from calsync.testing.realservers import RealDavServer
@@ -39,12 +39,12 @@ def event(uid: str, summary: str, component: str = "VEVENT") -> bytes:
     ).encode()
 
 
-def calendar_of(server: RealDavServer, connector: Connector) -> RemoteCollection:
+def calendar_of(server: RealDavServer, connector: ItemStore) -> RemoteCollection:
     [found] = [c for c in connector.list_collections() if urlsplit(c.url).path == server.calendar]
     return found
 
 
-def caldav(server: RealDavServer) -> Connector:
+def caldav(server: RealDavServer) -> ItemStore:
     return connector_for(
         AccountConfig(kind="caldav", url=server.url, username=server.username, password=server.password)
     )
