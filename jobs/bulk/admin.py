@@ -33,6 +33,7 @@ from jobs.bulk.services import (
     migration_has_active_runs,
     migration_retry,
     migration_save,
+    migration_set_admin_passwords,
     migration_start,
 )
 
@@ -142,12 +143,14 @@ class BulkMigrationAdmin(admin.ModelAdmin):
                 migration_delete(migration=migration)
 
     def save_model(self, request: HttpRequest, obj: BulkMigration, form: forms.ModelForm, change: bool) -> None:
-        if change:
-            # Only the admin passwords can change; a blank field keeps the stored one.
-            for name in ("source_admin_password", "destination_admin_password"):
-                if form.cleaned_data.get(name):
-                    setattr(obj, name, form.cleaned_data[name])
-        migration_save(migration=obj)  # the API's rules, which the form has already shown
+        if change:  # only the admin passwords can change; a blank field keeps the stored one
+            migration_set_admin_passwords(
+                migration=BulkMigration.objects.get(pk=obj.pk),
+                source=form.cleaned_data.get("source_admin_password") or "",
+                destination=form.cleaned_data.get("destination_admin_password") or "",
+            )
+        else:
+            migration_save(migration=obj)  # the API's rules, which the form has already shown
 
     @admin.display(description="Users")
     def users_table(self, migration: BulkMigration) -> str:

@@ -81,6 +81,19 @@ def migration_create(*, owner: Any, **fields: Any) -> BulkMigration:
     return migration
 
 
+def migration_set_admin_passwords(*, migration: BulkMigration, source: str = "", destination: str = "") -> None:
+    """Replace the stored admin passwords that are given; a blank one keeps what is stored."""
+    changed = {
+        name: value
+        for name, value in (("source_admin_password", source), ("destination_admin_password", destination))
+        if value
+    }
+    for name, value in changed.items():
+        setattr(migration, name, value)
+    if changed:
+        migration.save(update_fields=list(changed))
+
+
 def migration_save(*, migration: BulkMigration) -> BulkMigration:
     """Validate and save a migration whose fields are set (the admin's form sets them)."""
     errors = migration_errors(migration)
