@@ -23,13 +23,14 @@ def latest():
 
 @pytest.mark.django_db(transaction=True)
 def test_it_keeps_the_rows_a_database_from_before_the_move_holds():
-    old = migrate([JOBS_BEFORE, ("ops", None)], state_of=[JOBS_BEFORE, CONTENT_TYPES])
-    content_type = old.get_model("contenttypes", "ContentType")
-    content_type.objects.get_or_create(app_label="jobs", model="heartbeat")
-    old.get_model("jobs", "Heartbeat").objects.create(name="worker@old", kind="worker", seen_at=timezone.now())
-    old.get_model("jobs", "AuditEvent").objects.create(action="update", object_type="jobs.syncjob", summary="kept")
-
-    new = migrate(latest(), state_of=latest())
+    try:
+        old = migrate([JOBS_BEFORE, ("ops", None)], state_of=[JOBS_BEFORE, CONTENT_TYPES])
+        content_type = old.get_model("contenttypes", "ContentType")
+        content_type.objects.get_or_create(app_label="jobs", model="heartbeat")
+        old.get_model("jobs", "Heartbeat").objects.create(name="worker@old", kind="worker", seen_at=timezone.now())
+        old.get_model("jobs", "AuditEvent").objects.create(action="update", object_type="jobs.syncjob", summary="kept")
+    finally:  # whatever happened, the tests after this one meet the schema as it is today
+        new = migrate(latest(), state_of=latest())
 
     assert list(new.get_model("ops", "Heartbeat").objects.values_list("name", flat=True)) == ["worker@old"]
     assert list(new.get_model("ops", "AuditEvent").objects.values_list("summary", flat=True)) == ["kept"]
