@@ -19,7 +19,7 @@ from calsync.testing.workers import eventually
 from jobs.models import OwedItem, SyncRun
 from jobs.tasks import sync_followups_start_due_task
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.broker]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.broker, pytest.mark.slow]
 
 ITEMS = 120
 
