@@ -75,8 +75,8 @@ def test_locked_out_caldav_guesses_are_refused_without_hashing():
     user = get_user_model().objects.create_user(f"cal-{uuid.uuid4().hex[:6]}")
     _row, password = new_app_password(user=user, name="phone")
     phone = Client(REMOTE_ADDR=address())
-    for n in range(LIMIT):
-        phone.generic("PROPFIND", "/dav/", HTTP_AUTHORIZATION=basic(user.username, password[:-1] + str(n)))
+    for n in range(LIMIT):  # wrong guesses, each longer than the password so none is it by chance
+        phone.generic("PROPFIND", "/dav/", HTTP_AUTHORIZATION=basic(user.username, f"{password}-{n}"))
     before = CountingHasher.hashes
 
     answer = phone.generic("PROPFIND", "/dav/", HTTP_AUTHORIZATION=basic(user.username, password))
