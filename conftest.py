@@ -49,14 +49,9 @@ def _start_real_server(name: str) -> Iterator[DavServer]:
     A server that is installed but does not start fails the test, with its log tail. Packages not
     installed skip it, loudly, except with CI=true, where that is a failure too.
     """
-    from calsync.testing.realservers import STARTERS, installed
+    from calsync.testing.realservers import STARTERS, require_installed
 
-    missing = installed(name)
-    if missing:
-        message = f"{name} is not installed ({missing} missing): run .ci/install-dav-servers as root (make test does)"
-        if os.environ.get("CI", "").lower() in ("true", "1", "yes"):
-            pytest.fail(message)
-        pytest.skip(message)
+    require_installed(name)
     server = STARTERS[name]()
     yield server
     server.stop()

@@ -9,7 +9,6 @@ password in it, while nothing is written.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from django.contrib.auth.models import User
 from rest_framework.test import APIClient
 
 from calsync.lib.http import HttpClient
-from calsync.testing.realservers import installed
+from calsync.testing.realservers import require_installed
 from calsync.testing.realservers.common import USERS, RealDavServer
 from calsync.testing.realservers.cyrus import ADMIN, start_cyrus
 from calsync.testing.samples import timed_event
@@ -32,12 +31,7 @@ pytestmark = pytest.mark.django_db
 def cyrus_backend() -> Iterator[RealDavServer]:
     """A Cyrus Murder backend of its own (0.5 s to start): the session's ``cyrus`` must stay able
     to create collections, which a backend without its mupdate server cannot."""
-    missing = installed("cyrus")
-    if missing:
-        message = f"cyrus is not installed ({missing} missing): run .ci/install-dav-servers as root"
-        if os.environ.get("CI", "").lower() in ("true", "1", "yes"):
-            pytest.fail(message)
-        pytest.skip(message)
+    require_installed("cyrus")
     server = start_cyrus(proxy_authorisation=True)
     yield server
     server.stop()
