@@ -28,7 +28,6 @@ from calsync.lib.errors import StateConflict
 from calsync.queue import enqueue
 from jobs.bulk.csvrows import RowError, UserRow, parse_users
 from jobs.bulk.models import BulkMigration, MigrationUser
-from jobs.bulk.slicing import sync_slice_enqueue
 from jobs.engines.dry_run import sync_job_dry_run
 from jobs.models import OwedItem, SyncRun
 from jobs.reconcile.plan import EmptySideGuard
@@ -238,10 +237,10 @@ def _start_users(migration: BulkMigration, users: list[MigrationUser], *, user: 
         BulkMigration.objects.filter(pk=migration.pk, started_at=None).update(started_at=timezone.now())
         for member in users:
             try:
-                run = sync_job_start(job=member.job, trigger=trigger, user=user, enqueue=False)
+                # Sent as a turn (bulk.sync_slice) by the chooser this app registers with jobs.runs.
+                run = sync_job_start(job=member.job, trigger=trigger, user=user)
             except RunStateError:
                 continue  # already running or waiting for its turn
-            sync_slice_enqueue(run)
             runs.append(run)
     migration.refresh_from_db(fields=["started_at"])
     logger.info("bulk migration %s: %s runs queued", migration.pk, len(runs))
